@@ -1,0 +1,116 @@
+"""Environment throughput: jaxplay against Pgx, same harness, same process.
+
+    python -m benchmarks.envs                     # all games, B in {1024, 4096, 16384}
+    python -m benchmarks.envs --games=tic_tac_toe --batch_sizes=4096
+
+The harness is the same for both libraries: B games vmapped, a jitted `lax.scan` of T steps;
+at every step each game's mover picks a uniformly random legal action (one 32-bit draw per
+game), every game gets its own key, the library's own auto-reset starts a new game when one
+ends (jaxplay: `AutoReset`, which keeps the terminal observation; Pgx:
+`pgx.experimental.auto_reset`), and every element of the observation is read (reduced into the carry), so
+computing it is part of a step. Steps/s counts game steps (B * T per call), best of R calls.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import platform
+import time
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+from absl import app, flags
+
+import jaxplay
+
+_GAMES = flags.DEFINE_list("games", ["kuhn_poker", "leduc_poker", "tic_tac_toe"],
+                           "jaxplay game names (each with a Pgx counterpart).")
+_BATCH_SIZES = flags.DEFINE_list("batch_sizes", ["1024", "4096", "16384"], "Values of B.")
+_STEPS = flags.DEFINE_integer("steps", 128, "Steps per scan (T).")
+_REPEATS = flags.DEFINE_integer("repeats", 5, "Timed calls per measurement; the best counts.")
+
+PGX_NAMES = {"kuhn_poker": "kuhn_poker", "leduc_poker": "leduc_holdem",
+             "tic_tac_toe": "tic_tac_toe"}
+
+
+@dataclasses.dataclass
+class Subject:
+  """What the harness needs of a library: init/step for one game, the mover's legal row."""
+
+  init: Callable[[jax.Array], Any]
+  step: Callable[[Any, jax.Array, jax.Array], Any]   # (state, mover's action, key)
+  legal_row: Callable[[Any], jax.Array]              # bool[A] of the player to move
+
+
+def jaxplay_subject(name: str) -> Subject:
+  env = jaxplay.wrap(jaxplay.make(name), auto_reset=True)
+  num_players = env.num_players
+
+  def step(state, action, key):
+    return env.step(state, jnp.full((num_players,), action, jnp.int32), key)
+
+  # Turn-based: only the player to move has legal actions, so OR-ing the rows gives its row.
+  return Subject(env.init, step, lambda s: s.legal_action_mask.any(axis=0))
+
+
+def pgx_subject(name: str) -> Subject:
+  import pgx  # the peer library; a test/benchmark dependency only
+  from pgx.experimental import auto_reset
+
+  env = pgx.make(PGX_NAMES[name])
+  return Subject(env.init, auto_reset(env.step, env.init), lambda s: s.legal_action_mask)
+
+
+def make_runner(subject: Subject, batch_size: int, num_steps: int):
+  """Jitted (state, key) -> (state, checksum): T steps of B games of random legal play."""
+  init = jax.jit(jax.vmap(subject.init))
+
+  def run(state, key):
+    def body(carry, key):
+      state, checksum = carry
+      act_key, step_key = jax.random.split(key)
+      rows = jax.vmap(subject.legal_row)(state)
+      action = jaxplay.random_legal_actions(act_key, rows)
+      state = jax.vmap(subject.step)(state, action, jax.random.split(step_key, batch_size))
+      # Read every observation element (max: a reduction XLA runs fast for any dtype).
+      checksum += jnp.max(state.observation).astype(jnp.int32)
+      return (state, checksum), None
+
+    (state, checksum), _ = jax.lax.scan(body, (state, jnp.int32(0)),
+                                        jax.random.split(key, num_steps))
+    return state, checksum
+
+  return init, jax.jit(run)
+
+
+def steps_per_second(subject: Subject, batch_size: int, num_steps: int, repeats: int) -> float:
+  init, run = make_runner(subject, batch_size, num_steps)
+  state = init(jax.random.split(jax.random.key(0), batch_size))
+  state, _ = jax.block_until_ready(run(state, jax.random.key(1)))  # compile
+  best = float("inf")
+  for i in range(repeats):
+    start = time.perf_counter()
+    state, _ = jax.block_until_ready(run(state, jax.random.key(2 + i)))
+    best = min(best, time.perf_counter() - start)
+  return batch_size * num_steps / best
+
+
+def main(argv):
+  del argv
+  device = jax.devices()[0]
+  print(f"# {platform.node()} | {device.platform} {device.device_kind} | "
+        f"jax {jax.__version__} | jaxplay {jaxplay.__version__} | T = {_STEPS.value} steps, "
+        f"best of {_REPEATS.value}")
+  print(f"| game | B | jaxplay steps/s | Pgx steps/s | jaxplay / Pgx |")
+  print(f"|---|---|---|---|---|")
+  for name in _GAMES.value:
+    for batch_size in map(int, _BATCH_SIZES.value):
+      ours = steps_per_second(jaxplay_subject(name), batch_size, _STEPS.value, _REPEATS.value)
+      theirs = steps_per_second(pgx_subject(name), batch_size, _STEPS.value, _REPEATS.value)
+      print(f"| {name} | {batch_size} | {ours / 1e6:.2f} M | {theirs / 1e6:.2f} M | "
+            f"{ours / theirs:.2f}x |", flush=True)
+
+
+if __name__ == "__main__":
+  app.run(main)

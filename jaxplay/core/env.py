@@ -1,0 +1,190 @@
+"""The environment contract: a `State` every game extends and the `Env` base class.
+
+A game is a pure function pair over an immutable state:
+
+    state = env.init(key)                  # chance outcomes drawn from key
+    state = env.init_from(chance)          # ... or given explicitly (replay a history)
+    state = env.step(state, action, key)   # action: int32[num_players], a joint action
+
+Every state carries per-player arrays so that one vmapped forward pass serves all seats.
+Games implement `sample_chance(key)`, `_init_from(chance)`, `_step(state, action, key)` and
+`_observe(state)`; this module owns what all games share: the step counter, the no-op on
+finished games, the illegal-action rule, and computing the observation once per step, from
+the state the step settles on (which also keeps XLA from copying game logic into every
+observation element).
+
+Illegal actions (documented, tested behaviour under jit): if a player who may move chooses
+an action outside its legal set (or outside [0, num_actions)), the game ends at once
+(`terminated=True`); each offender gets reward -1 and the other players share +1 per offender
+equally, so the rewards still sum to zero. The observation is left as it was before the
+move. `jaxplay.core.wrappers.Checked` raises `IllegalActionError` instead.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+Array = jax.Array
+PRNGKey = jax.Array
+
+OBSERVATION_DTYPE = jnp.int8
+
+
+@struct.dataclass
+class State:
+  """Fields every game state has. P players, A actions, observations of L tokens x F features.
+
+  Attributes:
+    current_player: int32[] who moves now; -1 when all players move at once. At a terminal
+      state it is the player who would be next in turn order; nobody has legal actions.
+    observation: int8[P, L, F] each player's information state as tokens.
+    legal_action_mask: bool[P, A] row p: the actions player p may take now (all False for a
+      player who does not move, and for everyone at a terminal state).
+    rewards: float32[P] reward of the last transition, by player id.
+    terminated: bool[] the game ended by its rules.
+    truncated: bool[] the game was cut by a time limit.
+    step_count: int32[] number of `step` calls since `init` that changed the state.
+  """
+
+  current_player: Array
+  observation: Array
+  legal_action_mask: Array
+  rewards: Array
+  terminated: Array
+  truncated: Array
+  step_count: Array
+
+
+def turn_mask(player: Array, legal: Array, num_players: int) -> Array:
+  """bool[P, A]: row `player` is `legal` (bool[A]), every other row False."""
+  return (jnp.arange(num_players) == player)[:, None] & legal[None, :]
+
+
+def of_player(values: Array, player: Array) -> Array:
+  """values[player] for values [P, ...], as P static slices and selects (no gather: XLA
+  vectorizes this across a vmapped batch far better)."""
+  out = values[0]
+  for p in range(1, values.shape[0]):
+    out = jnp.where(player == p, values[p], out)
+  return out
+
+
+def tree_select(pred: Array, on_true: Any, on_false: Any) -> Any:
+  """Elementwise `pred ? on_true : on_false` over two pytrees of the same structure."""
+  return jax.tree.map(lambda a, b: jnp.where(pred, a, b), on_true, on_false)
+
+
+class Env(abc.ABC):
+  """Base class of every game. Static configuration lives on the object; state is data.
+
+  Subclasses set `name`, `num_players`, `num_actions`, `observation_shape` (L, F) and
+  `chance_shape`, and implement `sample_chance`, `_init_from`, `_step` and `_observe`.
+  """
+
+  name: str
+  num_players: int
+  num_actions: int
+  observation_shape: tuple[int, int]
+  chance_shape: tuple[int, ...] = (0,)
+  # True when `step` draws chance outcomes from its key (most games deal everything at init).
+  stochastic_step: bool = False
+  # True when all players move at once (current_player == -1).
+  simultaneous: bool = False
+  # True for wrappers that start a new game when one ends (`AutoReset`).
+  auto_resets: bool = False
+
+  # --- what a game implements -------------------------------------------------------------
+
+  @abc.abstractmethod
+  def sample_chance(self, key: PRNGKey) -> Array:
+    """int32[chance_shape]: all chance outcomes of one game (a deal, an instance)."""
+
+  @abc.abstractmethod
+  def _init_from(self, chance: Array) -> State:
+    """The initial state given the chance outcomes `sample_chance` would draw; its
+    observation is filled in by the caller (use `**self.fresh_fields()`)."""
+
+  @abc.abstractmethod
+  def _step(self, state: State, action: Array, key: PRNGKey | None) -> State:
+    """Advances a live state by a legal joint action. The caller sets `step_count` and the
+    observation."""
+
+  @abc.abstractmethod
+  def _observe(self, state: State) -> Array:
+    """int8[P, L, F]: every player's observation of `state`; a function of the state only."""
+
+  def fresh_fields(self) -> dict[str, Array]:
+    """The contract fields every game starts with (observation filled in later)."""
+    return dict(
+        observation=jnp.zeros((self.num_players,) + tuple(self.observation_shape),
+                              OBSERVATION_DTYPE),
+        rewards=jnp.zeros((self.num_players,), jnp.float32),
+        terminated=jnp.bool_(False),
+        truncated=jnp.bool_(False),
+        step_count=jnp.int32(0),
+    )
+
+  # --- the contract --------------------------------------------------------------------
+
+  def init(self, key: PRNGKey) -> State:
+    """A new game with chance outcomes drawn from `key` (a typed or raw PRNG key)."""
+    return self.init_from(self.sample_chance(key))
+
+  def init_from(self, chance: Array) -> State:
+    """A new game with chance outcomes given explicitly (int32[chance_shape])."""
+    state = self._init_from(jnp.asarray(chance, jnp.int32))
+    return state.replace(observation=self._observe(state))
+
+  def step(self, state: State, action: Array, key: PRNGKey | None = None) -> State:
+    """Apply a joint action (int32[P]; turn-based games read `action[current_player]`).
+
+    A finished state (terminated or truncated) is returned unchanged with zero rewards.
+    An illegal action ends the game as described in the module docstring.
+    """
+    action = jnp.asarray(action, jnp.int32)
+    if action.shape != (self.num_players,):
+      raise ValueError(
+          f"{self.name}: step takes a joint action of shape ({self.num_players},), one action "
+          f"per player (turn-based games read action[current_player]); got shape {action.shape}")
+    done = state.terminated | state.truncated
+    offenders = illegal_players(state.legal_action_mask, action) & ~done
+    moved = self._step(state, action, key)
+    # One select over the whole state: keep the old state (finished game, or illegal move)
+    # or take the moved one; then the observation of the state settled on, then the few
+    # fields that differ on the kept path.
+    kept = done | offenders.any()
+    state = tree_select(kept, state, moved)
+    return state.replace(
+        observation=self._observe(state),
+        terminated=state.terminated | offenders.any(),
+        legal_action_mask=state.legal_action_mask & ~offenders.any(),
+        rewards=jnp.where(kept, jnp.where(done, 0.0, illegal_action_rewards(offenders)),
+                          moved.rewards).astype(jnp.float32),
+        step_count=state.step_count + (~done).astype(jnp.int32),
+    )
+
+  def __repr__(self) -> str:
+    return f"{type(self).__name__}(name={self.name!r}, num_players={self.num_players})"
+
+
+def illegal_players(legal_action_mask: Array, action: Array) -> Array:
+  """bool[P]: players who may move but chose an action outside their legal set."""
+  may_move = jnp.zeros(action.shape, bool)
+  chose_legal = jnp.zeros(action.shape, bool)
+  for a in range(legal_action_mask.shape[-1]):  # column by column: vectorizes across games
+    legal = legal_action_mask[..., a]
+    may_move = may_move | legal
+    chose_legal = chose_legal | (legal & (action == a))
+  return may_move & ~chose_legal
+
+
+def illegal_action_rewards(offenders: Array) -> Array:
+  """float32[P]: -1 for each offender; the others share +1 per offender, summing to zero."""
+  num_offenders = offenders.sum()
+  num_others = jnp.maximum(offenders.shape[-1] - num_offenders, 1)
+  return jnp.where(offenders, -1.0, num_offenders / num_others).astype(jnp.float32)

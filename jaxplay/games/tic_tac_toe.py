@@ -1,0 +1,85 @@
+"""Tic-tac-toe, exactly as OpenSpiel's `tic_tac_toe`.
+
+Actions 0..8 are cells in row-major order. Player 0 plays x and moves first. Three in a row
+wins (+1 / -1); a full board without a line is a draw (0 / 0). No chance.
+
+Observation (perfect recall: OpenSpiel's information state is the move history), L = 9 cell
+tokens of F = 4 features, from the observing player's point of view:
+  empty | mine | opponent's | move number 1..9 at which the cell was taken (0 if empty)
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax.numpy as jnp
+from flax import struct
+
+from jaxplay.core import env as env_lib
+from jaxplay.core.registry import register
+
+LINES = ((0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4, 8), (2, 4, 6))
+
+
+@struct.dataclass
+class TicTacToeState(env_lib.State):
+  move_number: jnp.ndarray  # int32[9] 0 for an empty cell, k when taken by the k-th move
+  num_moves: jnp.ndarray    # int32[]
+
+
+class TicTacToe(env_lib.Env):
+  """OpenSpiel-exact tic-tac-toe; see the module docstring."""
+
+  name = "tic_tac_toe"
+  num_players = 2
+  num_actions = 9
+  observation_shape = (9, 4)
+  chance_shape = (0,)
+
+  def sample_chance(self, key):
+    del key
+    return jnp.zeros((0,), jnp.int32)
+
+  def _init_from(self, chance) -> TicTacToeState:
+    del chance
+    return TicTacToeState(
+        current_player=jnp.int32(0),
+        legal_action_mask=env_lib.turn_mask(0, jnp.ones(9, bool), 2),
+        move_number=jnp.zeros((9,), jnp.int32),
+        num_moves=jnp.int32(0),
+        **self.fresh_fields(),
+    )
+
+  def _step(self, state: TicTacToeState, action, key) -> TicTacToeState:
+    del key
+    player = state.current_player
+    num_moves = state.num_moves + 1
+    cell = env_lib.of_player(action, player)
+    move_number = jnp.where(jnp.arange(9) == cell, num_moves, state.move_number)
+    mine = (move_number > 0) & (((move_number - 1) & 1) == player)
+    won = functools.reduce(jnp.logical_or, [mine[a] & mine[b] & mine[c] for a, b, c in LINES])
+    terminated = won | (num_moves == 9)
+    sign = jnp.where(jnp.arange(2) == player, 1.0, -1.0)
+    next_player = 1 - player
+    return state.replace(
+        current_player=next_player,
+        legal_action_mask=env_lib.turn_mask(next_player, ~terminated & (move_number == 0), 2),
+        rewards=jnp.where(won, sign, 0.0).astype(jnp.float32),
+        terminated=terminated,
+        move_number=move_number,
+        num_moves=num_moves,
+    )
+
+  def _observe(self, state: TicTacToeState):
+    """int8[2, 9, 4]."""
+    taken = state.move_number > 0
+    by_x = taken & ((state.move_number & 1) == 1)   # odd moves are x's (player 0)
+    by_o = taken & ~by_x
+    empty = ~taken
+    number = state.move_number.astype(env_lib.OBSERVATION_DTYPE)
+    as_x = jnp.stack([empty, by_x, by_o, number], axis=-1)  # player 0's view
+    as_o = jnp.stack([empty, by_o, by_x, number], axis=-1)  # player 1's view
+    return jnp.stack([as_x, as_o]).astype(env_lib.OBSERVATION_DTYPE)
+
+
+register("tic_tac_toe", TicTacToe)

@@ -1,0 +1,9 @@
+"""Test set-up: 64-bit off, a persistent compilation cache for repeated local runs."""
+
+import os
+
+import jax
+
+jax.config.update("jax_compilation_cache_dir",
+                  os.environ.get("JAXPLAY_TEST_CACHE", os.path.expanduser("~/.cache/jaxplay-jax")))
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)

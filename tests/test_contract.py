@@ -1,0 +1,237 @@
+"""The environment contract, checked the same way on every registered game."""
+
+from __future__ import annotations
+
+import functools
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.experimental import checkify
+
+import jaxplay
+from jaxplay.core import env as env_lib
+
+# Every registered game with default options, plus variants worth checking on their own.
+VARIANTS = {name: (name, {}) for name in jaxplay.registered_games()}
+VARIANTS["kuhn_poker_3p"] = ("kuhn_poker", {"num_players": 3})
+BATCH, STEPS = 8, 24
+
+
+@functools.lru_cache(maxsize=None)
+def compiled(variant: str):
+  """The env and its jitted functions, compiled once per variant for the whole module."""
+  name, kwargs = VARIANTS[variant]
+  env = jaxplay.make(name, **kwargs)
+  auto = jaxplay.wrap(env, auto_reset=True, episode_stats=True)
+
+  def play(env, key):
+    """BATCH games, STEPS random legal joint actions each; every state along the way."""
+    state = jax.vmap(env.init)(jax.random.split(key, BATCH))
+
+    def body(state, key):
+      act_key, step_key = jax.random.split(key)
+      action = jaxplay.random_legal_actions(act_key, state.legal_action_mask)
+      nxt = jax.vmap(env.step)(state, action, jax.random.split(step_key, BATCH))
+      return nxt, (state, action, nxt)
+
+    return jax.lax.scan(body, state, jax.random.split(key, STEPS))[1]
+
+  return dict(env=env, auto=auto, init=jax.jit(env.init), step=jax.jit(env.step),
+              play=jax.jit(functools.partial(play, env)),
+              play_auto=jax.jit(functools.partial(play, auto)),
+              auto_step=jax.jit(auto.step))
+
+
+@pytest.fixture(params=sorted(VARIANTS))
+def game(request):
+  return compiled(request.param)
+
+
+def _key(seed=0):
+  return jax.random.key(seed)
+
+
+def test_shapes_and_dtypes(game):
+  env = game["env"]
+  p, a, obs_shape = env.num_players, env.num_actions, tuple(env.observation_shape)
+  state = game["init"](_key())
+  chex.assert_shape(state.observation, (p,) + obs_shape)
+  chex.assert_type(state.observation, np.int8)
+  chex.assert_shape(state.legal_action_mask, (p, a))
+  chex.assert_type(state.legal_action_mask, bool)
+  chex.assert_shape(state.rewards, (p,))
+  chex.assert_type(state.rewards, np.float32)
+  for field in ("terminated", "truncated"):
+    chex.assert_shape(getattr(state, field), ())
+    chex.assert_type(getattr(state, field), bool)
+  for field in ("current_player", "step_count"):
+    chex.assert_shape(getattr(state, field), ())
+    chex.assert_type(getattr(state, field), np.int32)
+  assert state.legal_action_mask.any(), "no legal action at the start"
+  chex.assert_trees_all_equal(state.rewards, jnp.zeros(p))
+  batched = jax.vmap(env.init)(jax.random.split(_key(), 3))
+  chex.assert_shape(batched.observation, (3, p) + obs_shape)
+  chex.assert_shape(jax.vmap(env.sample_chance)(jax.random.split(_key(), 3)),
+                    (3,) + tuple(env.chance_shape))
+
+
+def test_random_play_keeps_the_contract(game):
+  env = game["env"]
+  before, action, after = jax.tree.map(np.asarray, game["play"](_key(1)))
+  done_before = before.terminated | before.truncated
+  movers = before.legal_action_mask.any(-1)  # [T, B, P]
+  if env.simultaneous:
+    assert (before.current_player[~done_before] == -1).all()
+  else:  # exactly the current player moves while the game runs
+    expected = np.arange(env.num_players) == before.current_player[..., None]
+    np.testing.assert_array_equal(movers[~done_before], expected[~done_before])
+  assert not after.legal_action_mask[after.terminated].any(), "legal actions after the end"
+  # A finished game is returned unchanged, with zero rewards.
+  np.testing.assert_array_equal(after.rewards[done_before], 0.0)
+  np.testing.assert_array_equal(after.observation[done_before], before.observation[done_before])
+  np.testing.assert_array_equal(after.step_count[done_before], before.step_count[done_before])
+  np.testing.assert_array_equal(after.step_count[~done_before], before.step_count[~done_before] + 1)
+  assert after.terminated[-1].any(), "no game ended: raise STEPS for this game"
+
+
+def test_deterministic_given_key_and_jit_equals_eager(game):
+  env = game["env"]
+  chex.assert_trees_all_equal(game["play"](_key(2)), game["play"](_key(2)))
+  assert not np.array_equal(game["play"](_key(2))[1], game["play"](_key(3))[1])
+  state = env.init(_key(4))
+  chex.assert_trees_all_equal(state, game["init"](_key(4)))
+  action = jaxplay.random_legal_actions(_key(5), state.legal_action_mask)
+  chex.assert_trees_all_close(env.step(state, action, _key(6)),
+                              game["step"](state, action, _key(6)))
+
+
+def test_init_from_replays_the_chance_outcomes_of_init(game):
+  env = game["env"]
+  chance = env.sample_chance(_key(7))
+  chex.assert_trees_all_equal(env.init_from(chance), game["init"](_key(7)))
+
+
+def test_illegal_action_ends_the_game_and_penalizes_the_offender(game):
+  env = game["env"]
+  state = game["init"](_key(8))
+  offender = int(np.argmax(np.asarray(state.legal_action_mask).any(-1)))
+  action = jnp.zeros(env.num_players, jnp.int32).at[offender].set(env.num_actions)  # out of range
+  after = game["step"](state, action, _key(9))
+  assert after.terminated
+  assert not after.legal_action_mask.any()
+  others = 1.0 / (env.num_players - 1) if not env.simultaneous else None
+  assert after.rewards[offender] == -1.0
+  if others is not None:
+    np.testing.assert_allclose(np.delete(np.asarray(after.rewards), offender), others)
+  np.testing.assert_allclose(after.rewards.sum(), 0.0, atol=1e-6)
+  chex.assert_trees_all_equal(after.observation, state.observation)
+
+
+def test_checked_mode_raises_naming_player_action_and_legal_actions(game):
+  name, kwargs = VARIANTS[next(v for v in VARIANTS if compiled(v) is game)]
+  checked = jaxplay.make(name, checked=True, **kwargs)
+  state = game["init"](_key(10))
+  offender = int(np.argmax(np.asarray(state.legal_action_mask).any(-1)))
+  legal = np.flatnonzero(state.legal_action_mask[offender]).tolist()
+  bad = jnp.zeros(checked.num_players, jnp.int32).at[offender].set(checked.num_actions)
+  with pytest.raises(jaxplay.IllegalActionError,
+                     match=rf"player {offender} chose action {checked.num_actions}; "
+                           rf"legal actions of player {offender}: \[{', '.join(map(str, legal))}\]"):
+    checked.step(state, bad, _key(11))
+  good = jaxplay.random_legal_actions(_key(12), state.legal_action_mask)
+  chex.assert_trees_all_equal(checked.step(state, good, _key(11)),
+                              game["step"](state, good, _key(11)))
+  # Under jit, the same check comes out of checkify.
+  err, _ = checkify.checkify(jax.jit(checked.step))(state, bad, _key(11))
+  with pytest.raises(checkify.JaxRuntimeError, match=rf"player {offender} chose action"):
+    err.throw()
+  err, _ = checkify.checkify(jax.jit(checked.step))(state, good, _key(11))
+  err.throw()
+
+
+def test_auto_reset_keeps_the_terminal_observation_and_rewards(game):
+  env, auto = game["env"], game["auto"]
+  bare = game["step"]
+  state, wrapped = game["init"](_key(13)), auto.init(_key(13))
+  key, ended = _key(14), 0
+  for _ in range(STEPS * 2):
+    key, act_key, step_key = jax.random.split(key, 3)
+    action = jaxplay.random_legal_actions(act_key, state.legal_action_mask)
+    state = bare(state, action, step_key)
+    wrapped = game["auto_step"](wrapped, action, step_key)
+    chex.assert_trees_all_equal(wrapped.final_observation, state.observation)
+    chex.assert_trees_all_equal(wrapped.rewards, state.rewards)
+    assert wrapped.terminated == state.terminated
+    if state.terminated:
+      ended += 1
+      np.testing.assert_array_equal(wrapped.returned_episode_length, state.step_count)
+      # The next game started from the same key the wrapper gave to init.
+      next_key = step_key if not env.stochastic_step else jax.random.split(step_key)[1]
+      fresh = game["init"](next_key)
+      chex.assert_trees_all_equal(wrapped.observation, fresh.observation)
+      state = fresh
+    else:
+      chex.assert_trees_all_equal(wrapped.observation, state.observation)
+  assert ended >= 1
+
+
+def test_episode_stats_sum_the_rewards_of_each_episode(game):
+  before, _, after = jax.tree.map(np.asarray, game["play_auto"](_key(15)))
+  total = np.zeros_like(after.rewards[0])
+  for t in range(STEPS):
+    total += after.rewards[t]
+    ended = after.terminated[t] | after.truncated[t]
+    np.testing.assert_allclose(after.returned_episode_return[t][ended], total[ended], atol=1e-5)
+    total[ended] = 0.0
+  assert after.num_episodes[-1].sum() >= 1
+
+
+def test_time_limit_truncates(game):
+  env = game["env"]
+  limited = jaxplay.TimeLimit(env, 1)
+  state = limited.init(_key(16))
+  state = limited.step(state, jaxplay.random_legal_actions(_key(17), state.legal_action_mask))
+  assert state.truncated != state.terminated  # exactly one: cut, or over by itself
+  again = limited.step(state, jaxplay.random_legal_actions(_key(18), state.legal_action_mask))
+  chex.assert_trees_all_equal(again.observation, state.observation)
+  assert again.step_count == 1
+
+
+def test_step_rejects_an_action_that_is_not_joint(game):
+  env = game["env"]
+  with pytest.raises(ValueError, match="joint action of shape"):
+    env.step(game["init"](_key()), jnp.int32(0))
+
+
+# --- registry -------------------------------------------------------------------------------
+
+
+def test_unknown_game_lists_registered_games():
+  with pytest.raises(jaxplay.UnknownGameError, match="unknown game 'chess'.*kuhn_poker.*tic_tac_toe"):
+    jaxplay.make("chess")
+
+
+def test_unknown_option_lists_the_options():
+  with pytest.raises(jaxplay.ConfigError, match=r"does not take option\(s\) 'players'.*num_players=2"):
+    jaxplay.make("kuhn_poker", players=3)
+
+
+def test_bad_option_value_says_what_is_allowed():
+  with pytest.raises(jaxplay.ConfigError, match="num_players must be an int in 2..10"):
+    jaxplay.make("kuhn_poker", num_players=1)
+
+
+def test_wrappers_refuse_a_wrong_order():
+  env = jaxplay.make("tic_tac_toe")
+  with pytest.raises(jaxplay.ConfigError, match="TimeLimit goes inside AutoReset"):
+    jaxplay.TimeLimit(jaxplay.AutoReset(env), 5)
+  with pytest.raises(jaxplay.ConfigError, match="positive int"):
+    jaxplay.TimeLimit(env, 0)
+
+
+def test_illegal_rewards_sum_to_zero_for_several_offenders():
+  rewards = env_lib.illegal_action_rewards(jnp.array([True, False, True, False]))
+  np.testing.assert_allclose(rewards, [-1.0, 1.0, -1.0, 1.0])
