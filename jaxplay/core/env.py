@@ -152,21 +152,29 @@ class Env(abc.ABC):
           f"{self.name}: step takes a joint action of shape ({self.num_players},), one action "
           f"per player (turn-based games read action[current_player]); got shape {action.shape}")
     done = state.terminated | state.truncated
-    offenders = illegal_players(state.legal_action_mask, action) & ~done
+    if self.simultaneous:
+      offenders = illegal_players(state.legal_action_mask, action) & ~done
+    else:  # only the player to move has legal actions, so its choice alone can be illegal
+      mover = jnp.arange(self.num_players) == state.current_player
+      chosen = jnp.arange(self.num_actions) == of_player(action, state.current_player)
+      offenders = mover & ~(state.legal_action_mask & chosen).any() & ~done
+    illegal = offenders.any()
     moved = self._step(state, action, key)
-    # One select over the whole state: keep the old state (finished game, or illegal move)
-    # or take the moved one; then the observation of the state settled on, then the few
-    # fields that differ on the kept path.
-    kept = done | offenders.any()
-    state = tree_select(kept, state, moved)
-    return state.replace(
-        observation=self._observe(state),
-        terminated=state.terminated | offenders.any(),
-        legal_action_mask=state.legal_action_mask & ~offenders.any(),
+    # Keep the old state (finished game, or illegal move) or take the moved one; then set the
+    # few fields that differ on the kept path.
+    kept = done | illegal
+    settled = tree_select(kept, state, moved).replace(
+        observation=None,  # computed below, once, from the settled state
+        terminated=jnp.where(kept, state.terminated | illegal, moved.terminated),
+        legal_action_mask=moved.legal_action_mask & ~kept | state.legal_action_mask & done,
         rewards=jnp.where(kept, jnp.where(done, 0.0, illegal_action_rewards(offenders)),
                           moved.rewards).astype(jnp.float32),
         step_count=state.step_count + (~done).astype(jnp.int32),
     )
+    # The barrier materializes the settled state's small fields, so that XLA does not copy
+    # the game logic into every observation element, nor into wrappers' per-field selects.
+    settled = jax.lax.optimization_barrier(settled)
+    return settled.replace(observation=self._observe(settled))
 
   def __repr__(self) -> str:
     return f"{type(self).__name__}(name={self.name!r}, num_players={self.num_players})"

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 
 from jaxplay.core import env as env_lib
 from jaxplay.core import spaces
-from jaxplay.core.wrappers import AutoReset, AutoResetState, auto_reset_state
+from jaxplay.core.wrappers import AutoReset, AutoResetState
 
 
 class JaxMARLView:
@@ -65,6 +65,6 @@ class JaxMARLView:
   def step_env(self, key: jax.Array, state: AutoResetState, actions: dict[str, jax.Array]):
     """Steps without resetting: a finished game stays finished."""
     inner = self.env.step(state.inner, self._joint(actions), key)
-    state = auto_reset_state(inner)
+    state = self._auto.wrap_state(inner, inner)
     rewards, dones, infos = self._outputs(state)
     return self._per_agent(state.observation), state, rewards, dones, infos

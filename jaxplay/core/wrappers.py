@@ -13,7 +13,7 @@ contract reads any wrapped state unchanged.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
@@ -92,22 +92,35 @@ class AutoResetState(WrappedState):
 
   Attributes:
     inner: the live game: a fresh one right after a game ended.
+    final: the game state the last transition reached, before any reset (its observation
+      is not stored: `final_observation` computes it when read).
     rewards, terminated, truncated: of the last transition (the game that just ended, if any).
-    final_observation: int8[P, L, F] observation of the state the last transition reached,
-      before any reset: bootstrap from it when `truncated`.
+    final_observation: int8[..., P, L, F] observation of `final`: bootstrap from it when
+      `truncated`. Computed on demand, so a program that never reads it never pays for it.
   """
 
   inner: Any
-  rewards: jax.Array
-  terminated: jax.Array
-  truncated: jax.Array
-  final_observation: jax.Array
+  final: Any
+  observe: Callable = struct.field(pytree_node=False)
 
+  @property
+  def rewards(self) -> jax.Array:
+    return self.final.rewards
 
-def auto_reset_state(inner) -> AutoResetState:
-  """The `AutoResetState` showing `inner` as it is (no transition has reset it)."""
-  return AutoResetState(inner=inner, rewards=inner.rewards, terminated=inner.terminated,
-                        truncated=inner.truncated, final_observation=inner.observation)
+  @property
+  def terminated(self) -> jax.Array:
+    return self.final.terminated
+
+  @property
+  def truncated(self) -> jax.Array:
+    return self.final.truncated
+
+  @property
+  def final_observation(self) -> jax.Array:
+    observe = self.observe
+    for _ in range(self.final.current_player.ndim):  # one vmap per batch dimension
+      observe = jax.vmap(observe)
+    return observe(self.final)
 
 
 class AutoReset(Wrapper):
@@ -116,11 +129,18 @@ class AutoReset(Wrapper):
 
   auto_resets = True
 
+  def wrap_state(self, inner, final) -> AutoResetState:
+    """The wrapper state for live game `inner` after a transition that reached `final`."""
+    return AutoResetState(inner=inner, final=final.replace(observation=None),
+                          observe=self.unwrapped._observe)
+
   def init(self, key):
-    return auto_reset_state(self.env.init(key))
+    state = self.env.init(key)
+    return self.wrap_state(state, state)
 
   def init_from(self, chance):
-    return auto_reset_state(self.env.init_from(chance))
+    state = self.env.init_from(chance)
+    return self.wrap_state(state, state)
 
   def step(self, state: AutoResetState, action, key=None) -> AutoResetState:
     if key is None:
@@ -131,9 +151,7 @@ class AutoReset(Wrapper):
       step_key, init_key = None, key
     after = self.env.step(state.inner, action, step_key)
     done = after.terminated | after.truncated
-    inner = env_lib.tree_select(done, self.env.init(init_key), after)
-    return AutoResetState(inner=inner, rewards=after.rewards, terminated=after.terminated,
-                          truncated=after.truncated, final_observation=after.observation)
+    return self.wrap_state(env_lib.tree_select(done, self.env.init(init_key), after), after)
 
 
 # --- episode statistics -------------------------------------------------------------------

@@ -4,13 +4,11 @@ Actions 0..8 are cells in row-major order. Player 0 plays x and moves first. Thr
 wins (+1 / -1); a full board without a line is a draw (0 / 0). No chance.
 
 Observation (perfect recall: OpenSpiel's information state is the move history), L = 9 cell
-tokens of F = 4 features, from the observing player's point of view:
-  empty | mine | opponent's | move number 1..9 at which the cell was taken (0 if empty)
+tokens of F = 2 small-integer features, from the observing player's point of view:
+  owner: +1 the observer's mark, -1 the opponent's, 0 empty | move number 1..9 (0 if empty)
 """
 
 from __future__ import annotations
-
-import functools
 
 import jax.numpy as jnp
 from flax import struct
@@ -19,11 +17,13 @@ from jaxplay.core import env as env_lib
 from jaxplay.core.registry import register
 
 LINES = ((0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4, 8), (2, 4, 6))
+LINE_BITS = tuple(sum(1 << cell for cell in line) for line in LINES)
 
 
 @struct.dataclass
 class TicTacToeState(env_lib.State):
-  move_number: jnp.ndarray  # int32[9] 0 for an empty cell, k when taken by the k-th move
+  move_number: jnp.ndarray  # int8[9] 0 for an empty cell, k when taken by the k-th move
+  marks: jnp.ndarray        # int32[2] each player's cells as a bitboard (bit c = cell c)
   num_moves: jnp.ndarray    # int32[]
 
 
@@ -33,7 +33,7 @@ class TicTacToe(env_lib.Env):
   name = "tic_tac_toe"
   num_players = 2
   num_actions = 9
-  observation_shape = (9, 4)
+  observation_shape = (9, 2)
   chance_shape = (0,)
 
   def sample_chance(self, key):
@@ -45,7 +45,8 @@ class TicTacToe(env_lib.Env):
     return TicTacToeState(
         current_player=jnp.int32(0),
         legal_action_mask=env_lib.turn_mask(0, jnp.ones(9, bool), 2),
-        move_number=jnp.zeros((9,), jnp.int32),
+        move_number=jnp.zeros((9,), jnp.int8),
+        marks=jnp.zeros((2,), jnp.int32),
         num_moves=jnp.int32(0),
         **self.fresh_fields(),
     )
@@ -55,31 +56,30 @@ class TicTacToe(env_lib.Env):
     player = state.current_player
     num_moves = state.num_moves + 1
     cell = env_lib.of_player(action, player)
-    move_number = jnp.where(jnp.arange(9) == cell, num_moves, state.move_number)
-    mine = (move_number > 0) & (((move_number - 1) & 1) == player)
-    won = functools.reduce(jnp.logical_or, [mine[a] & mine[b] & mine[c] for a, b, c in LINES])
+    move_number = jnp.where(jnp.arange(9) == cell, num_moves.astype(jnp.int8), state.move_number)
+    mine = env_lib.of_player(state.marks, player) | (1 << cell)
+    won = jnp.stack([(mine & line) == line for line in LINE_BITS]).any()
     terminated = won | (num_moves == 9)
-    sign = jnp.where(jnp.arange(2) == player, 1.0, -1.0)
     next_player = 1 - player
     return state.replace(
         current_player=next_player,
         legal_action_mask=env_lib.turn_mask(next_player, ~terminated & (move_number == 0), 2),
-        rewards=jnp.where(won, sign, 0.0).astype(jnp.float32),
+        rewards=jnp.where(won, jnp.where(jnp.arange(2) == player, 1.0, -1.0), 0.0).astype(
+            jnp.float32),
         terminated=terminated,
         move_number=move_number,
+        marks=jnp.where(jnp.arange(2) == player, mine, state.marks),
         num_moves=num_moves,
     )
 
   def _observe(self, state: TicTacToeState):
-    """int8[2, 9, 4]."""
-    taken = state.move_number > 0
-    by_x = taken & ((state.move_number & 1) == 1)   # odd moves are x's (player 0)
-    by_o = taken & ~by_x
-    empty = ~taken
-    number = state.move_number.astype(env_lib.OBSERVATION_DTYPE)
-    as_x = jnp.stack([empty, by_x, by_o, number], axis=-1)  # player 0's view
-    as_o = jnp.stack([empty, by_o, by_x, number], axis=-1)  # player 1's view
-    return jnp.stack([as_x, as_o]).astype(env_lib.OBSERVATION_DTYPE)
+    """int8[2, 9, 2], broadcast over players (stacking along the player axis would cost a
+    transpose under vmap)."""
+    number = state.move_number[None, :]                                     # [1, 9]
+    x_owned = jnp.where(number > 0, 1 - 2 * ((number - 1) & 1), 0)          # +1 x, -1 o
+    view = jnp.array([1, -1], env_lib.OBSERVATION_DTYPE)[:, None]           # x's, o's view
+    return jnp.stack([(x_owned * view).astype(env_lib.OBSERVATION_DTYPE),
+                      jnp.broadcast_to(number, (2, 9))], axis=-1)
 
 
 register("tic_tac_toe", TicTacToe)
