@@ -12,7 +12,8 @@ observation is read (reduced into the carry), so computing it is part of a step.
 harness's own randomness (action choice, per-game keys) comes from a counter-based hash
 (`jaxplay.core.chance.key_bits`) rather than B threefry calls per step, so that it costs
 little next to what is measured; what the libraries draw inside is theirs. Steps/s counts
-game steps (B * T per call), best of R calls.
+game steps (B * T per call); timed calls alternate between the libraries and each keeps
+its best of R.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ _GAMES = flags.DEFINE_list("games", ["kuhn_poker", "leduc_poker", "tic_tac_toe"]
                            "jaxplay game names (each with a Pgx counterpart).")
 _BATCH_SIZES = flags.DEFINE_list("batch_sizes", ["1024", "4096", "16384"], "Values of B.")
 _STEPS = flags.DEFINE_integer("steps", 128, "Steps per scan (T).")
-_REPEATS = flags.DEFINE_integer("repeats", 5, "Timed calls per measurement; the best counts.")
+_REPEATS = flags.DEFINE_integer("repeats", 10, "Timed calls per library (alternating); the best counts.")
 
 PGX_NAMES = {"kuhn_poker": "kuhn_poker", "leduc_poker": "leduc_holdem",
              "tic_tac_toe": "tic_tac_toe"}
@@ -90,16 +91,24 @@ def make_runner(subject: Subject, batch_size: int, num_steps: int):
   return init, jax.jit(run)
 
 
-def steps_per_second(subject: Subject, batch_size: int, num_steps: int, repeats: int) -> float:
-  init, run = make_runner(subject, batch_size, num_steps)
-  state = init(jax.random.split(jax.random.key(0), batch_size))
-  state, _ = jax.block_until_ready(run(state, jax.random.key(1)))  # compile
-  best = float("inf")
+def compare(subjects: dict[str, Subject], batch_size: int, num_steps: int,
+            repeats: int) -> dict[str, float]:
+  """Steps/s of each subject. Timed calls alternate between subjects, so that a burst of load
+  on a shared machine falls on all of them alike; each keeps its best call."""
+  runs = {}
+  for name, subject in subjects.items():
+    init, run = make_runner(subject, batch_size, num_steps)
+    state = init(jax.random.split(jax.random.key(0), batch_size))
+    state, _ = jax.block_until_ready(run(state, jax.random.key(1)))  # compile
+    runs[name] = [run, state]
+  best = {name: float("inf") for name in subjects}
   for i in range(repeats):
-    start = time.perf_counter()
-    state, _ = jax.block_until_ready(run(state, jax.random.key(2 + i)))
-    best = min(best, time.perf_counter() - start)
-  return batch_size * num_steps / best
+    for name, entry in runs.items():
+      run, state = entry
+      start = time.perf_counter()
+      entry[1], _ = jax.block_until_ready(run(state, jax.random.key(2 + i)))
+      best[name] = min(best[name], time.perf_counter() - start)
+  return {name: batch_size * num_steps / seconds for name, seconds in best.items()}
 
 
 def main(argv):
@@ -112,8 +121,9 @@ def main(argv):
   print(f"|---|---|---|---|---|")
   for name in _GAMES.value:
     for batch_size in map(int, _BATCH_SIZES.value):
-      ours = steps_per_second(jaxplay_subject(name), batch_size, _STEPS.value, _REPEATS.value)
-      theirs = steps_per_second(pgx_subject(name), batch_size, _STEPS.value, _REPEATS.value)
+      rates = compare({"jaxplay": jaxplay_subject(name), "pgx": pgx_subject(name)}, batch_size,
+                      _STEPS.value, _REPEATS.value)
+      ours, theirs = rates["jaxplay"], rates["pgx"]
       print(f"| {name} | {batch_size} | {ours / 1e6:.2f} M | {theirs / 1e6:.2f} M | "
             f"{ours / theirs:.2f}x |", flush=True)
 

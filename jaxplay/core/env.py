@@ -65,6 +65,24 @@ def turn_mask(player: Array, legal: Array, num_players: int) -> Array:
   return (jnp.arange(num_players) == player)[:, None] & legal[None, :]
 
 
+def turn_fields(next_player: Array, legal: Array, terminated: Array, payoff: Array,
+                num_players: int) -> dict[str, Array]:
+  """The contract fields after a move in a turn-based game.
+
+  Args:
+    next_player: int32[] who moves next (kept as is at a terminal state).
+    legal: bool[A] the actions `next_player` may take if the game goes on.
+    terminated: bool[] whether the move ended the game.
+    payoff: float[P] the returns, paid out only if the game ended.
+  """
+  return dict(
+      current_player=next_player,
+      legal_action_mask=turn_mask(next_player, legal & ~terminated, num_players),
+      rewards=jnp.where(terminated, payoff, 0.0).astype(jnp.float32),
+      terminated=terminated,
+  )
+
+
 def of_player(values: Array, player: Array) -> Array:
   """values[player] for values [P, ...], as P static slices and selects (no gather: XLA
   vectorizes this across a vmapped batch far better)."""
@@ -171,9 +189,6 @@ class Env(abc.ABC):
                           moved.rewards).astype(jnp.float32),
         step_count=state.step_count + (~done).astype(jnp.int32),
     )
-    # The barrier materializes the settled state's small fields, so that XLA does not copy
-    # the game logic into every observation element, nor into wrappers' per-field selects.
-    settled = jax.lax.optimization_barrier(settled)
     return settled.replace(observation=self._observe(settled))
 
   def __repr__(self) -> str:

@@ -93,10 +93,7 @@ class KuhnPoker(env_lib.Env):
     payoff = jnp.where(is_winner, pot - put_in, -put_in)
     next_player = jnp.where(num_moves >= n, num_moves - n, num_moves)
     return state.replace(
-        current_player=next_player,
-        legal_action_mask=env_lib.turn_mask(next_player, ~terminated & jnp.ones(2, bool), n),
-        rewards=jnp.where(terminated, payoff, 0.0).astype(jnp.float32),
-        terminated=terminated,
+        **env_lib.turn_fields(next_player, jnp.ones(2, bool), terminated, payoff, n),
         history=history,
         num_moves=num_moves,
         first_bettor=first_bettor,

@@ -117,12 +117,9 @@ class LeducPoker(env_lib.Env):
     payoff = jnp.where(jnp.arange(2) == 0, won, -won)
 
     # Facing a bet (fold legal) exactly after a raise; raise while fewer than 2 this round.
-    legal = jnp.stack([raise_, jnp.bool_(True), num_raises < MAX_RAISES]) & ~terminated
+    legal = jnp.stack([raise_, jnp.bool_(True), num_raises < MAX_RAISES])
     return state.replace(
-        current_player=next_player,
-        legal_action_mask=env_lib.turn_mask(next_player, legal, 2),
-        rewards=jnp.where(terminated, payoff, 0).astype(jnp.float32),
-        terminated=terminated,
+        **env_lib.turn_fields(next_player, legal, terminated, payoff, 2),
         history=history,
         slot=slot,
         num_raises=num_raises,

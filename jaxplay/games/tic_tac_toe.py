@@ -61,12 +61,9 @@ class TicTacToe(env_lib.Env):
     won = jnp.stack([(mine & line) == line for line in LINE_BITS]).any()
     terminated = won | (num_moves == 9)
     next_player = 1 - player
+    payoff = jnp.where(won, jnp.where(jnp.arange(2) == player, 1.0, -1.0), 0.0)
     return state.replace(
-        current_player=next_player,
-        legal_action_mask=env_lib.turn_mask(next_player, ~terminated & (move_number == 0), 2),
-        rewards=jnp.where(won, jnp.where(jnp.arange(2) == player, 1.0, -1.0), 0.0).astype(
-            jnp.float32),
-        terminated=terminated,
+        **env_lib.turn_fields(next_player, move_number == 0, terminated, payoff, 2),
         move_number=move_number,
         marks=jnp.where(jnp.arange(2) == player, mine, state.marks),
         num_moves=num_moves,
