@@ -11,13 +11,14 @@ tokens of F = 2 small-integer features, from the observing player's point of vie
 from __future__ import annotations
 
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 
 from jaxplay.core import env as env_lib
 from jaxplay.core.registry import register
 
 LINES = ((0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4, 8), (2, 4, 6))
-LINE_BITS = tuple(sum(1 << cell for cell in line) for line in LINES)
+LINE_BITS = np.array([sum(1 << cell for cell in line) for line in LINES], np.int32)
 
 
 @struct.dataclass
@@ -58,7 +59,9 @@ class TicTacToe(env_lib.Env):
     cell = env_lib.of_player(action, player)
     move_number = jnp.where(jnp.arange(9) == cell, num_moves.astype(jnp.int8), state.move_number)
     mine = env_lib.of_player(state.marks, player) | (1 << cell)
-    won = jnp.stack([(mine & line) == line for line in LINE_BITS]).any()
+    # Broadcast against the 8 line masks and reduce: XLA keeps this as one reduction per game
+    # (a stack of 8 tests it would unroll into every element that depends on `won`).
+    won = ((mine & LINE_BITS) == LINE_BITS).any()
     terminated = won | (num_moves == 9)
     next_player = 1 - player
     payoff = jnp.where(won, jnp.where(jnp.arange(2) == player, 1.0, -1.0), 0.0)
