@@ -20,6 +20,7 @@ setup(
     long_description_content_type="text/markdown",
     packages=find_packages(include=["jaxplay", "jaxplay.*", "experiments", "experiments.*",
                                     "benchmarks", "benchmarks.*"]),
+    package_data={"jaxplay.games": ["data/*.txt"]},
     python_requires=">=3.10",
     install_requires=REQUIREMENTS,
     extras_require={

@@ -30,8 +30,8 @@ from absl import app, flags
 import jaxplay
 from jaxplay.core import chance
 
-_GAMES = flags.DEFINE_list("games", ["kuhn_poker", "leduc_poker", "tic_tac_toe"],
-                           "jaxplay game names (each with a Pgx counterpart).")
+_GAMES = flags.DEFINE_list("games", ["kuhn_poker", "leduc_poker", "tic_tac_toe", "negotiation"],
+                           "jaxplay game names (those without a Pgx counterpart run alone).")
 _BATCH_SIZES = flags.DEFINE_list("batch_sizes", ["1024", "4096", "16384"], "Values of B.")
 _STEPS = flags.DEFINE_integer("steps", 128, "Steps per scan (T).")
 _REPEATS = flags.DEFINE_integer("repeats", 10, "Timed calls per library (alternating); the best counts.")
@@ -121,11 +121,13 @@ def main(argv):
   print(f"|---|---|---|---|---|")
   for name in _GAMES.value:
     for batch_size in map(int, _BATCH_SIZES.value):
-      rates = compare({"jaxplay": jaxplay_subject(name), "pgx": pgx_subject(name)}, batch_size,
-                      _STEPS.value, _REPEATS.value)
-      ours, theirs = rates["jaxplay"], rates["pgx"]
-      print(f"| {name} | {batch_size} | {ours / 1e6:.2f} M | {theirs / 1e6:.2f} M | "
-            f"{ours / theirs:.2f}x |", flush=True)
+      subjects = {"jaxplay": jaxplay_subject(name)}
+      if name in PGX_NAMES:
+        subjects["pgx"] = pgx_subject(name)
+      rates = compare(subjects, batch_size, _STEPS.value, _REPEATS.value)
+      ours, theirs = rates["jaxplay"], rates.get("pgx")
+      peer = f"{theirs / 1e6:.2f} M | {ours / theirs:.2f}x" if theirs else "(none) | -"
+      print(f"| {name} | {batch_size} | {ours / 1e6:.2f} M | {peer} |", flush=True)
 
 
 if __name__ == "__main__":

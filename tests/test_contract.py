@@ -17,6 +17,8 @@ from jaxplay.core import env as env_lib
 # Every registered game with default options, plus variants worth checking on their own.
 VARIANTS = {name: (name, {}) for name in jaxplay.registered_games()}
 VARIANTS["kuhn_poker_3p"] = ("kuhn_poker", {"num_players": 3})
+if "negotiation" in VARIANTS:
+  VARIANTS["negotiation_talk"] = ("negotiation", {"num_messages": 2, "prob_end": 0.1})
 BATCH, STEPS = 8, 24
 
 

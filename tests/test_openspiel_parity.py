@@ -21,6 +21,21 @@ def _cards_then_public(num_dealt: int, num_cards: int):
   return chance_fn
 
 
+def _bargaining_chance(max_turns: int):
+  """Chance layout of negotiation: the instance's (pool, values) from OpenSpiel's instance
+  index, then the number of offers after which a prob_end 'end' outcome came (or max_turns)."""
+  from jaxplay.games import negotiation
+
+  def chance_fn(outcomes: list[int]) -> list[int]:
+    instance = negotiation.openspiel_instances()[outcomes[0]].tolist()
+    ends = [j for j, outcome in enumerate(outcomes[1:], start=1) if outcome == 1001]
+    return instance + [ends[0] + 1 if ends else max_turns]  # the j-th follows offer j + 1
+
+  return chance_fn
+
+
+_DISCOUNTED = {"discount": 0.9, "prob_end": 0.25, "max_turns": 6}
+
 # name, make kwargs, OpenSpiel params, chance layout, random histories, whole tree?
 GAMES = {
     "kuhn_poker_2p": ("kuhn_poker", {}, {}, _cards_then_public(2, 3), 2000, True),
@@ -32,11 +47,19 @@ GAMES = {
 }
 if "leduc_poker" in jaxplay.registered_games():
   GAMES["leduc_poker"] = ("leduc_poker", {}, {}, _cards_then_public(3, 6), 4000, True)
+if "negotiation" in jaxplay.registered_games():
+  GAMES["negotiation"] = ("negotiation", {"instances": "openspiel"}, {}, _bargaining_chance(10),
+                          2000, False)
+  GAMES["negotiation_discount_prob_end"] = (
+      "negotiation", {"instances": "openspiel", **_DISCOUNTED}, _DISCOUNTED,
+      _bargaining_chance(_DISCOUNTED["max_turns"]), 2000, False)
 
 
 def _setup(game_id):
   name, kwargs, params, chance_fn, num_random, whole_tree = GAMES[game_id]
-  return jaxplay.make(name, **kwargs), pyspiel.load_game(name, params), chance_fn, num_random, whole_tree
+  spiel_name = {"negotiation": "bargaining"}.get(name, name)
+  return (jaxplay.make(name, **kwargs), pyspiel.load_game(spiel_name, params), chance_fn,
+          num_random, whole_tree)
 
 
 @pytest.mark.parametrize("game_id", sorted(GAMES))

@@ -1,0 +1,303 @@
+"""Deal or No Deal negotiation (Lewis et al. 2017), exactly as OpenSpiel's `bargaining`.
+
+A pool of 5..7 items of three types (book, hat, ball; at least one of each). Each player
+privately values the item types so that its values times the counts sum to 10; no type is
+worthless to both players, and some type is valued by both. Players alternate, player 0
+first. A turn is an offer (the quantities the proposer keeps, within the pool) or, once an
+offer is on the table, Agree. On agreement the last proposer scores its values . offer and the
+other player its values . (pool - offer); after `max_turns` offers without agreement both
+score 0. Options as in OpenSpiel: `discount` multiplies the scores by discount^(k - 2) when
+the game ends at the k-th action (k >= 3); `prob_end` ends the game (no deal) after each offer
+from the second on with that probability.
+
+Action ids (OpenSpiel's): 0..119 are the (books, hats, balls) triples with sum <= 7, books
+counting fastest; 120 = Agree. With cheap talk (`num_messages` > 0), a turn starts with that
+many message actions 121 .. 120 + vocab_size before the offer; messages are free (they count
+for neither `max_turns`, `discount` nor `prob_end`).
+
+Objective (Liao, Tomlin & Klein 2024): the reward of player i is score_i + w * score_j, with
+w = 0 for "semi_competitive" (default), 1 for "cooperative", -1 for "competitive", or any float
+in [-1, 1]. `final_scores(state)` gives the scores themselves.
+
+Chance: `chance_shape = (10,)`, int32 [pool (3), values of player 0 (3), values of player 1 (3),
+end_after], where end_after is the number of offers after which chance ends the game
+(max_turns when it does not). Instances are drawn uniformly from every valid instance (what
+OpenSpiel's instance generator's rejection sampling yields) or, with
+`instances="openspiel"`, from OpenSpiel's 1000 built-in ones.
+
+Observation (perfect recall), L = 2 + max_turns * (1 + num_messages) tokens of
+F = 13 + (vocab_size if cheap talk) small-integer features:
+  0 instance token | 1 offer token | 2 agreement token | 3 message token |
+  4, 5 observer's seat one-hot | 6 made by the observer | 7..9 item counts | 10..12 values |
+  13.. message symbol one-hot
+  token 0:                      instance: seat, pool counts, the observer's own values
+  token 1 + t (t < max_turns):  the t-th offer: by observer?, the quantities its proposer keeps
+  token 1 + max_turns:          agreement, once reached
+  then max_turns * num_messages message tokens, turn by turn: by observer?, symbol one-hot
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import pathlib
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+
+from jaxplay.core import chance as chance_lib
+from jaxplay.core import env as env_lib
+from jaxplay.core.errors import ConfigError
+from jaxplay.core.registry import register
+
+NUM_ITEM_TYPES = 3
+POOL_MIN_ITEMS, POOL_MAX_ITEMS, TOTAL_VALUE = 5, 7, 10
+OBJECTIVES = {"semi_competitive": 0.0, "cooperative": 1.0, "competitive": -1.0}
+_INSTANCES_FILE = pathlib.Path(__file__).parent / "data" / "bargaining_instances1000.txt"
+
+# Feature indices of the observation tokens.
+INSTANCE, OFFER, AGREEMENT, MESSAGE, SEAT, BY_OBSERVER, COUNTS, VALUES, SYMBOL = (
+    0, 1, 2, 3, 4, 6, 7, 10, 13)
+
+
+def offer_table() -> np.ndarray:
+  """int32[120, 3]: the quantities of each offer action, in OpenSpiel's order."""
+  digits = itertools.product(range(POOL_MAX_ITEMS + 1), repeat=NUM_ITEM_TYPES)
+  return np.array([d[::-1] for d in digits if sum(d) <= POOL_MAX_ITEMS], np.int32)
+
+
+OFFERS = offer_table()
+AGREE = len(OFFERS)  # 120
+
+
+@functools.lru_cache(maxsize=None)
+def valid_instances() -> np.ndarray:
+  """int32[N, 9]: every valid (pool, values of player 0, values of player 1)."""
+  rows = []
+  for pool in itertools.product(range(1, POOL_MAX_ITEMS + 1), repeat=NUM_ITEM_TYPES):
+    if not POOL_MIN_ITEMS <= sum(pool) <= POOL_MAX_ITEMS:
+      continue
+    values = [v for v in itertools.product(range(TOTAL_VALUE + 1), repeat=NUM_ITEM_TYPES)
+              if np.dot(v, pool) == TOTAL_VALUE]
+    for v0, v1 in itertools.product(values, values):
+      pairs = list(zip(v0, v1))
+      if all(a or b for a, b in pairs) and any(a and b for a, b in pairs):
+        rows.append(pool + v0 + v1)
+  return np.array(rows, np.int32)
+
+
+@functools.lru_cache(maxsize=None)
+def openspiel_instances() -> np.ndarray:
+  """int32[1000, 9]: OpenSpiel's built-in instances, in its order."""
+  lines = [line for line in _INSTANCES_FILE.read_text().splitlines()
+           if line and not line.startswith("#")]
+  return np.array([[int(x) for part in line.split() for x in part.split(",")] for line in lines],
+                  np.int32)
+
+
+@struct.dataclass
+class NegotiationState(env_lib.State):
+  pool: jnp.ndarray        # int32[3]
+  values: jnp.ndarray      # int32[2, 3] each player's values
+  end_after: jnp.ndarray   # int32[] chance ends the game after this many offers
+  offers: jnp.ndarray      # int32[max_turns, 3] offers so far (zeros where none yet)
+  num_offers: jnp.ndarray  # int32[]
+  agreed: jnp.ndarray      # bool[]
+  messages: jnp.ndarray    # int32[max_turns, num_messages] symbols sent, -1 where none yet
+  num_sent: jnp.ndarray    # int32[] messages sent this turn
+
+
+class Negotiation(env_lib.Env):
+  """OpenSpiel-exact bargaining with an objective and optional cheap talk; see the module
+  docstring."""
+
+  name = "negotiation"
+  num_players = 2
+
+  def __init__(self, objective: str | float = "semi_competitive", max_turns: int = 10,
+               discount: float = 1.0, prob_end: float = 0.0, instances: str = "sampled",
+               num_messages: int = 0, vocab_size: int = 8):
+    if isinstance(objective, str):
+      if objective not in OBJECTIVES:
+        raise ConfigError(f"negotiation: objective must be one of {sorted(OBJECTIVES)} or a "
+                          f"float in [-1, 1], got {objective!r}")
+      self.weight = OBJECTIVES[objective]
+    elif isinstance(objective, (int, float)) and -1.0 <= objective <= 1.0:
+      self.weight = float(objective)
+    else:
+      raise ConfigError(f"negotiation: objective must be one of {sorted(OBJECTIVES)} or a float "
+                        f"in [-1, 1], got {objective!r}")
+    if not isinstance(max_turns, int) or max_turns < 1:
+      raise ConfigError(f"negotiation: max_turns must be a positive int, got {max_turns!r}")
+    if not 0.0 < discount <= 1.0:
+      raise ConfigError(f"negotiation: discount must be in (0, 1], got {discount!r}")
+    if not 0.0 <= prob_end < 1.0:
+      raise ConfigError(f"negotiation: prob_end must be in [0, 1), got {prob_end!r}")
+    if instances not in ("sampled", "openspiel"):
+      raise ConfigError(f"negotiation: instances must be 'sampled' (every valid instance) or "
+                        f"'openspiel' (its 1000 built-in ones), got {instances!r}")
+    if not isinstance(num_messages, int) or num_messages < 0 or vocab_size < 1:
+      raise ConfigError("negotiation: num_messages must be an int >= 0 and vocab_size >= 1, got "
+                        f"{num_messages!r} and {vocab_size!r}")
+    self.objective, self.max_turns, self.discount, self.prob_end = (
+        objective, max_turns, discount, prob_end)
+    self.num_messages = num_messages
+    self.vocab_size = vocab_size if num_messages else 0
+    self.num_actions = AGREE + 1 + self.vocab_size
+    self.observation_shape = (2 + max_turns * (1 + num_messages), SYMBOL + self.vocab_size)
+    self.chance_shape = (10,)
+    self._instances = valid_instances() if instances == "sampled" else openspiel_instances()
+
+  # --- chance ---------------------------------------------------------------------------
+
+  def sample_chance(self, key):
+    instance_key, end_key = jax.random.split(key)
+    instance = chance_lib.draw_row(instance_key, self._instances)
+    return jnp.concatenate([instance, self._draw_end_after(end_key)[None]])
+
+  def _draw_end_after(self, key):
+    """Chance ends the game after offer k >= 2 with prob_end, unless it ended before."""
+    if self.prob_end == 0.0:
+      return jnp.int32(self.max_turns)
+    uniform = (chance_lib.key_bits(key) >> 8).astype(jnp.float32) / (1 << 24) + 2.0 ** -25
+    continues = jnp.floor(jnp.log(uniform) / np.log1p(-self.prob_end)).astype(jnp.int32)
+    return jnp.minimum(2 + continues, self.max_turns)
+
+  # --- the game ----------------------------------------------------------------------------
+
+  def _init_from(self, chance) -> NegotiationState:
+    return NegotiationState(
+        current_player=jnp.int32(0),
+        legal_action_mask=env_lib.turn_mask(
+            0, self._legal(chance[:3], jnp.bool_(False), jnp.bool_(self.num_messages > 0)), 2),
+        pool=chance[:3],
+        values=chance[3:9].reshape(2, 3),
+        end_after=chance[9],
+        offers=jnp.zeros((self.max_turns, 3), jnp.int32),
+        num_offers=jnp.int32(0),
+        agreed=jnp.bool_(False),
+        messages=jnp.full((self.max_turns, self.num_messages), -1, jnp.int32),
+        num_sent=jnp.int32(0),
+        **self.fresh_fields(),
+    )
+
+  def _legal(self, pool, has_offer, talking):
+    """bool[A]: offers within the pool and Agree after an offer, or the message symbols."""
+    offers = (jnp.asarray(OFFERS) <= pool).all(axis=1) & ~talking
+    symbols = jnp.full((self.vocab_size,), talking)
+    return jnp.concatenate([offers, (has_offer & ~talking)[None], symbols])
+
+  def _step(self, state: NegotiationState, action, key) -> NegotiationState:
+    del key
+    player = state.current_player
+    a = env_lib.of_player(action, player)
+    talking = state.num_sent < self.num_messages  # this action is a message
+    is_agree = ~talking & (a == AGREE)
+    is_offer = ~talking & ~is_agree
+    offer = jnp.asarray(OFFERS)[jnp.minimum(a, AGREE - 1)]
+    turn = state.num_offers
+    offers = jnp.where((jnp.arange(self.max_turns) == turn)[:, None] & is_offer, offer,
+                       state.offers)
+    num_offers = turn + is_offer.astype(jnp.int32)
+    messages = jnp.where((jnp.arange(self.max_turns) == turn)[:, None]
+                         & (jnp.arange(self.num_messages) == state.num_sent) & talking,
+                         a - AGREE - 1, state.messages)
+    terminated = is_agree | (is_offer & ((num_offers >= self.max_turns)
+                                         | (num_offers >= state.end_after)))
+    next_player = jnp.where(talking, player, 1 - player)
+    num_sent = jnp.where(talking, state.num_sent + 1, 0)
+    state = state.replace(offers=offers, num_offers=num_offers, agreed=is_agree,
+                          messages=messages, num_sent=num_sent)
+    scores = final_scores(state)
+    # OpenSpiel discounts from the third (non-message) action: the k-th by discount^(k - 2).
+    exponent = jnp.maximum(num_offers + is_agree.astype(jnp.int32) - 2, 0)
+    returns = scores * jnp.float32(self.discount) ** exponent
+    payoff = returns + self.weight * returns[::-1]
+    legal = self._legal(state.pool, num_offers > 0, num_sent < self.num_messages)
+    return state.replace(**env_lib.turn_fields(next_player, legal, terminated, payoff, 2))
+
+  def _observe(self, state: NegotiationState):
+    """int8[2, L, F]: each token's features from per-game values, broadcast over players."""
+    num_features = self.observation_shape[1]
+    feature = jnp.arange(num_features)
+    me = jnp.arange(2)
+
+    def token(kind, by_observer=None, counts=None, values=None, seat=None, symbol=None):
+      """[..., F] features of one kind of token (arguments broadcast against [..., 1])."""
+      out = (feature == kind).astype(jnp.int32)
+      if seat is not None:
+        out += (feature == SEAT + seat).astype(jnp.int32)
+      if by_observer is not None:
+        out += jnp.where(feature == BY_OBSERVER, by_observer, 0)
+      for i in range(NUM_ITEM_TYPES):
+        if counts is not None:
+          out += jnp.where(feature == COUNTS + i, counts[..., i:i + 1], 0)
+        if values is not None:
+          out += jnp.where(feature == VALUES + i, values[..., i:i + 1], 0)
+      if symbol is not None:
+        out += (feature == SYMBOL + symbol).astype(jnp.int32)
+      return out
+
+    instance = token(INSTANCE, seat=me[:, None], counts=state.pool[None], values=state.values)
+    turns = jnp.arange(self.max_turns)
+    made = turns < state.num_offers                                      # [T]
+    mine = (turns[None, :] % 2 == me[:, None])[..., None]                # [2, T, 1]
+    offers = token(OFFER, by_observer=mine, counts=state.offers[None]) * made[None, :, None]
+    agreement = token(AGREEMENT) * state.agreed
+    sent = state.messages >= 0                                           # [T, M]
+    messages = token(MESSAGE, by_observer=mine[..., None],
+                     symbol=state.messages[None, ..., None]) * sent[None, ..., None]
+    tokens = jnp.concatenate([
+        instance[:, None], offers, jnp.broadcast_to(agreement, (2, 1, num_features)),
+        messages.reshape(2, -1, num_features)], axis=1)
+    return tokens.astype(env_lib.OBSERVATION_DTYPE)
+
+
+# --- metrics for evaluation -------------------------------------------------------------
+
+
+def final_scores(state: NegotiationState) -> jax.Array:
+  """float32[2]: each player's score of the agreed deal (values . items, undiscounted); zeros
+  without agreement."""
+  last = jnp.maximum(state.num_offers - 1, 0)
+  offer = (state.offers * (jnp.arange(state.offers.shape[0]) == last)[:, None]).sum(0)
+  proposer = last % 2
+  player0_items = jnp.where(proposer == 0, offer, state.pool - offer)
+  items = jnp.stack([player0_items, state.pool - player0_items])     # [2, 3]
+  return jnp.where(state.agreed, (state.values * items).sum(-1), 0).astype(jnp.float32)
+
+
+def _allocation_scores(pool: jax.Array, values: jax.Array):
+  """float32[120, 2] scores of every allocation (player 0 gets an offer's quantities) and
+  bool[120] which are feasible."""
+  items0 = jnp.asarray(OFFERS)
+  feasible = (items0 <= pool).all(-1)
+  scores = jnp.stack([items0 @ values[0], (pool - items0) @ values[1]], -1)
+  return scores.astype(jnp.float32), feasible
+
+
+def best_joint_score(pool: jax.Array, values: jax.Array) -> jax.Array:
+  """float32[]: the largest sum of both scores any split of the pool achieves."""
+  scores, feasible = _allocation_scores(pool, values)
+  return jnp.max(jnp.where(feasible, scores.sum(-1), -1.0))
+
+
+def is_pareto_optimal(state: NegotiationState) -> jax.Array:
+  """bool[]: an agreement was reached and no split gives one player more and neither less."""
+  scores, feasible = _allocation_scores(state.pool, state.values)
+  deal = final_scores(state)
+  dominates = (scores >= deal).all(-1) & (scores > deal).any(-1) & feasible
+  return state.agreed & ~dominates.any()
+
+
+def metrics(state: NegotiationState) -> dict[str, jax.Array]:
+  """Evaluation metrics of a finished game (vmap over games and average)."""
+  scores = final_scores(state)
+  return dict(agreement=state.agreed, score_0=scores[0], score_1=scores[1],
+              joint_score=scores.sum(), pareto_optimal=is_pareto_optimal(state),
+              best_joint_score=best_joint_score(state.pool, state.values))
+
+
+register("negotiation", Negotiation)
