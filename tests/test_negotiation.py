@@ -16,8 +16,13 @@ from jaxplay.games import negotiation as nego
 INSTANCE = [3, 1, 1, 1, 2, 5, 0, 5, 5]
 
 
-def offer_id(books, hats, balls):
-  return int(np.flatnonzero((nego.OFFERS == [books, hats, balls]).all(1))[0])
+offer_id = nego.offer_action
+
+
+def test_offer_action_ids_and_refusal():
+  assert offer_id(0, 0, 0) == 0 and offer_id(1, 0, 0) == 1 and offer_id(0, 1, 0) == 8
+  with pytest.raises(jaxplay.ConfigError, match="sum to at most 7"):
+    offer_id(5, 3, 0)
 
 
 @functools.lru_cache(maxsize=None)

@@ -72,6 +72,15 @@ OFFERS = offer_table()
 AGREE = len(OFFERS)  # 120
 
 
+def offer_action(books: int, hats: int, balls: int) -> int:
+  """The action id of the offer in which the proposer keeps these quantities."""
+  matches = np.flatnonzero((OFFERS == [books, hats, balls]).all(axis=1))
+  if len(matches) == 0:
+    raise ConfigError(f"no offer keeps ({books}, {hats}, {balls}): quantities must be >= 0 and "
+                      f"sum to at most {POOL_MAX_ITEMS}")
+  return int(matches[0])
+
+
 @functools.lru_cache(maxsize=None)
 def valid_instances() -> np.ndarray:
   """int32[N, 9]: every valid (pool, values of player 0, values of player 1)."""
