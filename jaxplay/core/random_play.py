@@ -21,22 +21,23 @@ def random_legal_actions(key: jax.Array, legal_action_mask: jax.Array) -> jax.Ar
   count = legal_action_mask.sum(axis=-1, dtype=jnp.int32)
   bits = chance.key_bits(key, legal_action_mask.shape[:-1])
   rank = chance.bits_below(bits, jnp.maximum(count, 1))  # pick the rank-th legal action (0-based)
-  if num_actions <= 31:
-    # Pack each row into an int bitfield (column by column: a reduction along a short minor
-    # axis runs element by element on XLA:CPU), then count the legal actions below every
-    # action with a popcount: elementwise across the row, no running sum.
-    packed = functools.reduce(jnp.bitwise_or, [legal_action_mask[..., a].astype(jnp.int32) << a
-                                               for a in range(num_actions)])
-    below = jax.lax.population_count(packed[..., None] & ((1 << jnp.arange(num_actions)) - 1))
-    hit = legal_action_mask & (below == rank[..., None])
-  else:  # one pass over the action columns, each step on whole [...]-vectors
-    seen = jnp.zeros(rank.shape, jnp.int32)
-    hits = []
-    for a in range(num_actions):
-      legal = legal_action_mask[..., a]
-      hits.append(legal & (seen == rank))
-      seen = seen + legal
-    hit = jnp.stack(hits, axis=-1)
+  # Count the legal actions below every action with popcounts over the row packed into 32-bit
+  # words: elementwise across the row, no running sum along it.
+  if num_actions <= 32:  # one word, packed column by column (cheap to repeat where inlined)
+    words = functools.reduce(jnp.bitwise_or, [legal_action_mask[..., a].astype(jnp.uint32) << a
+                                               for a in range(num_actions)])[..., None]
+  else:  # several words, packed by a reduction (materialized once, not per element)
+    padded = jnp.pad(legal_action_mask, [(0, 0)] * (legal_action_mask.ndim - 1)
+                     + [(0, -num_actions % 32)])
+    bits = padded.reshape(padded.shape[:-1] + (-1, 32)).astype(jnp.uint32)
+    words = jnp.sum(bits << jnp.arange(32, dtype=jnp.uint32), axis=-1, dtype=jnp.uint32)
+  counts = jax.lax.population_count(words).astype(jnp.int32)
+  before = jnp.cumsum(counts, axis=-1) - counts  # legal actions in the earlier words
+  action = jnp.arange(num_actions)
+  word, bit = action // 32, (action % 32).astype(jnp.uint32)
+  below = (jax.lax.population_count(words[..., word] & ((jnp.uint32(1) << bit) - 1))
+           .astype(jnp.int32) + before[..., word])
+  hit = legal_action_mask & (below == rank[..., None])
   # Ending in a reduction makes XLA materialize the actions instead of recomputing this
   # whole selection inside every element of whatever consumes them (e.g. observations).
   return jnp.max(jnp.where(hit, jnp.arange(num_actions), 0), axis=-1)

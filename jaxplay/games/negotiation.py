@@ -162,15 +162,16 @@ class Negotiation(env_lib.Env):
   # --- chance ---------------------------------------------------------------------------
 
   def sample_chance(self, key):
-    instance_key, end_key = jax.random.split(key)
-    instance = chance_lib.draw_row(instance_key, self._instances)
-    return jnp.concatenate([instance, self._draw_end_after(end_key)[None]])
+    instance_bits, end_bits = chance_lib.key_bits(key, (2,))
+    instance = jnp.asarray(self._instances)[chance_lib.bits_below(instance_bits,
+                                                                  len(self._instances))]
+    return jnp.concatenate([instance, self._draw_end_after(end_bits)[None]])
 
-  def _draw_end_after(self, key):
+  def _draw_end_after(self, bits):
     """Chance ends the game after offer k >= 2 with prob_end, unless it ended before."""
     if self.prob_end == 0.0:
       return jnp.int32(self.max_turns)
-    uniform = (chance_lib.key_bits(key) >> 8).astype(jnp.float32) / (1 << 24) + 2.0 ** -25
+    uniform = (bits >> 8).astype(jnp.float32) / (1 << 24) + 2.0 ** -25
     continues = jnp.floor(jnp.log(uniform) / np.log1p(-self.prob_end)).astype(jnp.int32)
     return jnp.minimum(2 + continues, self.max_turns)
 
