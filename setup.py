@@ -24,7 +24,8 @@ setup(
     python_requires=">=3.10",
     install_requires=REQUIREMENTS,
     extras_require={
-        # Reference implementations the tests compare against, and the benchmark peer.
-        "test": ["pytest==9.2.0", "pytest-xdist==3.8.0", "open_spiel==2.0.2", "pgx==2.6.0"],
+        # Reference implementations the tests compare against, and the benchmark peers.
+        "test": ["pytest==9.2.0", "pytest-xdist==3.8.0", "open_spiel==2.0.2", "pgx==2.6.0",
+                 "jaxmarl==0.2.0"],
     },
 )

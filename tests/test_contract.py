@@ -19,6 +19,11 @@ VARIANTS = {name: (name, {}) for name in jaxplay.registered_games()}
 VARIANTS["kuhn_poker_3p"] = ("kuhn_poker", {"num_players": 3})
 if "negotiation" in VARIANTS:
   VARIANTS["negotiation_talk"] = ("negotiation", {"num_messages": 2, "prob_end": 0.1})
+if "overcooked" in VARIANTS:  # ends only by its time limit: a short one
+  VARIANTS["overcooked"] = ("overcooked", {"horizon": 10})
+  VARIANTS["overcooked_new_padded"] = ("overcooked", {"horizon": 7, "dynamics": "new",
+                                                      "layout": "forced_coordination",
+                                                      "pad_to": (6, 9)})
 BATCH, STEPS = 8, 24
 
 
@@ -96,7 +101,7 @@ def test_random_play_keeps_the_contract(game):
   np.testing.assert_array_equal(after.observation[done_before], before.observation[done_before])
   np.testing.assert_array_equal(after.step_count[done_before], before.step_count[done_before])
   np.testing.assert_array_equal(after.step_count[~done_before], before.step_count[~done_before] + 1)
-  assert after.terminated[-1].any(), "no game ended: raise STEPS for this game"
+  assert (after.terminated | after.truncated)[-1].any(), "no game ended: raise STEPS for this game"
 
 
 def test_deterministic_given_key_and_jit_equals_eager(game):
@@ -167,7 +172,8 @@ def test_auto_reset_keeps_the_terminal_observation_and_rewards(game):
     chex.assert_trees_all_equal(wrapped.final_observation, state.observation)
     chex.assert_trees_all_equal(wrapped.rewards, state.rewards)
     assert wrapped.terminated == state.terminated
-    if state.terminated:
+    assert wrapped.truncated == state.truncated
+    if state.terminated | state.truncated:
       ended += 1
       np.testing.assert_array_equal(wrapped.returned_episode_length, state.step_count)
       # The next game started from the same key the wrapper gave to init.

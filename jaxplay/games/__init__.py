@@ -1,3 +1,3 @@
 """Games. Importing this package registers every game with `jaxplay.make`."""
 
-from jaxplay.games import kuhn_poker, leduc_poker, negotiation, tic_tac_toe  # noqa: F401
+from jaxplay.games import kuhn_poker, leduc_poker, negotiation, overcooked, tic_tac_toe  # noqa: F401

@@ -1,0 +1,45 @@
+"""Plays one Overcooked episode with uniformly random actions and writes it as an animated GIF.
+
+    python -m experiments.overcooked_gif --layout=cramped_room --steps=200 --out=overcooked.gif
+"""
+
+from __future__ import annotations
+
+import jax
+from absl import app, flags
+
+import jaxplay
+from jaxplay.games.overcooked import render
+
+_LAYOUT = flags.DEFINE_string("layout", "cramped_room", "A layout name (or see --grid).")
+_DYNAMICS = flags.DEFINE_enum("dynamics", "classic", ["classic", "new"], "Pot dynamics.")
+_STEPS = flags.DEFINE_integer("steps", 200, "Steps to play (at most the horizon, 400).")
+_SEED = flags.DEFINE_integer("seed", 0, "Seed of the random actions.")
+_OUT = flags.DEFINE_string("out", "overcooked.gif", "Where to write the GIF.")
+
+
+def play(env, key: jax.Array, num_steps: int):
+  """The states of one random-play episode, stacked along time (the initial state first)."""
+
+  def body(state, key):
+    action = jaxplay.random_legal_actions(key, state.legal_action_mask)
+    state = env.step(state, action)
+    return state, state
+
+  init = env.init(key)
+  _, states = jax.jit(lambda s, k: jax.lax.scan(body, s, jax.random.split(k, num_steps)))(
+      init, key)
+  return [init] + [jax.tree.map(lambda a, t=t: a[t], states) for t in range(num_steps)]
+
+
+def main(argv):
+  del argv
+  env = jaxplay.make("overcooked", layout=_LAYOUT.value, dynamics=_DYNAMICS.value)
+  states = play(env, jax.random.key(_SEED.value), _STEPS.value)
+  path = render.save_gif(env, states, _OUT.value)
+  print(f"wrote {len(states)} frames of {_LAYOUT.value} to {path}")
+  print(render.text(env, states[-1]))
+
+
+if __name__ == "__main__":
+  app.run(main)
