@@ -7,11 +7,11 @@ A game is a pure function pair over an immutable state:
     state = env.step(state, action, key)   # action: int32[num_players], a joint action
 
 Every state carries per-player arrays so that one vmapped forward pass serves all seats.
-Games implement `sample_chance(key)`, `_init_from(chance)`, `_step(state, action, key)` and
-`_observe(state)`; this module owns what all games share: the step counter, the no-op on
-finished games, the illegal-action rule, and computing the observation once per step, from
-the state the step settles on (which also keeps XLA from copying game logic into every
-observation element).
+Games implement `_init_from(chance)`, `_step(state, action, key)`, `_observe(state)` and,
+if they have chance, `sample_chance(key)`; this module owns what all games share: the step
+counter, the no-op on finished games, the illegal-action rule, and computing the observation
+once per step, from the state the step settles on (which also keeps XLA from copying game
+logic into every observation element).
 
 Illegal actions (documented, tested behaviour under jit): if a player who may move chooses
 an action outside its legal set (or outside [0, num_actions)), the game ends at once
@@ -101,7 +101,8 @@ class Env(abc.ABC):
   """Base class of every game. Static configuration lives on the object; state is data.
 
   Subclasses set `name`, `num_players`, `num_actions`, `observation_shape` (L, F) and
-  `chance_shape`, and implement `sample_chance`, `_init_from`, `_step` and `_observe`.
+  `chance_shape`, and implement `_init_from`, `_step`, `_observe` and (with chance)
+  `sample_chance`.
   """
 
   name: str
@@ -118,9 +119,11 @@ class Env(abc.ABC):
 
   # --- what a game implements -------------------------------------------------------------
 
-  @abc.abstractmethod
   def sample_chance(self, key: PRNGKey) -> Array:
-    """int32[chance_shape]: all chance outcomes of one game (a deal, an instance)."""
+    """int32[chance_shape]: all chance outcomes of one game (a deal, an instance). Games
+    with chance override this; the default is a game without any (chance_shape (0,))."""
+    del key
+    return jnp.zeros(self.chance_shape, jnp.int32)
 
   @abc.abstractmethod
   def _init_from(self, chance: Array) -> State:

@@ -37,10 +37,6 @@ class TicTacToe(env_lib.Env):
   observation_shape = (9, 2)
   chance_shape = (0,)
 
-  def sample_chance(self, key):
-    del key
-    return jnp.zeros((0,), jnp.int32)
-
   def _init_from(self, chance) -> TicTacToeState:
     del chance
     return TicTacToeState(

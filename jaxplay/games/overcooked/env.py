@@ -63,10 +63,6 @@ class Overcooked(env_lib.Env):
     self.kitchen = dyn.Kitchen(parsed, dynamics, cook_time, horizon)
     self.observation_shape = (self.kitchen.num_cells, len(dyn.FEATURES))
 
-  def sample_chance(self, key):
-    del key
-    return jnp.zeros((0,), jnp.int32)
-
   def _init_from(self, chance) -> OvercookedState:
     del chance
     return OvercookedState(
