@@ -117,6 +117,20 @@ def test_prob_end_draws_a_geometric_ending():
   expected = [0.25 * 0.75 ** (k - 2) for k in range(2, 10)] + [0.75 ** 8]
   np.testing.assert_allclose(np.bincount(end_after, minlength=11)[2:] / len(end_after), expected,
                              atol=0.01)
+  # The exact distribution, for game trees: every instance times every ending.
+  outcomes, probs = env.chance_outcomes()
+  assert len(outcomes) == 9 * len(nego.valid_instances()) and probs.sum() == pytest.approx(1)
+  np.testing.assert_allclose(np.bincount(outcomes[:, 9], probs)[2:], expected, atol=1e-12)
+
+
+def test_explicit_instances_are_the_only_ones_dealt():
+  rows = tuple(map(tuple, nego.openspiel_instances()[:2].tolist()))
+  env = jaxplay.make("negotiation", instances=rows)
+  chance = np.asarray(jax.vmap(env.sample_chance)(jax.random.split(jax.random.key(2), 200)))
+  assert {tuple(row) for row in chance[:, :9].tolist()} == set(rows)
+  outcomes, probs = env.chance_outcomes()
+  np.testing.assert_array_equal(outcomes[:, :9], np.array(rows))
+  np.testing.assert_allclose(probs, [0.5, 0.5])
 
 
 def test_cheap_talk_turns_and_observation():
@@ -142,6 +156,8 @@ def test_cheap_talk_turns_and_observation():
     ({"discount": 0.0}, "discount must be in"),
     ({"prob_end": 1.0}, "prob_end must be in"),
     ({"instances": "lewis"}, "instances must be"),
+    ({"instances": ((1, 2, 3),)}, "instances must be"),
+    ({"instances": ((1, 2, 3, 8, 1, 0, 4, 3, 0),)}, "is not a valid instance"),
     ({"max_turns": 0}, "max_turns must be"),
 ])
 def test_bad_options_are_refused_with_what_is_allowed(kwargs, message):

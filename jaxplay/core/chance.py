@@ -60,3 +60,8 @@ def ordered_deals(num_cards: int, num_dealt: int) -> np.ndarray:
 def draw_row(key: jax.Array, table: np.ndarray) -> jax.Array:
   """One row of `table`, chosen uniformly: a whole chance outcome in one draw."""
   return jnp.asarray(table)[uniform_index(key, table.shape[0])]
+
+
+def uniform_outcomes(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+  """`table`'s rows with equal probabilities: the `Env.chance_outcomes` of `draw_row`."""
+  return np.asarray(table, np.int32), np.full(len(table), 1.0 / len(table))

@@ -27,6 +27,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 
 Array = jax.Array
@@ -124,6 +125,12 @@ class Env(abc.ABC):
     with chance override this; the default is a game without any (chance_shape (0,))."""
     del key
     return jnp.zeros(self.chance_shape, jnp.int32)
+
+  def chance_outcomes(self) -> tuple[np.ndarray, np.ndarray]:
+    """Every chance outcome of one game with its probability, for exact evaluation
+    (`jaxplay.eval`): int32[C, *chance_shape] and float64[C] summing to 1. Games with chance
+    override this; the default is the single outcome of a game without any."""
+    return np.zeros((1,) + tuple(self.chance_shape), np.int32), np.ones(1)
 
   @abc.abstractmethod
   def _init_from(self, chance: Array) -> State:

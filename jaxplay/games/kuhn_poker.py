@@ -57,6 +57,9 @@ class KuhnPoker(env_lib.Env):
   def sample_chance(self, key):
     return chance_lib.draw_row(key, self._deals)
 
+  def chance_outcomes(self):
+    return chance_lib.uniform_outcomes(self._deals)
+
   def _init_from(self, cards) -> KuhnState:
     n = self.num_players
     return KuhnState(

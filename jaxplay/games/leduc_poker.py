@@ -67,6 +67,9 @@ class LeducPoker(env_lib.Env):
   def sample_chance(self, key):
     return chance_lib.draw_row(key, self._deals)
 
+  def chance_outcomes(self):
+    return chance_lib.uniform_outcomes(self._deals)
+
   def _init_from(self, cards) -> LeducState:
     return LeducState(
         current_player=jnp.int32(0),

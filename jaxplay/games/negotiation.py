@@ -22,8 +22,9 @@ in [-1, 1]. `final_scores(state)` gives the scores themselves.
 Chance: `chance_shape = (10,)`, int32 [pool (3), values of player 0 (3), values of player 1 (3),
 end_after], where end_after is the number of offers after which chance ends the game
 (max_turns when it does not). Instances are drawn uniformly from every valid instance (what
-OpenSpiel's instance generator's rejection sampling yields) or, with
-`instances="openspiel"`, from OpenSpiel's 1000 built-in ones.
+OpenSpiel's instance generator's rejection sampling yields), with `instances="openspiel"` from
+OpenSpiel's 1000 built-in ones, or from explicit rows `instances=((pool, v0, v1), ...)` (9 ints
+each; small sets make game trees small enough for exact evaluation).
 
 Observation (perfect recall), L = 2 + max_turns * (1 + num_messages) tokens of
 F = 13 + (vocab_size if cheap talk) small-integer features:
@@ -97,6 +98,30 @@ def valid_instances() -> np.ndarray:
   return np.array(rows, np.int32)
 
 
+def _instance_table(instances) -> np.ndarray:
+  """int32[K, 9] from the `instances` option: a name or explicit (pool, values, values) rows."""
+  if isinstance(instances, str) and instances in ("sampled", "openspiel"):
+    return valid_instances() if instances == "sampled" else openspiel_instances()
+  allowed = ("negotiation: instances must be 'sampled' (every valid instance), 'openspiel' (its "
+             "1000 built-in ones) or a sequence of valid rows (pool 3, values of player 0 3, "
+             f"values of player 1 3); got {instances!r}")
+  if isinstance(instances, str):
+    raise ConfigError(allowed)
+  try:
+    rows = np.asarray(instances, np.int32)
+  except (TypeError, ValueError):
+    raise ConfigError(allowed) from None
+  if rows.ndim != 2 or rows.shape[1] != 9 or not len(rows):
+    raise ConfigError(allowed)
+  valid = {tuple(row) for row in valid_instances()}
+  invalid = [tuple(int(x) for x in row) for row in rows if tuple(row) not in valid]
+  if invalid:
+    raise ConfigError(f"negotiation: {invalid[0]} is not a valid instance (pool of 5..7 items, "
+                      "at least one of each type; each player's values sum to 10; no type "
+                      "worthless to both; some type valued by both)")
+  return rows
+
+
 @functools.lru_cache(maxsize=None)
 def openspiel_instances() -> np.ndarray:
   """int32[1000, 9]: OpenSpiel's built-in instances, in its order."""
@@ -126,7 +151,8 @@ class Negotiation(env_lib.Env):
   num_players = 2
 
   def __init__(self, objective: str | float = "semi_competitive", max_turns: int = 10,
-               discount: float = 1.0, prob_end: float = 0.0, instances: str = "sampled",
+               discount: float = 1.0, prob_end: float = 0.0,
+               instances: str | tuple[tuple[int, ...], ...] = "sampled",
                num_messages: int = 0, vocab_size: int = 8):
     if isinstance(objective, str):
       if objective not in OBJECTIVES:
@@ -144,9 +170,7 @@ class Negotiation(env_lib.Env):
       raise ConfigError(f"negotiation: discount must be in (0, 1], got {discount!r}")
     if not 0.0 <= prob_end < 1.0:
       raise ConfigError(f"negotiation: prob_end must be in [0, 1), got {prob_end!r}")
-    if instances not in ("sampled", "openspiel"):
-      raise ConfigError(f"negotiation: instances must be 'sampled' (every valid instance) or "
-                        f"'openspiel' (its 1000 built-in ones), got {instances!r}")
+    self._instances = _instance_table(instances)
     if not isinstance(num_messages, int) or num_messages < 0 or vocab_size < 1:
       raise ConfigError("negotiation: num_messages must be an int >= 0 and vocab_size >= 1, got "
                         f"{num_messages!r} and {vocab_size!r}")
@@ -157,7 +181,6 @@ class Negotiation(env_lib.Env):
     self.num_actions = AGREE + 1 + self.vocab_size
     self.observation_shape = (2 + max_turns * (1 + num_messages), SYMBOL + self.vocab_size)
     self.chance_shape = (10,)
-    self._instances = valid_instances() if instances == "sampled" else openspiel_instances()
 
   # --- chance ---------------------------------------------------------------------------
 
@@ -166,6 +189,18 @@ class Negotiation(env_lib.Env):
     instance = jnp.asarray(self._instances)[chance_lib.bits_below(instance_bits,
                                                                   len(self._instances))]
     return jnp.concatenate([instance, self._draw_end_after(end_bits)[None]])
+
+  def chance_outcomes(self):
+    """Every instance (uniform) times every end_after (geometric in prob_end)."""
+    turns = np.arange(2, self.max_turns + 1)
+    end_probs = (1 - self.prob_end) ** (turns - 2) * self.prob_end
+    end_probs[-1] = 1.0 - end_probs[:-1].sum()
+    if self.prob_end == 0.0 or self.max_turns < 2:
+      turns, end_probs = np.array([self.max_turns]), np.ones(1)
+    count = len(self._instances)
+    outcomes = np.concatenate([np.repeat(self._instances, len(turns), axis=0),
+                               np.tile(turns, count)[:, None]], axis=1)
+    return outcomes.astype(np.int32), np.tile(end_probs, count) / count
 
   def _draw_end_after(self, bits):
     """Chance ends the game after offer k >= 2 with prob_end, unless it ended before."""

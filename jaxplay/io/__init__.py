@@ -1,0 +1,1 @@
+"""Checkpoints, metric writers, plots and policy export."""
