@@ -26,6 +26,6 @@ setup(
     extras_require={
         # Reference implementations the tests compare against, and the benchmark peers.
         "test": ["pytest==9.2.0", "pytest-xdist==3.8.0", "open_spiel==2.0.2", "pgx==2.6.0",
-                 "jaxmarl==0.2.0"],
+                 "jaxmarl==0.2.0", "tensorboard==2.21.0"],
     },
 )

@@ -52,6 +52,7 @@ _FORMATTERS: dict[str, tuple[Callable[[Any], str], Callable[[Any, int], str]]] =
     "kuhn_poker": (lambda env: f"kuhn_poker(players={env.num_players})", _kuhn_string),
     "leduc_poker": (lambda env: "leduc_poker", _leduc_string),
 }
+GAMES = tuple(_FORMATTERS)  # the games whose policies go to and from OpenSpiel
 
 
 def openspiel_game_string(tree: GameTree) -> str:

@@ -1,0 +1,96 @@
+"""What `python -m experiments.evaluate` does, as functions: load a run's config and checkpoint,
+evaluate every game, plot the learning curves, export a poker policy for OpenSpiel, render an
+Overcooked episode.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import jax
+import ml_collections
+
+from experiments import run_lib
+from jaxplay.core.errors import ConfigError
+from jaxplay.eval.policy_eval import ExploitabilityEvaluator, play_episode
+from jaxplay.games.overcooked import render
+from jaxplay.io import metrics as metrics_lib
+from jaxplay.io import openspiel_policy, plots
+from jaxplay.io.checkpoints import Checkpointer
+from jaxplay.learn.learner import Learner
+
+
+def load_config(workdir: pathlib.Path) -> ml_collections.ConfigDict:
+  """The config a run was trained with (its `config.json`)."""
+  path = workdir / "config.json"
+  if not path.exists():
+    raise ConfigError(f"{workdir} holds no training run (no config.json); train one with "
+                      "python -m experiments.train --workdir=...")
+  return ml_collections.ConfigDict(json.loads(path.read_text()))
+
+
+def load_run(workdir: pathlib.Path, step: int | None = None):
+  """(config, learner, restored TrainState) of a run's checkpoint (latest if `step` is None)."""
+  config = load_config(workdir)
+  learner = Learner(config)
+  with Checkpointer(workdir / "checkpoints") as checkpoints:
+    state = checkpoints.restore(step, learner.init(config.seed))
+  return config, learner, state
+
+
+def plot_curves(workdir: pathlib.Path, names, path: pathlib.Path) -> str:
+  """Plots the run's headline metrics (and training returns) against env steps."""
+  rows = metrics_lib.read_metrics(workdir)
+  keys = sorted({key for row in rows for key in run_lib.headline_keys(names, row)})
+  keys += [f"{name}/return_0" for name in names if f"{name}/exploitability" not in keys]
+  return plots.plot_learning_curves(rows, path, keys=keys, x_key="env_steps",
+                                    title=str(workdir))
+
+
+def export_poker_policy(config, learner: Learner, params, path: str) -> str:
+  """Writes the policy of the run's (first) poker game for OpenSpiel; returns the game."""
+  for game, env in enumerate(learner.games.raw):
+    if env.name in openspiel_policy.GAMES:
+      evaluator = ExploitabilityEvaluator(env, run_lib.probs_fn(learner, game))
+      openspiel_policy.export_policy(evaluator.tree, evaluator.table(params), path)
+      return env.name
+  raise ConfigError(f"--export_openspiel_policy needs a run on one of "
+                    f"{sorted(openspiel_policy.GAMES)}; this one trained {list(config.games)}")
+
+
+def render_overcooked(config, learner: Learner, params, path: str, num_steps: int) -> str:
+  """Renders one self-play episode of the run's (first) Overcooked game to a GIF."""
+  for game, env in enumerate(learner.games.raw):
+    if env.name == "overcooked":
+      key = jax.random.key(config.seed + 2)
+      states = play_episode(env, run_lib.probs_fn(learner, game), num_steps,
+                            bool(config.eval.greedy), params, key)
+      return render.save_gif(env, states, path)
+  raise ConfigError(f"--gif renders Overcooked; this run trained {list(config.games)}")
+
+
+def evaluate(workdir: str | pathlib.Path, *, step: int | None = None,
+             num_games: int | None = None, policy: str = "params", plot: str | None = None,
+             export_openspiel_policy: str | None = None, gif: str | None = None,
+             gif_steps: int = 400, print_fn=print) -> dict[str, float]:
+  """Everything `main` does; returns the evaluation metrics."""
+  workdir = pathlib.Path(workdir)
+  config, learner, state = load_run(workdir, step)
+  if num_games is not None:
+    config.eval.num_games = num_games
+  update = int(state.update)
+  metrics = run_lib.Evaluation(learner, config)(state, update)
+  print_fn(f"{workdir} at update {update} ({update * learner.steps_per_update:,} env steps):")
+  for key in sorted(metrics):
+    print_fn(f"  {key:48s} {metrics[key]:.6g}")
+  params = state.params if policy == "params" else state.magnet
+  if plot != "":
+    path = pathlib.Path(plot) if plot else workdir / "curves.png"
+    print_fn(f"learning curves: {plot_curves(workdir, learner.games.names, path)}")
+  if export_openspiel_policy:
+    game = export_poker_policy(config, learner, params, export_openspiel_policy)
+    print_fn(f"OpenSpiel policy of {game}: {export_openspiel_policy}")
+  if gif:
+    print_fn(f"Overcooked episode: {render_overcooked(config, learner, params, gif, gif_steps)}")
+  return metrics

@@ -1,0 +1,132 @@
+"""Training metrics: JSON lines in `<workdir>/metrics.jsonl`, scalars in `<workdir>/tensorboard/`.
+
+Each `MetricWriter.write` appends one line
+
+    {"step": 100, "time": 1767225600.25, "exploitability": 0.0123, "loss": null}
+
+(`time` in unix seconds; NaN and inf are written as null). `read_metrics` reads the rows back,
+ignoring a torn last line from a run killed mid-write, and `metric_series` picks out one
+metric as (steps, values) arrays.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import pathlib
+import time
+from typing import Any, Mapping
+
+import numpy as np
+
+from jaxplay.core.errors import ConfigError
+from jaxplay.io.tensorboard import EventWriter
+
+METRICS_FILE = "metrics.jsonl"
+_RESERVED = ("step", "time")
+
+
+def _metrics_path(path_or_workdir: str | os.PathLike) -> pathlib.Path:
+  path = pathlib.Path(path_or_workdir)
+  return path / METRICS_FILE if path.is_dir() else path
+
+
+def _json_value(value: Any) -> int | float | None:
+  if value is None:
+    return None
+  if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+    return int(value)
+  value = float(value)
+  return value if math.isfinite(value) else None
+
+
+def read_metrics(path_or_workdir: str | os.PathLike) -> list[dict]:
+  """The rows of a metrics.jsonl file (or of `<workdir>/metrics.jsonl`), in file order.
+  A last line that is not valid JSON (a run killed mid-write) is ignored; any other bad
+  line raises ValueError."""
+  path = _metrics_path(path_or_workdir)
+  lines = path.read_text().splitlines()
+  rows = []
+  for number, line in enumerate(lines, 1):
+    if not line.strip():
+      continue
+    try:
+      rows.append(json.loads(line))
+    except json.JSONDecodeError:
+      if number == len(lines):
+        break
+      raise ValueError(f"{path}:{number}: not a JSON line: {line[:80]!r}") from None
+  return rows
+
+
+def metric_series(rows: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
+  """(steps int64[n], values float64[n]) of the rows whose `key` is present and not null."""
+  kept = [row for row in rows if row.get(key) is not None]
+  return (np.array([row["step"] for row in kept], np.int64),
+          np.array([row[key] for row in kept], np.float64))
+
+
+def _rewrite(path: pathlib.Path, resume_step: int | None) -> None:
+  """Rewrites `path` atomically without a torn last line and, if `resume_step` is given,
+  with only the rows at steps <= resume_step."""
+  rows = [row for row in read_metrics(path) if resume_step is None or row["step"] <= resume_step]
+  temp = path.with_name(path.name + ".tmp")
+  temp.write_text("".join(json.dumps(row) + "\n" for row in rows))
+  os.replace(temp, path)
+
+
+def _ends_with_newline(path: pathlib.Path) -> bool:
+  with open(path, "rb") as f:
+    if f.seek(0, os.SEEK_END) == 0:
+      return True
+    f.seek(-1, os.SEEK_END)
+    return f.read(1) == b"\n"
+
+
+class MetricWriter:
+  """Appends metrics of a training run to `<workdir>/metrics.jsonl` and, if `tensorboard`,
+  to an event file in `<workdir>/tensorboard/`.
+
+  `resume_step`: the run resumes from a checkpoint at that step; rows after it, written by
+  the run that was stopped, are removed first (and TensorBoard is told of the restart)."""
+
+  def __init__(self, workdir: str | os.PathLike, *, resume_step: int | None = None,
+               tensorboard: bool = True) -> None:
+    self.workdir = pathlib.Path(workdir)
+    self.workdir.mkdir(parents=True, exist_ok=True)
+    self.path = self.workdir / METRICS_FILE
+    if self.path.exists() and (resume_step is not None or not _ends_with_newline(self.path)):
+      _rewrite(self.path, resume_step)  # Appending must not extend a torn last line.
+    self._file = open(self.path, "a", buffering=1)  # Line-buffered: whole rows reach disk.
+    self._events = EventWriter(self.workdir / "tensorboard") if tensorboard else None
+    if self._events is not None and resume_step is not None:
+      self._events.restart(resume_step + 1)
+
+  def write(self, step: int, metrics: Mapping[str, float]) -> None:
+    """Appends `metrics` at `step` (values: numbers, 0-d arrays or None)."""
+    clash = [key for key in _RESERVED if key in metrics]
+    if clash:
+      raise ConfigError(f"metric names {clash} are reserved; rename them")
+    values = {key: _json_value(value) for key, value in metrics.items()}
+    row = {"step": int(step), "time": time.time(), **values}
+    self._file.write(json.dumps(row, allow_nan=False) + "\n")
+    if self._events is not None:
+      self._events.scalars(step, {k: float(v) for k, v in metrics.items() if v is not None},
+                           wall_time=row["time"])
+
+  def flush(self) -> None:
+    self._file.flush()
+    if self._events is not None:
+      self._events.flush()
+
+  def close(self) -> None:
+    self._file.close()
+    if self._events is not None:
+      self._events.close()
+
+  def __enter__(self) -> MetricWriter:
+    return self
+
+  def __exit__(self, *exc_info: object) -> None:
+    self.close()

@@ -1,0 +1,286 @@
+"""PPO self-play as one compiled update: roll out every game, estimate advantages (GAE or RAE),
+then epochs x minibatches of PPO steps; `train_chunk` runs K updates in one `lax.scan`.
+
+Self-play: one set of parameters plays every seat of every game, and each seat learns from its
+own decisions (its observation says which seat it is). Games restart with fresh chance draws,
+so who holds which card or which negotiation instance is new every game.
+
+A `Learner` holds everything static (games, network, optimizer, sizes, schedules); a
+`TrainState` everything that changes and nothing else, so a checkpoint of it resumes a run
+exactly. The state also keeps `magnet`: an exponential moving average of the parameters, the
+magnet of the PPO loss's magnetic term and, in zero-sum games, a policy that is often less
+exploitable than the last iterate.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import struct
+
+from jaxplay.agents.networks import make_network
+from jaxplay.agents.policy import masked_logits, masked_probs
+from jaxplay.core.errors import ConfigError
+from jaxplay.learn import advantages as adv_lib
+from jaxplay.learn.games import GameSet, make_game_set
+from jaxplay.learn.ppo import Batch, LossConfig, ppo_loss
+from jaxplay.learn.rollout import Trajectory, forward, rollout
+
+ADVANTAGES = ("gae", "rae")
+
+
+@struct.dataclass
+class TrainState:
+  """Everything a run changes.
+
+  Attributes:
+    params: the network's parameters.
+    magnet: an exponential moving average of `params` (same structure).
+    opt_state: the optimizer's state.
+    env_states: per game, its B running games (wrapped states).
+    key: uint32 PRNG key data.
+    update: int32[] updates done.
+    baselines: float32[G, P] RAE's per-(game, role) return averages.
+  """
+
+  params: Any
+  magnet: Any
+  opt_state: Any
+  env_states: tuple
+  key: jax.Array
+  update: jax.Array
+  baselines: jax.Array
+
+
+def _positive_int(ppo, field: str) -> int:
+  value = ppo[field]
+  if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+    raise ConfigError(f"ppo.{field} must be a positive int, got {value!r}")
+  return value
+
+
+def _number_in(ppo, field: str, low: float, high: float) -> float:
+  value = ppo[field]
+  if not isinstance(value, (int, float)) or isinstance(value, bool) or not low <= value <= high:
+    raise ConfigError(f"ppo.{field} must be a number in [{low}, {high}], got {value!r}")
+  return float(value)
+
+
+class Learner:
+  """PPO self-play on the games of `config` (see experiments/configs/common.py for every field).
+
+  Raises:
+    ConfigError: a field with a value it does not allow (the message says which are allowed).
+    UnknownGameError: a game that is not registered.
+  """
+
+  def __init__(self, config):
+    self.config = config
+    ppo = config.ppo
+    for field in ("num_envs", "num_steps", "num_epochs", "num_minibatches"):
+      _positive_int(ppo, field)
+    for field, low, high in (("gamma", 0, 1), ("gae_lambda", 0, 1), ("rae_alpha", 0, 1),
+                             ("magnet_ema", 0, 1), ("final_lr_fraction", 0, 1),
+                             ("learning_rate", 0, 1), ("clip_eps", 0, 1e9),
+                             ("max_grad_norm", 0, 1e9), ("value_coef", 0, 1e9),
+                             ("entropy_coef", 0, 1e9), ("final_entropy_coef", 0, 1e9),
+                             ("kl_coef", 0, 1e9), ("magnet_coef", 0, 1e9)):
+      _number_in(ppo, field, low, high)
+    self.games = make_game_set(tuple(config.games), config.get("game_options", {}),
+                               config.get("reward_scale", {}))
+    self.advantage = tuple(self._advantage_of(name) for name in self.games.names)
+    self.network = make_network(config.network, self.games.num_actions, self.games.token_counts)
+    self.num_players = max(env.num_players for env in self.games.raw)
+    self.steps_per_update = ppo.num_envs * ppo.num_steps * len(self.games.names)
+    total = config.total_env_steps
+    if not isinstance(total, int) or total < self.steps_per_update:
+      raise ConfigError(f"total_env_steps must be an int of at least one update's steps "
+                        f"(num_envs x num_steps x games = {self.steps_per_update}), got {total!r}")
+    self.num_updates = total // self.steps_per_update
+    samples = ppo.num_envs * ppo.num_steps * sum(
+        self.games.actor_slots(g) for g in range(len(self.games.names)))
+    if samples < ppo.num_minibatches:
+      raise ConfigError(f"ppo.num_minibatches ({ppo.num_minibatches}) exceeds the samples of "
+                        f"an update ({samples})")
+    self.minibatch_size = samples // ppo.num_minibatches
+    optimizer_steps = self.num_updates * ppo.num_epochs * ppo.num_minibatches
+    self.learning_rate = optax.linear_schedule(
+        ppo.learning_rate, ppo.learning_rate * ppo.final_lr_fraction, optimizer_steps)
+    self.optimizer = optax.chain(optax.clip_by_global_norm(ppo.max_grad_norm),
+                                 optax.adam(self.learning_rate, eps=1e-5))
+    self.loss_config = LossConfig(
+        clip_eps=float(ppo.clip_eps), value_coef=float(ppo.value_coef),
+        clip_value=bool(ppo.clip_value), normalize_advantages=bool(ppo.normalize_advantages),
+        kl_coef=float(ppo.kl_coef), magnet_coef=float(ppo.magnet_coef))
+
+  def _advantage_of(self, name: str) -> str:
+    """The estimator of game `name`: `advantage_by_game[name]`, else `ppo.advantage`."""
+    by_game = dict(self.config.get("advantage_by_game", {}))
+    stray = sorted(set(by_game) - set(self.games.names))
+    if stray:
+      raise ConfigError(f"advantage_by_game names {stray}, which are not among games="
+                        f"{list(self.games.names)}")
+    choice = by_game.get(name, self.config.ppo.advantage)
+    if choice not in ADVANTAGES:
+      raise ConfigError(f"the advantage estimator must be one of {ADVANTAGES}, got {choice!r}")
+    return choice
+
+  # --- the network ---------------------------------------------------------------------------
+
+  def apply(self, params, observation: jax.Array, game: jax.Array):
+    """(logits [N, A], values [N]) of padded observations int8[N, L, F] of games int32[N]."""
+    return self.network.apply(params, observation, game)
+
+  def policy_probs(self, params, observation: jax.Array, legal: jax.Array,
+                   game: int = 0) -> jax.Array:
+    """float32[N, a]: the policy on observations int8[N, l, f] and legal actions bool[N, a] of
+    game `game` as its env gives them (padded here, cut back to its a actions)."""
+    num_actions = legal.shape[-1]
+    logits, _ = forward(self.apply, params, self.games.pad_observation(observation), game)
+    return masked_probs(logits, self.games.pad_legal(legal))[..., :num_actions]
+
+  # --- the state -----------------------------------------------------------------------------
+
+  def init(self, seed: int) -> TrainState:
+    """A new run: fresh parameters and games, from `seed`."""
+    param_key, env_key, key = jax.random.split(jax.random.key(seed), 3)
+    length, features = self.games.observation_shape
+    params = self.network.init(param_key, jnp.zeros((1, length, features), jnp.int8),
+                               jnp.zeros((1,), jnp.int32))
+    env_keys = jax.random.split(env_key, len(self.games.envs))
+    env_states = tuple(jax.vmap(env.init)(jax.random.split(k, self.config.ppo.num_envs))
+                       for env, k in zip(self.games.envs, env_keys))
+    return TrainState(params=params, magnet=params, opt_state=self.optimizer.init(params),
+                      env_states=env_states, key=jax.random.key_data(key), update=jnp.int32(0),
+                      baselines=jnp.zeros((len(self.games.envs), self.num_players), jnp.float32))
+
+  # --- one update ----------------------------------------------------------------------------
+
+  def schedules(self, update: jax.Array) -> dict[str, jax.Array]:
+    """The entropy coefficient and the shaped-reward weight at update `update`."""
+    ppo, shaping = self.config.ppo, self.config.shaping
+    progress = update.astype(jnp.float32) / self.num_updates
+    env_steps = update.astype(jnp.float32) * self.steps_per_update
+    anneal = jnp.maximum(0.0, 1.0 - env_steps / max(float(shaping.anneal_env_steps), 1.0))
+    return dict(
+        entropy_coef=ppo.entropy_coef + (ppo.final_entropy_coef - ppo.entropy_coef) * progress,
+        shaping=shaping.coef * anneal)
+
+  def update(self, state: TrainState) -> tuple[TrainState, dict[str, jax.Array]]:
+    """One PPO update (pure; jit it, or use `train_chunk`)."""
+    ppo = self.config.ppo
+    key = jax.random.wrap_key_data(state.key)
+    key, shuffle_key, *game_keys = jax.random.split(key, 2 + len(self.games.envs))
+    schedules = self.schedules(state.update)
+    batches, env_states, baselines, metrics = [], [], [], {}
+    for game, name in enumerate(self.games.names):
+      players = self.games.raw[game].num_players
+      env_state, traj, last_value, last_decides = rollout(
+          self.games, game, self.apply, state.params, state.env_states[game], game_keys[game],
+          ppo.num_steps, shaping=schedules["shaping"],
+          bootstrap_truncated=bool(ppo.bootstrap_truncated))
+      baseline = state.baselines[game, :players]
+      if self.advantage[game] == "gae":
+        advantage, target, valid = adv_lib.seat_gae(
+            traj.reward, traj.done, traj.seat, traj.acted, traj.value, traj.bootstrap,
+            last_value, last_decides, ppo.gamma, ppo.gae_lambda)
+      else:
+        target, valid = adv_lib.monte_carlo_returns(traj.reward, traj.done, traj.seat,
+                                                    traj.acted, ppo.gamma)
+        baseline = adv_lib.update_role_baseline(baseline, target, valid, traj.seat,
+                                                ppo.rae_alpha)
+        advantage = adv_lib.rae_advantages(target, valid, traj.seat, baseline)
+      env_states.append(env_state)
+      baselines.append(state.baselines[game].at[:players].set(baseline))
+      batches.append(_batch(traj, game, advantage, target, valid))
+      metrics.update(_episode_metrics(name, traj))
+      metrics[f"{name}/advantage_std"] = jnp.sqrt(
+          jnp.sum(jnp.where(valid, advantage ** 2, 0.0)) / jnp.maximum(valid.sum(), 1))
+
+    batch = jax.tree.map(lambda *xs: jnp.concatenate(xs), *batches)
+    if self.loss_config.magnet_coef:
+      magnet_logits, _ = self.apply(state.magnet, batch.observation, batch.game)
+      batch = batch.replace(magnet_logits=masked_logits(magnet_logits, batch.legal))
+    params, opt_state, loss_metrics = self._optimize(state.params, state.opt_state, batch,
+                                                     shuffle_key, schedules["entropy_coef"])
+    magnet = jax.tree.map(lambda m, p: m + ppo.magnet_ema * (p - m), state.magnet, params)
+    metrics.update(loss_metrics, **schedules)
+    metrics["learning_rate"] = self.learning_rate(
+        (state.update + 1) * ppo.num_epochs * ppo.num_minibatches)
+    return TrainState(params=params, magnet=magnet, opt_state=opt_state,
+                      env_states=tuple(env_states), key=jax.random.key_data(key),
+                      update=state.update + 1, baselines=jnp.stack(baselines)), metrics
+
+  def _optimize(self, params, opt_state, batch: Batch, key, entropy_coef):
+    """Epochs of shuffled minibatch steps; the loss metrics averaged over all of them."""
+    ppo = self.config.ppo
+    used = self.minibatch_size * ppo.num_minibatches
+    grad_fn = jax.grad(ppo_loss, has_aux=True)
+
+    def minibatch_step(carry, minibatch):
+      params, opt_state = carry
+      grads, metrics = grad_fn(params, self.apply, minibatch, self.loss_config, entropy_coef)
+      updates, opt_state = self.optimizer.update(grads, opt_state, params)
+      return (optax.apply_updates(params, updates), opt_state), metrics
+
+    def epoch(carry, epoch_key):
+      order = jax.random.permutation(epoch_key, batch.action.shape[0])[:used]
+      shuffled = jax.tree.map(
+          lambda x: x[order].reshape((ppo.num_minibatches, self.minibatch_size) + x.shape[1:]),
+          batch)
+      return jax.lax.scan(minibatch_step, carry, shuffled)
+
+    (params, opt_state), metrics = jax.lax.scan(epoch, (params, opt_state),
+                                                jax.random.split(key, ppo.num_epochs))
+    return params, opt_state, jax.tree.map(jnp.mean, metrics)
+
+  def train_chunk(self, state: TrainState, num_updates: int):
+    """`num_updates` updates in one `lax.scan`: (state, metrics of each update stacked)."""
+    return jax.lax.scan(lambda s, _: self.update(s), state, None, length=num_updates)
+
+
+def _batch(traj: Trajectory, game: int, advantage, target, valid) -> Batch:
+  """The flat samples [T * B * K] of one game's rollout."""
+  flat = lambda x: x.reshape((-1,) + x.shape[3:])
+  valid = valid & traj.acted
+  return Batch(
+      observation=flat(traj.observation), legal=flat(traj.legal),
+      game=jnp.full(traj.action.size, game, jnp.int32), action=flat(traj.action),
+      log_prob=flat(traj.log_prob), logits=flat(traj.logits),
+      magnet_logits=jnp.zeros_like(flat(traj.logits)), advantage=flat(advantage),
+      target=flat(target), old_value=flat(traj.value),
+      policy_weight=flat(valid).astype(jnp.float32), value_weight=flat(valid).astype(jnp.float32))
+
+
+def _episode_metrics(name: str, traj: Trajectory) -> dict[str, jax.Array]:
+  """Episodes that ended in the rollout, their mean length and mean raw return per seat."""
+  done = traj.done.astype(jnp.float32)
+  count = done.sum()
+  out = {f"{name}/episodes": count,
+         f"{name}/episode_length": (traj.episode_length * done).sum() / jnp.maximum(count, 1)}
+  for seat in range(traj.episode_return.shape[-1]):
+    out[f"{name}/return_{seat}"] = ((traj.episode_return[..., seat] * done).sum()
+                                    / jnp.maximum(count, 1))
+  return out
+
+
+def host_metrics(stacked: dict) -> dict[str, float]:
+  """Averages the per-update metrics of a chunk on the host; a game's episode metrics are
+  weighted by its number of episodes (and `<game>/episodes` is summed)."""
+  stacked = jax.device_get(stacked)
+  out = {}
+  for key, values in stacked.items():
+    values = np.asarray(values, np.float64)
+    game = key.split("/")[0] if "/" in key else None
+    if key.endswith("/episodes"):
+      out[key] = float(values.sum())
+    elif game and f"{game}/episodes" in stacked and not key.endswith("advantage_std"):
+      weights = np.asarray(stacked[f"{game}/episodes"], np.float64)
+      out[key] = float((values * weights).sum() / max(weights.sum(), 1.0))
+    else:
+      out[key] = float(values.mean())
+  return out

@@ -1,0 +1,149 @@
+"""Rollouts: `lax.scan` over steps of a batch of games, `vmap` over games, every acting seat's
+action from one forward pass of the network.
+
+Only seats that act are run through the network: in a turn-based game that is the player to
+move (K = 1 actor slot per game, half or a third of the work of running every seat), in a
+simultaneous game every seat (K = P). Rewards are recorded for every seat, so that each seat's
+advantages can follow its own decisions (`advantages.seat_gae`).
+
+Shapes: T steps, B games, K actor slots, P seats, L x F padded tokens, A padded actions.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from jaxplay.agents.policy import masked_logits, masked_policy
+from jaxplay.learn.games import GameSet
+
+ApplyFn = Callable[[Any, jax.Array, jax.Array], tuple[jax.Array, jax.Array]]
+
+
+@struct.dataclass
+class Trajectory:
+  """What a rollout records, time-major.
+
+  Attributes:
+    observation: int8[T, B, K, L, F] each actor's padded observation before the step.
+    legal: bool[T, B, K, A] its legal actions then.
+    seat: int32[T, B, K] which seat each actor slot is.
+    acted: bool[T, B, K] the slot had a legal move (always, in a live game).
+    action: int32[T, B, K] the action it sampled.
+    log_prob: float32[T, B, K] its log-probability under the acting parameters.
+    logits: float32[T, B, K, A] the acting policy's masked logits.
+    value: float32[T, B, K] the actor's value estimate.
+    reward: float32[T, B, P] every seat's training reward of the step (scaled, shaped).
+    done: bool[T, B] the step ended the game (a new one starts at t + 1).
+    bootstrap: float32[T, B, P] where a game was cut by a time limit (and bootstrapping is
+      on): each seat's value of the observation it was cut at; 0 elsewhere.
+    episode_return: float32[T, B, P] the game's raw (unscaled, unshaped) return where `done`.
+    episode_length: int32[T, B] its length where `done`.
+  """
+
+  observation: jax.Array
+  legal: jax.Array
+  seat: jax.Array
+  acted: jax.Array
+  action: jax.Array
+  log_prob: jax.Array
+  logits: jax.Array
+  value: jax.Array
+  reward: jax.Array
+  done: jax.Array
+  bootstrap: jax.Array
+  episode_return: jax.Array
+  episode_length: jax.Array
+
+
+def forward(apply_fn: ApplyFn, params: Any, observation: jax.Array, game: int):
+  """Logits [..., A] and values [...] of observations [..., L, F] of game `game`, in one
+  batched forward pass."""
+  lead = observation.shape[:-2]
+  flat = observation.reshape((-1,) + observation.shape[-2:])
+  logits, value = apply_fn(params, flat, jnp.full(flat.shape[:1], game, jnp.int32))
+  return logits.reshape(lead + logits.shape[-1:]), value.reshape(lead)
+
+
+def actors(games: GameSet, game: int, states: Any):
+  """(observation [B, K, L, F], legal [B, K, A], seat int32[B, K]) of the seats that act now."""
+  observation = games.pad_observation(states.observation)   # [B, P, L, F]
+  legal = games.pad_legal(states.legal_action_mask)         # [B, P, A]
+  num_players = legal.shape[1]
+  if games.actor_slots(game) == num_players:
+    seat = jnp.broadcast_to(jnp.arange(num_players, dtype=jnp.int32), legal.shape[:2])
+    return observation, legal, seat
+  seat = jnp.maximum(states.current_player, 0).astype(jnp.int32)[:, None]        # [B, 1]
+  pick = lambda x: jnp.take_along_axis(x, seat.reshape(seat.shape + (1,) * (x.ndim - 2)), 1)
+  return pick(observation), pick(legal), seat
+
+
+def joint_action(action: jax.Array, seat: jax.Array, num_players: int) -> jax.Array:
+  """int32[B, P]: the env's joint action from the actors' actions [B, K] (a turn-based game
+  reads only the mover's entry, so its one action goes to every seat)."""
+  if action.shape[1] == num_players:
+    return action
+  return jnp.broadcast_to(action, action.shape[:1] + (num_players,))
+
+
+def rollout(games: GameSet, game: int, apply_fn: ApplyFn, params: Any, states: Any,
+            key: jax.Array, num_steps: int, *, shaping: jax.Array | float = 0.0,
+            bootstrap_truncated: bool = True):
+  """Plays `num_steps` steps of game `game` in the B games `states` (wrapped envs).
+
+  Args:
+    shaping: weight of the env's `shaped_rewards` (if it has them) added to its rewards.
+    bootstrap_truncated: record the values of games cut by a time limit (`Trajectory.bootstrap`).
+
+  Returns:
+    (states after the rollout, Trajectory, last value float32[B, P] of every seat's current
+    observation, last_decides bool[B, P]: whether that observation is one the seat acts on).
+  """
+  env = games.envs[game]
+  num_players = games.raw[game].num_players
+  scale = games.reward_scales[game]
+  step = jax.vmap(env.step)
+
+  def one_step(states, step_key):
+    action_key, env_key = jax.random.split(step_key)
+    observation, legal, seat = actors(games, game, states)
+    logits, value = forward(apply_fn, params, observation, game)
+    policy = masked_policy(logits, legal)
+    action = policy.sample(seed=action_key).astype(jnp.int32)
+    after = step(states, joint_action(action, seat, num_players),
+                 jax.random.split(env_key, action.shape[0]))
+    reward = after.rewards
+    shaped = getattr(after.inner.final, "shaped_rewards", None)
+    if shaped is not None:
+      reward = reward + shaping * shaped
+    cut = after.truncated & ~after.terminated
+    record = Trajectory(
+        observation=observation, legal=legal, seat=seat, acted=legal.any(-1), action=action,
+        log_prob=policy.log_prob(action), logits=masked_logits(logits, legal), value=value,
+        reward=reward * scale, done=after.terminated | after.truncated,
+        bootstrap=_cut_values(games, game, apply_fn, params, after, cut, bootstrap_truncated),
+        episode_return=after.returned_episode_return,
+        episode_length=after.returned_episode_length)
+    return after, record
+
+  states, trajectory = jax.lax.scan(one_step, states, jax.random.split(key, num_steps))
+  observation = games.pad_observation(states.observation)
+  _, last_value = forward(apply_fn, params, observation, game)
+  return states, trajectory, last_value, states.legal_action_mask.any(-1)
+
+
+def _cut_values(games, game, apply_fn, params, after, cut, enabled: bool) -> jax.Array:
+  """float32[B, P]: every seat's value of the observation a time limit cut its game at (zero
+  for games not cut); the forward pass runs only on steps where some game was cut."""
+  zeros = jnp.zeros(after.rewards.shape, jnp.float32)
+  if not enabled or not hasattr(after, "final_observation"):
+    return zeros
+
+  def values(_):
+    _, value = forward(apply_fn, params, games.pad_observation(after.final_observation), game)
+    return jnp.where(cut[:, None], value, 0.0)
+
+  return jax.lax.cond(cut.any(), values, lambda _: zeros, None)

@@ -1,0 +1,127 @@
+"""The learner: config errors, rollout shapes, and a tiny training run per game that must beat
+the untrained (near-uniform) policy on the game's own metric."""
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from experiments.configs import common
+from jaxplay.core.errors import ConfigError, UnknownGameError
+from jaxplay.eval.policy_eval import make_evaluator
+from jaxplay.learn import rollout as rollout_lib
+from jaxplay.learn.learner import Learner, host_metrics
+
+
+def tiny_config(games=("kuhn_poker",), **ppo):
+  config = common.base()
+  config.games = games
+  config.network.kind = "mlp"
+  config.network.hidden = (32, 32)
+  config.ppo.num_envs = 32
+  config.ppo.num_steps = 8
+  config.ppo.num_epochs = 2
+  config.ppo.num_minibatches = 2
+  config.total_env_steps = 32 * 8 * len(games) * 4
+  config.ppo.update(ppo)
+  return config
+
+
+@pytest.mark.parametrize("change, error, message", [
+    (lambda c: setattr(c.ppo, "advantage", "vtrace"), ConfigError, "must be one of"),
+    (lambda c: setattr(c.ppo, "num_envs", 0), ConfigError, "ppo.num_envs must be a positive"),
+    (lambda c: setattr(c.ppo, "gamma", 1.5), ConfigError, r"ppo.gamma must be a number in"),
+    (lambda c: setattr(c, "games", ("kuhn_poker", "kuhn_poker")), ConfigError, "must not repeat"),
+    (lambda c: setattr(c, "games", ("chess",)), UnknownGameError, "registered games are"),
+    (lambda c: setattr(c, "games", ()), ConfigError, "at least one"),
+    (lambda c: c.reward_scale.update({"tic_tac_toe": 2.0}), ConfigError, "not among games"),
+    (lambda c: c.reward_scale.update({"kuhn_poker": -1.0}), ConfigError, "positive number"),
+    (lambda c: c.game_options.update({"kuhn_poker": {"players": 3}}), ConfigError,
+     "does not take option"),
+    (lambda c: setattr(c, "total_env_steps", 10), ConfigError, "at least one update"),
+    (lambda c: setattr(c.ppo, "num_minibatches", 10_000), ConfigError, "exceeds the samples"),
+    (lambda c: c.advantage_by_game.update({"kuhn_poker": "td"}), ConfigError, "must be one of"),
+])
+def test_bad_configs_raise_one_clear_error(change, error, message):
+  config = tiny_config()
+  change(config)
+  with pytest.raises(error, match=message):
+    Learner(config)
+
+
+@pytest.mark.parametrize("game, slots", [("kuhn_poker", 1), ("overcooked", 2)])
+def test_rollout_records_the_acting_seats(game, slots):
+  config = tiny_config((game,))
+  if game == "overcooked":
+    config.game_options.overcooked = dict(horizon=5)
+  learner = Learner(config)
+  state = learner.init(0)
+  steps, envs = 6, config.ppo.num_envs
+  _, traj, last_value, last_decides = jax.jit(
+      lambda s, k: rollout_lib.rollout(learner.games, 0, learner.apply, state.params, s, k,
+                                       steps))(state.env_states[0], jax.random.key(1))
+  length, features = learner.games.observation_shape
+  chex.assert_shape(traj.observation, (steps, envs, slots, length, features))
+  chex.assert_shape(traj.logits, (steps, envs, slots, learner.games.num_actions))
+  chex.assert_shape((traj.reward, traj.bootstrap), ((steps, envs, 2),) * 2)
+  chex.assert_shape((last_value, last_decides), ((envs, 2),) * 2)
+  assert traj.acted.all()
+  if game == "kuhn_poker":  # the mover alternates, and only it decides at the end
+    assert (last_decides.sum(-1) == 1).all()
+    first_moves = traj.seat[0, :, 0]
+    assert (first_moves == 0).all()
+  else:  # the 5-step horizon cuts every game at t = 4: no bootstrap (nothing else terminates)
+    assert traj.done[4].all() and not traj.done[:4].any()
+
+
+# Per game: options, PPO overrides, updates, the metric and whether lower is better.
+IMPROVES = {
+    "kuhn_poker": (dict(), dict(learning_rate=3e-3, num_envs=64), 25, "exploitability", True),
+    "leduc_poker": (dict(), dict(learning_rate=3e-3, num_envs=64), 25, "exploitability", True),
+    "tic_tac_toe": (dict(), dict(learning_rate=3e-3, num_envs=64), 25, "vs_random/seat0_win",
+                    False),
+    "negotiation": (dict(objective="cooperative", max_turns=4), dict(learning_rate=3e-3), 25,
+                    "joint_score", False),
+    "overcooked": (dict(horizon=40), dict(learning_rate=3e-3, num_steps=40, gamma=0.95), 10,
+                   "shaped_return_0", False),
+}
+
+
+@pytest.mark.parametrize("game", sorted(IMPROVES))
+def test_a_tiny_training_run_beats_the_untrained_policy(game):
+  options, ppo, updates, metric, lower_is_better = IMPROVES[game]
+  config = tiny_config((game,), **ppo)
+  config.game_options[game] = options
+  config.total_env_steps = config.ppo.num_envs * config.ppo.num_steps * updates
+  if game == "overcooked":
+    config.shaping.coef = 1.0
+    config.shaping.anneal_env_steps = 10 ** 9
+  learner = Learner(config)
+  state = learner.init(0)
+  evaluator = make_evaluator(
+      learner.games.raw[0], lambda p, o, l: learner.policy_probs(p, o, l, 0), num_games=256)
+  key = jax.random.key(5)
+  before = evaluator(state.params, key)[metric]
+  state, metrics = jax.jit(learner.train_chunk, static_argnums=1)(state, updates)
+  after = evaluator(state.params, key)[metric]
+  chex.assert_tree_all_finite(state.params)
+  assert np.isfinite(list(host_metrics(metrics).values())).all()
+  assert (after < before) if lower_is_better else (after > before), (metric, before, after)
+
+
+def test_rae_and_multigame_transformer_train_together():
+  config = tiny_config(("kuhn_poker", "tic_tac_toe"), advantage="rae")
+  config.network.kind = "transformer"
+  config.network.width, config.network.depth, config.network.heads = 16, 1, 2
+  learner = Learner(config)
+  assert learner.games.observation_shape == (9, 7) and learner.games.num_actions == 9
+  state, metrics = jax.jit(learner.train_chunk, static_argnums=1)(learner.init(0), 2)
+  assert int(state.update) == 2
+  metrics = host_metrics(metrics)
+  assert metrics["kuhn_poker/episodes"] > 0 and metrics["tic_tac_toe/episodes"] > 0
+  # The role baselines moved towards the games' returns and stay zero for seats none has.
+  assert state.baselines.shape == (2, 2) and jnp.all(state.baselines != 0)
+  probs = learner.policy_probs(state.params, jnp.zeros((3, 4, 7), jnp.int8),
+                               jnp.array([[True, False]] * 3), game=0)
+  chex.assert_trees_all_close(probs, jnp.array([[1.0, 0.0]] * 3))

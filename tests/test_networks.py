@@ -1,0 +1,73 @@
+"""Policy-value networks: shapes, padding invariance of the transformer, config errors."""
+
+import chex
+import jax
+import jax.numpy as jnp
+import ml_collections
+import pytest
+
+from jaxplay.agents import MLP, Transformer, make_network
+from jaxplay.core.errors import ConfigError
+
+
+@pytest.fixture(scope="module")
+def transformer():
+  net = Transformer(num_actions=3, token_counts=(2, 4), width=16, depth=1, heads=2, mlp_ratio=2)
+  observation = jax.random.randint(jax.random.key(0), (5, 4, 3), -3, 4).astype(jnp.int8)
+  params = net.init(jax.random.key(1), observation, jnp.zeros(5, jnp.int32))
+  return net, params, observation
+
+
+def test_transformer_shapes(transformer):
+  net, params, observation = transformer
+  logits, value = net.apply(params, observation, jnp.array([0, 1, 0, 1, 1]))
+  chex.assert_shape(logits, (5, 3))
+  chex.assert_shape(value, (5,))
+  chex.assert_tree_all_finite((logits, value))
+
+
+def test_transformer_masks_a_games_padding_tokens(transformer):
+  net, params, observation = transformer
+  changed = observation.at[:, 2:].set(7)  # game 0 has 2 real tokens; game 1 has 4
+  for game, same in ((0, True), (1, False)):
+    games = jnp.full(5, game, jnp.int32)
+    before, after = net.apply(params, observation, games), net.apply(params, changed, games)
+    if same:
+      chex.assert_trees_all_close(before, after, atol=1e-6)
+    else:
+      assert not jnp.allclose(before[0], after[0])
+
+
+def test_game_embedding_distinguishes_games(transformer):
+  net, params, observation = transformer
+  full = observation.at[:].set(1)
+  zero, one = (net.apply(params, full, jnp.full(5, g, jnp.int32))[0] for g in (0, 1))
+  assert not jnp.allclose(zero, one)
+
+
+@pytest.mark.parametrize("separate_critic", [False, True])
+def test_mlp_shapes(separate_critic):
+  net = MLP(num_actions=4, num_games=2, hidden=(8, 8), separate_critic=separate_critic)
+  observation = jnp.ones((3, 5, 2), jnp.int8)
+  params = net.init(jax.random.key(0), observation, jnp.zeros(3, jnp.int32))
+  logits, value = net.apply(params, observation, jnp.array([0, 1, 1]))
+  chex.assert_shape((logits, value), ((3, 4), (3,)))
+  assert ("critic_0" in params["params"]) == separate_critic
+
+
+def network_config(**fields):
+  config = ml_collections.ConfigDict(dict(kind="transformer", width=16, depth=1, heads=2,
+                                          mlp_ratio=2, hidden=(8,), separate_critic=False))
+  config.update(fields)
+  return config
+
+
+@pytest.mark.parametrize("fields, message", [
+    (dict(kind="lstm"), "network.kind must be one of"),
+    (dict(width=10, heads=4), "multiple of network.heads"),
+    (dict(depth=0), "network.depth must be a positive int"),
+    (dict(kind="mlp", hidden=()), "network.hidden must be"),
+])
+def test_bad_network_configs_raise_one_clear_error(fields, message):
+  with pytest.raises(ConfigError, match=message):
+    make_network(network_config(**fields), 3, (4,))
