@@ -13,6 +13,7 @@ import ml_collections
 
 from experiments import run_lib
 from jaxplay.core.errors import ConfigError
+from jaxplay.eval import build_tree, cfr
 from jaxplay.eval.policy_eval import ExploitabilityEvaluator, play_episode
 from jaxplay.games.overcooked import render
 from jaxplay.io import metrics as metrics_lib
@@ -39,13 +40,27 @@ def load_run(workdir: pathlib.Path, step: int | None = None):
   return config, learner, state
 
 
-def plot_curves(workdir: pathlib.Path, names, path: pathlib.Path) -> str:
-  """Plots the run's headline metrics (and training returns) against env steps."""
+def cfr_references(learner: Learner, iterations=(10, 100, 1000)) -> dict[str, float]:
+  """For each poker game of the run, the exploitability of CFR+'s average policy after each
+  of `iterations`: the exact baseline drawn on the learning curves."""
+  references = {}
+  for env in learner.games.raw:
+    if env.name in openspiel_policy.GAMES:
+      result = cfr.solve(build_tree(env), max(iterations), eval_at=iterations)
+      for count, value in result.curve:
+        references[f"{env.name}/exploitability: CFR+ {count} iterations"] = value
+  return references
+
+
+def plot_curves(workdir: pathlib.Path, learner: Learner, path: pathlib.Path) -> str:
+  """Plots the run's headline metrics (and training returns) against env steps, with CFR+'s
+  exploitability as reference lines for poker."""
+  names = learner.games.names
   rows = metrics_lib.read_metrics(workdir)
   keys = sorted({key for row in rows for key in run_lib.headline_keys(names, row)})
   keys += [f"{name}/return_0" for name in names if f"{name}/exploitability" not in keys]
   return plots.plot_learning_curves(rows, path, keys=keys, x_key="env_steps",
-                                    title=str(workdir))
+                                    title=str(workdir), references=cfr_references(learner))
 
 
 def export_poker_policy(config, learner: Learner, params, path: str) -> str:
@@ -87,7 +102,7 @@ def evaluate(workdir: str | pathlib.Path, *, step: int | None = None,
   params = state.params if policy == "params" else state.magnet
   if plot != "":
     path = pathlib.Path(plot) if plot else workdir / "curves.png"
-    print_fn(f"learning curves: {plot_curves(workdir, learner.games.names, path)}")
+    print_fn(f"learning curves: {plot_curves(workdir, learner, path)}")
   if export_openspiel_policy:
     game = export_poker_policy(config, learner, params, export_openspiel_policy)
     print_fn(f"OpenSpiel policy of {game}: {export_openspiel_policy}")

@@ -35,11 +35,11 @@ def check_run_config(config) -> None:
   if not isinstance(k, int) or k < 1:
     raise ConfigError(f"run.updates_per_call must be a positive int, got {k!r}")
   for field in ("log_every", "eval_every", "checkpoint_every"):
-    value = run[field]
-    if not isinstance(value, int) or value < 0 or value % k or (value == 0 and field != "eval_every"):
+    value, may_be_zero = run[field], field == "eval_every"
+    if (not isinstance(value, int) or value < 0 or value % k
+        or (value == 0 and not may_be_zero)):
       raise ConfigError(f"run.{field} must be a positive multiple of run.updates_per_call ({k})"
-                        f"{' or 0 (only at the end)' if field == 'eval_every' else ''}, "
-                        f"got {value!r}")
+                        f"{' or 0 (only at the end)' if may_be_zero else ''}, got {value!r}")
   if not isinstance(run.keep_checkpoints, int) or run.keep_checkpoints < 1:
     raise ConfigError(f"run.keep_checkpoints must be a positive int, got {run.keep_checkpoints!r}")
   if not isinstance(config.eval.num_games, int) or config.eval.num_games < 1:
@@ -72,8 +72,9 @@ class Evaluation:
     self.learner, self.config = learner, config
     self.evaluators = []
     for game, env in enumerate(learner.games.raw):
-      self.evaluators.append((env.name, make_evaluator(
-          env, probs_fn(learner, game), num_games=config.eval.num_games, greedy=bool(config.eval.greedy))))
+      evaluator = make_evaluator(env, probs_fn(learner, game), num_games=config.eval.num_games,
+                                 greedy=bool(config.eval.greedy))
+      self.evaluators.append((env.name, evaluator))
 
   def __call__(self, state: TrainState, update: int) -> dict[str, float]:
     key = jax.random.fold_in(jax.random.key(self.config.seed + 1), update)
@@ -87,6 +88,7 @@ class Evaluation:
 
 
 def probs_fn(learner: Learner, game: int) -> Callable:
+  """`(params, observation, legal) -> probabilities` of game `game`, as evaluators take it."""
   return lambda params, observation, legal: learner.policy_probs(params, observation, legal, game)
 
 
@@ -96,9 +98,9 @@ def _format(metrics: dict[str, float], keys) -> str:
 
 def headline_keys(names, metrics: dict[str, float]) -> list[str]:
   """The evaluation metrics worth a glance on the terminal, per game."""
-  wanted = ("exploitability", "magnet/exploitability", "vs_perfect/seat0_loss",
-            "vs_perfect/seat1_loss", "vs_random/seat0_win", "agreement", "pareto_optimal",
-            "joint_score_fraction", "return_0")
+  wanted = [f"{magnet}{metric}" for magnet in ("", "magnet/") for metric in (
+      "exploitability", "vs_perfect/seat0_loss", "vs_perfect/seat1_loss", "vs_random/seat0_win",
+      "agreement", "pareto_optimal", "joint_score_fraction", "return_0")]
   return [f"{name}/{w}" for name in names for w in wanted if f"{name}/{w}" in metrics]
 
 

@@ -88,6 +88,17 @@ def test_restore_into_abstract_target(workdir):
     assert checkpointer.metadata(3) == {}
 
 
+def test_arrays_of_size_zero_round_trip(workdir):
+  state = {"messages": jnp.zeros((10, 0), jnp.int32), "w": jnp.arange(3.0)}
+  with Checkpointer(workdir) as checkpointer:
+    checkpointer.save(1, state)
+    restored = checkpointer.restore(1, state)
+    chex.assert_trees_all_equal(restored, state)
+    chex.assert_shape(restored["messages"], (10, 0))
+    with pytest.raises(CheckpointError, match="empty arrays"):
+      checkpointer.restore(1, {"messages": jnp.zeros((10, 2), jnp.int32), "w": jnp.arange(3.0)})
+
+
 def test_python_numbers_come_back_as_arrays(workdir):
   with Checkpointer(workdir) as checkpointer:
     checkpointer.save(0, {"episodes": 3, "lr": 0.5, "done": True})

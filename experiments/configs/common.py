@@ -23,6 +23,7 @@ def base() -> ml_collections.ConfigDict:
   config.network.mlp_ratio = 2
   config.network.hidden = (128, 128)     # mlp: hidden layer sizes
   config.network.separate_critic = False  # mlp: a second trunk for the value (JaxMARL IPPO's)
+  config.network.token_embed = 0         # mlp: map each token to this many features first
 
   config.ppo = ml_collections.ConfigDict()
   config.ppo.num_envs = 256              # B games of each game, side by side
@@ -63,3 +64,22 @@ def base() -> ml_collections.ConfigDict:
   config.eval.greedy = False             # play the most likely action instead of sampling
   config.eval.magnet = True              # also evaluate the averaged parameters (the magnet)
   return config
+
+
+def magnetic_mirror_descent(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """Turns PPO's update into a magnetic mirror-descent step (Sokota et al. 2023), the recipe
+  that makes self-play converge in zero-sum games: clipping off, a KL penalty to the previous
+  policy as the proximal term, a KL pull towards the magnet (a moving average of the
+  parameters), and unnormalized Monte-Carlo advantages so that the step follows the payoffs.
+  Without it PPO self-play on Kuhn poker cycles around the equilibrium at exploitability ~0.15
+  (BUILD_NOTES.md)."""
+  config.ppo.gae_lambda = 1.0
+  config.ppo.normalize_advantages = False
+  config.ppo.clip_eps = 10.0        # effectively no clipping: kl_coef is the proximal term
+  config.ppo.clip_value = False
+  config.ppo.kl_coef = 1.0
+  config.ppo.magnet_coef = 0.3
+  config.ppo.magnet_ema = 0.02
+  config.ppo.final_lr_fraction = 0.0
+  return config
+

@@ -16,13 +16,13 @@ def get_config(objective: str = "cooperative"):
   config.games = ("negotiation",)
   config.game_options.negotiation = dict(objective=objective)
   config.reward_scale.negotiation = 0.1   # scores are 0..10 per player
-  config.total_env_steps = 20_000_000
-  config.network.width = 64
+  config.total_env_steps = 5_000_000
+  config.network.width = 32
   config.network.depth = 2
-  config.network.heads = 4
+  config.network.heads = 2
   config.ppo.num_envs = 512
   config.ppo.num_steps = 16
-  config.ppo.learning_rate = 3e-4
+  config.ppo.learning_rate = 1e-3
   config.ppo.final_lr_fraction = 0.1
   config.ppo.entropy_coef = 0.01
   config.ppo.final_entropy_coef = 0.0

@@ -6,6 +6,8 @@ import distrax
 import jax
 import jax.numpy as jnp
 
+from jaxplay.core import chance
+
 # Illegal actions get this logit: finite, so that entropies and KLs stay finite (exp underflows
 # to exactly 0, and 0 * finite = 0).
 MASKED_LOGIT = -1e9
@@ -32,3 +34,18 @@ def categorical_kl(log_p: jax.Array, log_q: jax.Array) -> jax.Array:
   p = 0 contribute 0)."""
   p = jnp.exp(log_p)
   return jnp.sum(jnp.where(p > 0, p * (log_p - log_q), 0.0), axis=-1)
+
+
+def sample_actions(key: jax.Array, logits: jax.Array) -> jax.Array:
+  """int32[...]: one action per row of logits [..., A] (masked ones: MASKED_LOGIT never wins),
+  by the Gumbel-max trick on hashed random bits (`chance.key_bits`: a few operations per draw,
+  where threefry costs tens of nanoseconds each on CPU)."""
+  bits = chance.key_bits(key, logits.shape)
+  uniform = ((bits >> 8).astype(jnp.float32) + 0.5) * jnp.float32(1.0 / (1 << 24))
+  return jnp.argmax(logits - jnp.log(-jnp.log(uniform)), axis=-1).astype(jnp.int32)
+
+
+def split_keys(key: jax.Array, num: int) -> jax.Array:
+  """num PRNG keys from `key`, by hashing (see `sample_actions`) instead of threefry."""
+  return jax.random.wrap_key_data(chance.key_bits(key, (num, 2)))
+

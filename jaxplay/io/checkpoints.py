@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import pathlib
 from typing import Any
@@ -192,8 +193,13 @@ class Checkpointer:
     host = [_to_host(_leaf_name(path), leaf) for path, leaf in leaves]
     info["sha256"] = {_leaf_name(path): _digest(array)
                       for (path, _), array in zip(leaves, host)}
+    # Orbax cannot save arrays of size 0 (e.g. a game's message log when it has no messages):
+    # they hold no values, so only their shapes are recorded, and restored as empty arrays.
+    info["empty"] = {_leaf_name(path): _spec(array.shape, array.dtype)
+                     for (path, _), array in zip(leaves, host) if array.size == 0}
+    kept = [None if array.size == 0 else array for array in host]
     args = ocp.args.Composite(**{
-        _STATE: ocp.args.StandardSave(jax.tree_util.tree_unflatten(treedef, host)),
+        _STATE: ocp.args.StandardSave(jax.tree_util.tree_unflatten(treedef, kept)),
         _INFO: ocp.args.JsonSave(info)})
     manager = self._open()
     try:
@@ -226,18 +232,25 @@ class Checkpointer:
     initialized state, or `jax.eval_shape` of one). The values are bitwise the saved ones."""
     step = self._existing_step(step)
     specs = _target_specs(target)
-    self._check_compatible(step, {name: (s.shape, s.dtype) for name, s in specs})
-    digests = self._info(step)["sha256"]
+    info = self._info(step)
+    empty = {name: _spec(s.shape, s.dtype) for name, s in specs if math.prod(s.shape) == 0}
+    self._check_empty(step, info.get("empty", {}), empty)
+    self._check_compatible(step, {name: (s.shape, s.dtype) for name, s in specs
+                                  if name not in empty})
     device = jax.sharding.SingleDeviceSharding(_default_device())
-    abstract = jax.tree_util.tree_unflatten(
-        jax.tree.structure(target),
-        [jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=device) for _, s in specs])
+    treedef = jax.tree.structure(target)
+    abstract = jax.tree_util.tree_unflatten(treedef, [
+        None if name in empty else jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=device)
+        for name, s in specs])
     try:
       restored = self._open().restore(
           step, args=ocp.args.Composite(**{_STATE: ocp.args.StandardRestore(abstract)}))[_STATE]
     except Exception as error:
       raise self._corrupt(step, f"orbax cannot read its arrays ({error})") from error
-    self._check_digests(step, restored, digests)
+    filled = iter(jax.tree.leaves(restored))
+    restored = jax.tree_util.tree_unflatten(treedef, [
+        jnp.zeros(s.shape, s.dtype) if name in empty else next(filled) for name, s in specs])
+    self._check_digests(step, restored, info["sha256"])
     return restored
 
   def metadata(self, step: int | None = None) -> dict:
@@ -256,6 +269,14 @@ class Checkpointer:
       raise CheckpointError(f"no checkpoint at step {step!r} in {self.directory}; it holds "
                             f"steps {steps}")
     return int(step)
+
+  def _check_empty(self, step: int, saved: dict, expected: dict) -> None:
+    """The arrays of size 0 (not in orbax's files) must be the same in both trees."""
+    if saved != expected:
+      raise CheckpointError(
+          f"checkpoint {self.path(step)} does not fit the state to restore: its empty arrays "
+          f"are {saved or 'none'}, the state's are {expected or 'none'}. Resume with the "
+          "configuration it was saved with, or use a new --workdir")
 
   def _check_compatible(self, step: int, expected: dict) -> None:
     """Compares the saved tree (orbax's metadata, no array read) with the target's leaves."""

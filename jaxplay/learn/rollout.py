@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from jaxplay.agents.policy import masked_logits, masked_policy
+from jaxplay.agents.policy import masked_logits, sample_actions, split_keys
 from jaxplay.learn.games import GameSet
 
 ApplyFn = Callable[[Any, jax.Array, jax.Array], tuple[jax.Array, jax.Array]]
@@ -108,28 +108,32 @@ def rollout(games: GameSet, game: int, apply_fn: ApplyFn, params: Any, states: A
   step = jax.vmap(env.step)
 
   def one_step(states, step_key):
-    action_key, env_key = jax.random.split(step_key)
+    action_key, env_key = split_keys(step_key, 2)
     observation, legal, seat = actors(games, game, states)
     logits, value = forward(apply_fn, params, observation, game)
-    policy = masked_policy(logits, legal)
-    action = policy.sample(seed=action_key).astype(jnp.int32)
+    logits = masked_logits(logits, legal)
+    action = sample_actions(action_key, logits)
     after = step(states, joint_action(action, seat, num_players),
-                 jax.random.split(env_key, action.shape[0]))
+                 split_keys(env_key, action.shape[0]))
     reward = after.rewards
     shaped = getattr(after.inner.final, "shaped_rewards", None)
     if shaped is not None:
       reward = reward + shaping * shaped
     cut = after.truncated & ~after.terminated
-    record = Trajectory(
-        observation=observation, legal=legal, seat=seat, acted=legal.any(-1), action=action,
-        log_prob=policy.log_prob(action), logits=masked_logits(logits, legal), value=value,
+    record = Trajectory(  # log_prob and acted are filled in after the scan, all steps at once
+        observation=observation, legal=legal, seat=seat, acted=None, action=action,
+        log_prob=None, logits=logits, value=value,
         reward=reward * scale, done=after.terminated | after.truncated,
         bootstrap=_cut_values(games, game, apply_fn, params, after, cut, bootstrap_truncated),
         episode_return=after.returned_episode_return,
         episode_length=after.returned_episode_length)
     return after, record
 
-  states, trajectory = jax.lax.scan(one_step, states, jax.random.split(key, num_steps))
+  states, trajectory = jax.lax.scan(one_step, states, split_keys(key, num_steps))
+  log_probs = jax.nn.log_softmax(trajectory.logits)
+  trajectory = trajectory.replace(
+      acted=trajectory.legal.any(-1),
+      log_prob=jnp.take_along_axis(log_probs, trajectory.action[..., None], -1)[..., 0])
   observation = games.pad_observation(states.observation)
   _, last_value = forward(apply_fn, params, observation, game)
   return states, trajectory, last_value, states.legal_action_mask.any(-1)

@@ -1,0 +1,31 @@
+"""One transformer trained by self-play on Kuhn poker, tic-tac-toe and cooperative negotiation
+at once (SPIRAL's setting): observations padded to one token shape (the padding masked out of
+attention), actions padded to one head, a game embedding, and RAE baselines per game and role.
+
+    python -m experiments.train --config=experiments/configs/multigame.py --workdir=/tmp/multi
+
+Each game keeps its own evaluator (exploitability, play against perfect and random play,
+negotiation metrics), so the run compares directly with the single-game configs.
+"""
+
+from experiments.configs import common
+
+
+def get_config():
+  config = common.magnetic_mirror_descent(common.base())
+  config.games = ("kuhn_poker", "tic_tac_toe", "negotiation")
+  config.game_options.negotiation = dict(objective="cooperative")
+  config.reward_scale.negotiation = 0.1
+  config.total_env_steps = 30_000_000
+  config.network.width = 64
+  config.network.depth = 2
+  config.network.heads = 4
+  config.ppo.num_envs = 512
+  config.ppo.num_steps = 16
+  config.ppo.entropy_coef = 0.05
+  config.ppo.final_entropy_coef = 0.01
+  config.run.log_every = 20
+  config.run.eval_every = 100
+  config.run.checkpoint_every = 100
+  config.eval.greedy = True
+  return config
