@@ -1,7 +1,13 @@
 """PPO self-play on Leduc poker, evaluated by exact exploitability: the Kuhn recipe (magnetic
-mirror-descent updates, common.py) with a larger batch and network.
+mirror-descent updates, common.py) with a stronger, slower magnet, and an MLP.
 
     python -m experiments.train --config=experiments/configs/leduc_poker.py --workdir=/tmp/leduc
+
+The MLP trains 7x faster than the transformer here (~50k against ~7k env steps/s on a 2-core
+CPU), which decides how far a 30-minute run gets; `--config.network.kind=transformer` trains
+the transformer instead. With the Kuhn magnet (coef 0.3, EMA step 0.02) Leduc's exploitability
+falls to ~0.4 and then oscillates; the slower magnet trades speed for a steady decline
+(BUILD_NOTES.md).
 """
 
 from experiments.configs import common
@@ -11,8 +17,10 @@ def get_config():
   config = common.magnetic_mirror_descent(common.base())
   config.games = ("leduc_poker",)
   config.reward_scale.leduc_poker = 0.2   # payoffs up to 13 chips: keep the steps Kuhn-sized
-  config.total_env_steps = 18_000_000
-  config.network.width = 32
+  config.total_env_steps = 60_000_000
+  config.network.kind = "mlp"
+  config.network.hidden = (128, 128)
+  config.network.width = 32               # used with kind=transformer
   config.network.depth = 2
   config.network.heads = 2
   config.ppo.num_envs = 1024
@@ -20,7 +28,9 @@ def get_config():
   config.ppo.learning_rate = 3e-4
   config.ppo.entropy_coef = 0.01
   config.ppo.final_entropy_coef = 0.01
-  config.run.log_every = 20
-  config.run.eval_every = 40
-  config.run.checkpoint_every = 200
+  config.ppo.magnet_coef = 0.5
+  config.ppo.magnet_ema = 0.005
+  config.run.log_every = 50
+  config.run.eval_every = 100
+  config.run.checkpoint_every = 500
   return config

@@ -16,12 +16,14 @@ def get_config():
   config.games = ("kuhn_poker", "tic_tac_toe", "negotiation")
   config.game_options.negotiation = dict(objective="cooperative")
   config.reward_scale.negotiation = 0.1
-  config.total_env_steps = 30_000_000
-  config.network.width = 64
+  config.total_env_steps = 12_000_000   # 4M per game
+  config.network.width = 32
   config.network.depth = 2
-  config.network.heads = 4
-  config.ppo.num_envs = 512
+  config.network.heads = 2
+  config.ppo.advantage = "rae"          # SPIRAL: an EMA return baseline per game and role
+  config.ppo.num_envs = 256             # of each game: 3 x 256 x 16 env steps per update
   config.ppo.num_steps = 16
+  config.ppo.learning_rate = 1e-3
   config.ppo.entropy_coef = 0.05
   config.ppo.final_entropy_coef = 0.01
   config.run.log_every = 20
