@@ -55,12 +55,17 @@ def cfr_references(learner: Learner, iterations=(10, 100, 1000)) -> dict[str, fl
 def plot_curves(workdir: pathlib.Path, learner: Learner, path: pathlib.Path) -> str:
   """Plots the run's headline metrics (and training returns) against env steps, with CFR+'s
   exploitability as reference lines for poker."""
-  names = learner.games.names
   rows = metrics_lib.read_metrics(workdir)
-  keys = sorted({key for row in rows for key in run_lib.headline_keys(names, row)})
-  keys += [f"{name}/return_0" for name in names if f"{name}/exploitability" not in keys]
-  return plots.plot_learning_curves(rows, path, keys=keys, x_key="env_steps",
+  return plots.plot_learning_curves(rows, path, keys=curve_keys(learner.games.names, rows),
+                                    x_key="env_steps",
                                     title=str(workdir), references=cfr_references(learner))
+
+
+def curve_keys(names, rows: list[dict]) -> list[str]:
+  """The metrics to plot: every game's headline metrics, then its seat-0 training return,
+  each once."""
+  keys = sorted({key for row in rows for key in run_lib.headline_keys(names, row)})
+  return keys + [f"{name}/return_0" for name in names if f"{name}/return_0" not in keys]
 
 
 def export_poker_policy(config, learner: Learner, params, path: str) -> str:

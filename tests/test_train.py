@@ -140,6 +140,14 @@ def test_evaluate_prints_metrics_plots_and_exports_for_openspiel(finished_run, t
   assert theirs == pytest.approx(metrics["kuhn_poker/exploitability"], abs=1e-6)
 
 
+def test_curve_keys_name_each_metric_once():
+  rows = [{"kuhn_poker/exploitability": 0.1, "kuhn_poker/return_0": -0.05,
+           "negotiation/agreement": 1.0, "negotiation/return_0": 9.0}]
+  assert evaluate_bin.curve_keys(("kuhn_poker", "negotiation"), rows) == [
+      "kuhn_poker/exploitability", "kuhn_poker/return_0", "negotiation/agreement",
+      "negotiation/return_0"]
+
+
 def test_evaluate_errors(finished_run, tmp_path):
   workdir, _ = finished_run
   with pytest.raises(ConfigError, match="holds no training run"):
