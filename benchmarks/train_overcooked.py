@@ -198,7 +198,8 @@ def jaxplay_subject(layout: str, total_env_steps: int, seed: int) -> Subject:
   config = overcooked_config.get_config(layout)
   config.total_env_steps = total_env_steps
   config.ppo.num_envs, config.ppo.num_steps = IPPO["NUM_ENVS"], IPPO["NUM_STEPS"]
-  config.ppo.num_epochs, config.ppo.num_minibatches = 4, 4
+  config.ppo.num_epochs = IPPO["UPDATE_EPOCHS"]
+  config.ppo.num_minibatches = IPPO["NUM_MINIBATCHES"]
   config.network.kind, config.network.hidden, config.network.separate_critic = (
       "mlp", (64, 64), True)
   learner = Learner(config)

@@ -7,6 +7,7 @@ import ml_collections
 import pytest
 
 from jaxplay.agents import MLP, Transformer, make_network
+from jaxplay.agents.networks import Block
 from jaxplay.core.errors import ConfigError
 
 
@@ -45,14 +46,27 @@ def test_game_embedding_distinguishes_games(transformer):
   assert not jnp.allclose(zero, one)
 
 
-@pytest.mark.parametrize("separate_critic", [False, True])
-def test_mlp_shapes(separate_critic):
-  net = MLP(num_actions=4, num_games=2, hidden=(8, 8), separate_critic=separate_critic)
+@pytest.mark.parametrize("separate_critic, token_embed", [(False, 0), (True, 0), (True, 3)])
+def test_mlp_shapes(separate_critic, token_embed):
+  net = MLP(num_actions=4, num_games=2, hidden=(8, 8), separate_critic=separate_critic,
+            token_embed=token_embed)
   observation = jnp.ones((3, 5, 2), jnp.int8)
   params = net.init(jax.random.key(0), observation, jnp.zeros(3, jnp.int32))
   logits, value = net.apply(params, observation, jnp.array([0, 1, 1]))
   chex.assert_shape((logits, value), ((3, 4), (3,)))
   assert ("critic_0" in params["params"]) == separate_critic
+  if token_embed:
+    chex.assert_shape(params["params"]["token_embed"]["kernel"], (2, token_embed))
+
+
+def test_last_block_computes_the_first_token_as_a_full_block_does():
+  x = jax.random.normal(jax.random.key(0), (3, 5, 8))
+  mask = jnp.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [1, 1, 0, 0, 0]], bool)[:, None, None]
+  params = Block(heads=2, mlp_ratio=2).init(jax.random.key(1), x, mask)
+  full = Block(heads=2, mlp_ratio=2).apply(params, x, mask)
+  first = Block(heads=2, mlp_ratio=2, first_only=True).apply(params, x, mask)
+  chex.assert_shape(first, (3, 1, 8))
+  chex.assert_trees_all_close(first[:, 0], full[:, 0], atol=1e-5)
 
 
 def network_config(**fields):
@@ -67,6 +81,7 @@ def network_config(**fields):
     (dict(width=10, heads=4), "multiple of network.heads"),
     (dict(depth=0), "network.depth must be a positive int"),
     (dict(kind="mlp", hidden=()), "network.hidden must be"),
+    (dict(kind="mlp", token_embed=-1), "network.token_embed must be"),
 ])
 def test_bad_network_configs_raise_one_clear_error(fields, message):
   with pytest.raises(ConfigError, match=message):

@@ -20,14 +20,10 @@ def get_config():
   config.total_env_steps = 60_000_000
   config.network.kind = "mlp"
   config.network.hidden = (128, 128)
-  config.network.width = 32               # used with kind=transformer
-  config.network.depth = 2
+  config.network.width = 32               # with --config.network.kind=transformer
   config.network.heads = 2
   config.ppo.num_envs = 1024
   config.ppo.num_steps = 8
-  config.ppo.learning_rate = 3e-4
-  config.ppo.entropy_coef = 0.01
-  config.ppo.final_entropy_coef = 0.01
   config.ppo.magnet_coef = 0.5
   config.ppo.magnet_ema = 0.005
   config.run.log_every = 50

@@ -11,9 +11,8 @@ values float32[B] (the observing player's expected return). Mask the logits with
   so a game plays the same whether or not it shares the network with longer ones.
 - `MLP`: the flattened tokens (and the game embedding) through tanh layers; the baseline, and
   JaxMARL IPPO's network with `separate_critic=True`. With `token_embed=k`, every token is
-  first mapped to k features by one linear map shared by all tokens, which divides the cost
-  of the first (and largest) layer by about F / k on wide, sparse tokens (Overcooked: 24
-  features a cell).
+  first mapped to k features by one linear map shared by all tokens, so the first hidden
+  layer reads L x k inputs instead of L x F (Overcooked: F = 24 features a cell).
 
 `make_network(config, num_actions, token_counts)` builds either from a config.
 """

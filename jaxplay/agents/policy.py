@@ -48,4 +48,3 @@ def sample_actions(key: jax.Array, logits: jax.Array) -> jax.Array:
 def split_keys(key: jax.Array, num: int) -> jax.Array:
   """num PRNG keys from `key`, by hashing (see `sample_actions`) instead of threefry."""
   return jax.random.wrap_key_data(chance.key_bits(key, (num, 2)))
-

@@ -1,0 +1,16 @@
+"""The Overcooked training benchmark runs end to end (a smoke test: 2 updates a library; the
+figures it prints are not checked, timings never are)."""
+
+import subprocess
+import sys
+
+
+def test_train_overcooked_benchmark_runs_both_libraries():
+  result = subprocess.run(
+      [sys.executable, "-m", "benchmarks.train_overcooked", "--total_env_steps=4096"],
+      capture_output=True, text=True, timeout=600, check=False)
+  assert result.returncode == 0, result.stderr[-2000:]
+  rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
+  assert [row.split("|")[1].strip() for row in rows[1:]] == ["JaxMARL IPPO", "jaxplay"]
+  assert all(row.split("|")[2].strip() == "4,096" for row in rows[1:])
+  assert "jaxplay / JaxMARL IPPO steps/s:" in result.stdout
