@@ -41,7 +41,14 @@ def tiny_config(games=("kuhn_poker",), **ppo):
      "does not take option"),
     (lambda c: setattr(c, "total_env_steps", 10), ConfigError, "at least one update"),
     (lambda c: setattr(c.ppo, "num_minibatches", 10_000), ConfigError, "exceeds the samples"),
-    (lambda c: c.advantage_by_game.update({"kuhn_poker": "td"}), ConfigError, "must be one of"),
+    (lambda c: c.ppo_by_game.update({"kuhn_poker": {"advantage": "td"}}), ConfigError,
+     "must be one of"),
+    (lambda c: c.ppo_by_game.update({"kuhn_poker": {"learning_rate": 0.1}}), ConfigError,
+     "the fields a game can set are"),
+    (lambda c: c.ppo_by_game.update({"kuhn_poker": {"kl_coef": -1.0}}), ConfigError,
+     r"ppo_by_game.kuhn_poker.kl_coef must be a number"),
+    (lambda c: c.ppo_by_game.update({"leduc_poker": {"kl_coef": 1.0}}), ConfigError,
+     "not among games"),
 ])
 def test_bad_configs_raise_one_clear_error(change, error, message):
   config = tiny_config()
@@ -59,10 +66,10 @@ def test_rollout_records_the_acting_seats(game, slots):
   state = learner.init(0)
   steps, envs = 6, config.ppo.num_envs
   _, traj, last_value, last_decides = jax.jit(
-      lambda s, k: rollout_lib.rollout(learner.games, 0, learner.apply, state.params, s, k,
+      lambda s, k: rollout_lib.rollout(learner.games, 0, learner.model, state.params, s, k,
                                        steps))(state.env_states[0], jax.random.key(1))
-  length, features = learner.games.observation_shape
-  chex.assert_shape(traj.observation, (steps, envs, slots, length, features))
+  inputs = learner.model.inputs(state.env_states[0].observation[:, 0])
+  chex.assert_shape(traj.inputs, (steps, envs, slots) + inputs.shape[1:])
   chex.assert_shape(traj.logits, (steps, envs, slots, learner.games.num_actions))
   chex.assert_shape((traj.reward, traj.bootstrap), ((steps, envs, 2),) * 2)
   chex.assert_shape((last_value, last_decides), ((envs, 2),) * 2)

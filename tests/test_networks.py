@@ -6,6 +6,8 @@ import jax.numpy as jnp
 import ml_collections
 import pytest
 
+import jaxplay
+
 from jaxplay.agents import MLP, Transformer, make_network
 from jaxplay.agents.networks import Block
 from jaxplay.core.errors import ConfigError
@@ -86,3 +88,35 @@ def network_config(**fields):
 def test_bad_network_configs_raise_one_clear_error(fields, message):
   with pytest.raises(ConfigError, match=message):
     make_network(network_config(**fields), 3, (4,))
+
+
+@pytest.mark.parametrize("num_games", [1, 2])
+def test_mlp_skipping_fixed_features_computes_the_same_function(num_games):
+  """Overcooked observations from random play: the MLP told which features never change
+  has the same parameters and gives the same outputs as the plain MLP."""
+  env = jaxplay.make("overcooked", layout="cramped_room", horizon=50)
+  states = jax.jit(lambda key: jax.lax.scan(
+      lambda s, k: (jax.vmap(env.step)(s, jaxplay.random_legal_actions(
+          k, s.legal_action_mask)),) * 2,
+      jax.vmap(env.init)(jax.random.split(key, 4)), jax.random.split(key, 60))[1])(
+          jax.random.key(0))
+  observation = states.observation.reshape((-1,) + env.observation_shape)   # [480, 20, 24]
+  game = jnp.arange(len(observation)) % num_games
+  config = network_config(kind="mlp", hidden=(16, 8), separate_critic=True)
+  plain = make_network(config, 6, (20,) * num_games)
+  skipping = make_network(config, 6, (20,) * num_games, env.fixed_features())
+  assert len(skipping.varying_columns) == 144 and not plain.varying_columns
+  params = plain.init(jax.random.key(1), observation[:1], game[:1])
+  chex.assert_trees_all_equal_structs(params, skipping.init(jax.random.key(1), observation[:1],
+                                                            game[:1]))
+  chex.assert_trees_all_equal(params, skipping.init(jax.random.key(1), observation[:1],
+                                                    game[:1]))
+  inputs = skipping.inputs(observation)
+  chex.assert_shape(inputs, (len(observation), 144))
+  chex.assert_trees_all_close(skipping.apply(params, inputs, game, method="from_inputs"),
+                              plain.apply(params, observation, game), atol=1e-5)
+  chex.assert_trees_all_close(skipping.apply(params, observation, game),
+                              plain.apply(params, observation, game), atol=1e-5)
+  loss = lambda net, x: lambda p: sum(jnp.sum(jnp.tanh(y)) for y in net.apply(p, x, game))
+  chex.assert_trees_all_close(jax.grad(loss(skipping, observation))(params),
+                              jax.grad(loss(plain, observation))(params), atol=1e-4)

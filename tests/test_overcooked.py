@@ -9,6 +9,7 @@ import glob
 import json
 import os
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -659,3 +660,20 @@ def test_parity_with_overcooked_ai(path):
   total = sum(step["sparse_reward"] for step in fixture["steps"])
   assert float(states.rewards[:, 0].sum()) == total
   assert bool(states.truncated[-1]) == (len(fixture["actions"]) >= fixture["horizon"])
+
+
+@pytest.mark.parametrize("layout, dynamics, pad_to", [
+    ("cramped_room", "classic", None),
+    ("counter_circuit", "new", None),
+    ("forced_coordination", "new", (6, 9)),
+])
+def test_fixed_features_hold_in_every_state(layout, dynamics, pad_to):
+  env, states = random_rollout(layout, dynamics, pad_to)
+  mask, values = env.fixed_features()
+  chex.assert_shape((mask, values), env.observation_shape)
+  observations = states.observation.reshape((-1,) + env.observation_shape)
+  np.testing.assert_array_equal(observations[:, mask], np.broadcast_to(
+      values[mask], observations[:, mask].shape))
+  varying = observations.reshape(len(observations), -1).std(0) > 0
+  assert not (varying & mask.reshape(-1)).any()
+  assert mask.mean() > 0.5, "most of the grid is terrain that never changes"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from jaxplay.agents import policy as policy_lib
-from jaxplay.learn.ppo import Batch, LossConfig, ppo_loss
+from jaxplay.learn.ppo import Batch, LossConfig, normalized_advantages, ppo_loss
 
 LN2 = np.log(2.0)
 
@@ -22,7 +22,7 @@ def fixed_apply(params, observation, game):
 def batch(**overrides) -> Batch:
   n = 2
   fields = dict(
-      observation=jnp.zeros((n, 1, 1), jnp.int8), legal=jnp.ones((n, 2), bool),
+      inputs=jnp.zeros((n, 1, 1), jnp.int8), legal=jnp.ones((n, 2), bool),
       game=jnp.zeros(n, jnp.int32), action=jnp.array([0, 1]),
       log_prob=jnp.log(jnp.array([0.25, 0.75])), logits=jnp.log(jnp.array([[0.25, 0.75]] * 2)),
       magnet_logits=jnp.zeros((n, 2)), advantage=jnp.array([1.0, -2.0]),
@@ -109,3 +109,28 @@ def test_categorical_kl(p, q):
   log_p = jnp.log(jnp.asarray(p))
   np.testing.assert_allclose(policy_lib.categorical_kl(log_p, jnp.log(jnp.asarray(q))),
                              expected, rtol=1e-6)
+
+
+def test_per_game_settings_apply_to_their_games_samples():
+  """Sample 0 is game 0, sample 1 game 1; a per-game tuple sets each sample's term."""
+  two_games = batch(game=jnp.array([0, 1]), advantage=jnp.zeros(2),
+                    magnet_logits=jnp.log(jnp.array([[0.9, 0.1]] * 2)))
+  config = PLAIN.replace(kl_coef=(2.0, 0.0), magnet_coef=(0.0, 3.0))
+  loss, _ = ppo_loss(PARAMS, fixed_apply, two_games, config, entropy_coef=jnp.array([0.5, 0.0]))
+  kl_old_0 = 0.25 * np.log(0.25 / 0.5) + 0.75 * np.log(0.75 / 0.5)     # sample 0's old policy
+  kl_magnet = 0.5 * np.log(0.5 / 0.9) + 0.5 * np.log(0.5 / 0.1)
+  np.testing.assert_allclose(loss, (-0.5 * LN2 + 2.0 * kl_old_0 + 3.0 * kl_magnet) / 2,
+                             rtol=1e-5)
+  # Per-game clipping: game 0 clips at 0.2 (ratio 2 -> 1.2), game 1 never (ratio 2/3).
+  loss, _ = ppo_loss(PARAMS, fixed_apply, batch(game=jnp.array([0, 1])),
+                     PLAIN.replace(clip_eps=(0.2, 100.0)), 0.0)
+  np.testing.assert_allclose(loss, -(1.2 - 2.0 * 2.0 / 3.0) / 2, rtol=1e-5)
+
+
+def test_advantages_normalize_within_each_game():
+  advantage = jnp.array([1.0, 3.0, 5.0, -2.0, 7.0])
+  game = jnp.array([0, 0, 1, 0, 1])
+  out = normalized_advantages(advantage, jnp.ones(5), game, (True, False))
+  mine = np.asarray(out)[[0, 1, 3]]
+  np.testing.assert_allclose([mine.mean(), mine.std()], [0.0, 1.0], atol=1e-5)
+  np.testing.assert_array_equal(np.asarray(out)[[2, 4]], [5.0, 7.0])

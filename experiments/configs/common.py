@@ -12,7 +12,7 @@ def base() -> ml_collections.ConfigDict:
   config.games = ("kuhn_poker",)         # trained together by one network
   config.game_options = ml_collections.ConfigDict()   # {game: {make keyword: value}}
   config.reward_scale = ml_collections.ConfigDict()   # {game: factor on its training rewards}
-  config.advantage_by_game = ml_collections.ConfigDict()  # {game: "gae" | "rae"} overrides
+  config.ppo_by_game = ml_collections.ConfigDict()  # {game: {ppo field: value}} overrides
   config.total_env_steps = 1_000_000     # over all games: num_envs x num_steps x games per update
 
   config.network = ml_collections.ConfigDict()

@@ -1,6 +1,8 @@
 """One transformer trained by self-play on Kuhn poker, tic-tac-toe and cooperative negotiation
 at once (SPIRAL's setting): observations padded to one token shape (the padding masked out of
-attention), actions padded to one head, a game embedding, and RAE baselines per game and role.
+attention), actions padded to one head, a game embedding, and RAE baselines per game and role
+for the zero-sum games, which learn with the magnetic recipe; negotiation keeps the recipe of
+its single-game config (`ppo_by_game`).
 
     python -m experiments.train --config=experiments/configs/multigame.py --workdir=/tmp/multi
 
@@ -26,6 +28,11 @@ def get_config():
   config.ppo.learning_rate = 1e-3
   config.ppo.entropy_coef = 0.05
   config.ppo.final_entropy_coef = 0.01
+  # Negotiation is cooperative: it learns as the single-game agent does (plain PPO with a
+  # critic, normalized and clipped), not with the zero-sum games' magnetic recipe.
+  config.ppo_by_game.negotiation = dict(
+      advantage="gae", gae_lambda=0.95, normalize_advantages=True, clip_eps=0.2, kl_coef=0.0,
+      magnet_coef=0.0, entropy_coef=0.01, final_entropy_coef=0.0)
   config.run.log_every = 20
   config.run.eval_every = 100
   config.run.checkpoint_every = 100

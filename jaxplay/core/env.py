@@ -23,7 +23,7 @@ move. `jaxplay.core.wrappers.Checked` raises `IllegalActionError` instead.
 from __future__ import annotations
 
 import abc
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -59,6 +59,21 @@ class State:
   terminated: Array
   truncated: Array
   step_count: Array
+
+
+class FixedFeatures(NamedTuple):
+  """Observation features that hold one value in every state of a game, for every player.
+
+  Attributes:
+    mask: bool[L, F] True where the feature never changes.
+    values: int8[L, F] its value there (0 where `mask` is False).
+
+  A network may skip the arithmetic on these inputs without changing what it computes
+  (`jaxplay.agents.networks.MLP`: a constant input times its weights is a constant).
+  """
+
+  mask: np.ndarray
+  values: np.ndarray
 
 
 def turn_mask(player: Array, legal: Array, num_players: int) -> Array:
@@ -145,6 +160,13 @@ class Env(abc.ABC):
   @abc.abstractmethod
   def _observe(self, state: State) -> Array:
     """int8[P, L, F]: every player's observation of `state`; a function of the state only."""
+
+  def fixed_features(self) -> FixedFeatures:
+    """The observation features that never change (see `FixedFeatures`). Games whose
+    observations hold many (Overcooked: the kitchen's terrain, cells no cook can reach)
+    override this; the default claims none."""
+    shape = tuple(self.observation_shape)
+    return FixedFeatures(np.zeros(shape, bool), np.zeros(shape, np.int8))
 
   def fresh_fields(self) -> dict[str, Array]:
     """The contract fields every game starts with (observation filled in later)."""

@@ -13,8 +13,10 @@ from typing import Any, Mapping, Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 import jaxplay
+from jaxplay.core.env import FixedFeatures
 from jaxplay.core.errors import ConfigError
 
 
@@ -50,6 +52,19 @@ class GameSet:
   def pad_legal(self, legal: jax.Array) -> jax.Array:
     """bool[..., a] -> bool[..., A], padded with False."""
     return jnp.pad(legal, [(0, 0)] * (legal.ndim - 1) + [(0, self.num_actions - legal.shape[-1])])
+
+  def fixed_features(self) -> FixedFeatures:
+    """The padded features [L, F] that hold one value in every game of the set: fixed in
+    each game (or padding there) with the same value in all of them."""
+    length, features = self.observation_shape
+    masks, values = [], []
+    for env in self.raw:
+      mask, value = env.fixed_features()
+      l, f = mask.shape
+      masks.append(np.pad(mask, [(0, length - l), (0, features - f)], constant_values=True))
+      values.append(np.pad(value, [(0, length - l), (0, features - f)]))
+    mask = np.logical_and.reduce(masks) & (np.ptp(np.stack(values), axis=0) == 0)
+    return FixedFeatures(mask, np.where(mask, values[0], 0).astype(np.int8))
 
   def actor_slots(self, game: int) -> int:
     """K: how many seats act per step of game `game` (1 turn-based, P simultaneous)."""

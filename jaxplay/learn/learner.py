@@ -14,10 +14,12 @@ exploitable than the last iterate.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 import optax
 from flax import struct
@@ -26,11 +28,16 @@ from jaxplay.agents.networks import make_network
 from jaxplay.agents.policy import masked_logits, masked_probs
 from jaxplay.core.errors import ConfigError
 from jaxplay.learn import advantages as adv_lib
+from jaxplay.learn import shuffle
 from jaxplay.learn.games import GameSet, make_game_set
-from jaxplay.learn.ppo import Batch, LossConfig, ppo_loss
-from jaxplay.learn.rollout import Trajectory, forward, rollout
+from jaxplay.learn.ppo import Batch, LossConfig, ppo_loss, uses
+from jaxplay.learn.rollout import Model, Trajectory, forward, rollout
 
 ADVANTAGES = ("gae", "rae")
+# The `ppo` fields `ppo_by_game` may set for one game; the rest are shared by all games.
+PER_GAME_FIELDS = ("advantage", "gamma", "gae_lambda", "rae_alpha", "clip_eps",
+                   "normalize_advantages", "entropy_coef", "final_entropy_coef", "kl_coef",
+                   "magnet_coef")
 
 
 @struct.dataclass
@@ -63,11 +70,21 @@ def _positive_int(ppo, field: str) -> int:
   return value
 
 
-def _number_in(ppo, field: str, low: float, high: float) -> float:
+def _number_in(ppo, field: str, low: float, high: float, where: str = "ppo") -> float:
   value = ppo[field]
   if not isinstance(value, (int, float)) or isinstance(value, bool) or not low <= value <= high:
-    raise ConfigError(f"ppo.{field} must be a number in [{low}, {high}], got {value!r}")
+    raise ConfigError(f"{where}.{field} must be a number in [{low}, {high}], got {value!r}")
   return float(value)
+
+
+def _check_numbers(ppo, where: str) -> None:
+  for field, low, high in (("gamma", 0, 1), ("gae_lambda", 0, 1), ("rae_alpha", 0, 1),
+                           ("magnet_ema", 0, 1), ("final_lr_fraction", 0, 1),
+                           ("learning_rate", 0, 1), ("clip_eps", 0, 1e9),
+                           ("max_grad_norm", 0, 1e9), ("value_coef", 0, 1e9),
+                           ("entropy_coef", 0, 1e9), ("final_entropy_coef", 0, 1e9),
+                           ("kl_coef", 0, 1e9), ("magnet_coef", 0, 1e9)):
+    _number_in(ppo, field, low, high, where)
 
 
 class Learner:
@@ -83,17 +100,15 @@ class Learner:
     ppo = config.ppo
     for field in ("num_envs", "num_steps", "num_epochs", "num_minibatches"):
       _positive_int(ppo, field)
-    for field, low, high in (("gamma", 0, 1), ("gae_lambda", 0, 1), ("rae_alpha", 0, 1),
-                             ("magnet_ema", 0, 1), ("final_lr_fraction", 0, 1),
-                             ("learning_rate", 0, 1), ("clip_eps", 0, 1e9),
-                             ("max_grad_norm", 0, 1e9), ("value_coef", 0, 1e9),
-                             ("entropy_coef", 0, 1e9), ("final_entropy_coef", 0, 1e9),
-                             ("kl_coef", 0, 1e9), ("magnet_coef", 0, 1e9)):
-      _number_in(ppo, field, low, high)
+    _check_numbers(ppo, "ppo")
     self.games = make_game_set(tuple(config.games), config.get("game_options", {}),
                                config.get("reward_scale", {}))
-    self.advantage = tuple(self._advantage_of(name) for name in self.games.names)
-    self.network = make_network(config.network, self.games.num_actions, self.games.token_counts)
+    self.game_ppo = self._per_game_ppo()
+    self.advantage = tuple(game_ppo.advantage for game_ppo in self.game_ppo)
+    self.network = make_network(config.network, self.games.num_actions, self.games.token_counts,
+                                self.games.fixed_features())
+    self.model = Model(inputs=self.network.inputs, apply=functools.partial(
+        self.network.apply, method="from_inputs"))
     self.num_players = max(env.num_players for env in self.games.raw)
     self.steps_per_update = ppo.num_envs * ppo.num_steps * len(self.games.names)
     total = config.total_env_steps
@@ -112,35 +127,48 @@ class Learner:
         ppo.learning_rate, ppo.learning_rate * ppo.final_lr_fraction, optimizer_steps)
     self.optimizer = optax.chain(optax.clip_by_global_norm(ppo.max_grad_norm),
                                  optax.adam(self.learning_rate, eps=1e-5))
+    per_game = lambda field, kind=float: tuple(kind(p[field]) for p in self.game_ppo)
     self.loss_config = LossConfig(
-        clip_eps=float(ppo.clip_eps), value_coef=float(ppo.value_coef),
-        clip_value=bool(ppo.clip_value), normalize_advantages=bool(ppo.normalize_advantages),
-        kl_coef=float(ppo.kl_coef), magnet_coef=float(ppo.magnet_coef))
+        clip_eps=per_game("clip_eps"), value_coef=float(ppo.value_coef),
+        clip_value=bool(ppo.clip_value), normalize_advantages=per_game("normalize_advantages",
+                                                                       bool),
+        kl_coef=per_game("kl_coef"), magnet_coef=per_game("magnet_coef"))
 
-  def _advantage_of(self, name: str) -> str:
-    """The estimator of game `name`: `advantage_by_game[name]`, else `ppo.advantage`."""
-    by_game = dict(self.config.get("advantage_by_game", {}))
+  def _per_game_ppo(self) -> tuple:
+    """Per game, `ppo` with the game's `ppo_by_game` overrides (fields PER_GAME_FIELDS)."""
+    by_game = self.config.get("ppo_by_game", {})
     stray = sorted(set(by_game) - set(self.games.names))
     if stray:
-      raise ConfigError(f"advantage_by_game names {stray}, which are not among games="
+      raise ConfigError(f"ppo_by_game names {stray}, which are not among games="
                         f"{list(self.games.names)}")
-    choice = by_game.get(name, self.config.ppo.advantage)
-    if choice not in ADVANTAGES:
-      raise ConfigError(f"the advantage estimator must be one of {ADVANTAGES}, got {choice!r}")
-    return choice
+    out = []
+    for name in self.games.names:
+      overrides = dict(by_game.get(name, {}))
+      wrong = sorted(set(overrides) - set(PER_GAME_FIELDS))
+      if wrong:
+        raise ConfigError(f"ppo_by_game.{name} sets {wrong}; the fields a game can set are "
+                          f"{list(PER_GAME_FIELDS)}")
+      game_ppo = ml_collections.ConfigDict(self.config.ppo.to_dict())
+      game_ppo.update(overrides)
+      _check_numbers(game_ppo, f"ppo_by_game.{name}" if overrides else "ppo")
+      if game_ppo.advantage not in ADVANTAGES:
+        raise ConfigError(f"the advantage estimator must be one of {ADVANTAGES}, got "
+                          f"{game_ppo.advantage!r}")
+      out.append(game_ppo)
+    return tuple(out)
 
   # --- the network ---------------------------------------------------------------------------
 
   def apply(self, params, observation: jax.Array, game: jax.Array):
     """(logits [N, A], values [N]) of padded observations int8[N, L, F] of games int32[N]."""
-    return self.network.apply(params, observation, game)
+    return self.network.apply(params, observation, game)  # = model.apply(model.inputs(...))
 
   def policy_probs(self, params, observation: jax.Array, legal: jax.Array,
                    game: int = 0) -> jax.Array:
     """float32[N, a]: the policy on observations int8[N, l, f] and legal actions bool[N, a] of
     game `game` as its env gives them (padded here, cut back to its a actions)."""
     num_actions = legal.shape[-1]
-    logits, _ = forward(self.apply, params, self.games.pad_observation(observation), game)
+    logits, _, _ = forward(self.model, params, self.games.pad_observation(observation), game)
     return masked_probs(logits, self.games.pad_legal(legal))[..., :num_actions]
 
   # --- the state -----------------------------------------------------------------------------
@@ -161,14 +189,15 @@ class Learner:
   # --- one update ----------------------------------------------------------------------------
 
   def schedules(self, update: jax.Array) -> dict[str, jax.Array]:
-    """The entropy coefficient and the shaped-reward weight at update `update`."""
-    ppo, shaping = self.config.ppo, self.config.shaping
+    """Each game's entropy coefficient and the shaped-reward weight at update `update`."""
+    shaping = self.config.shaping
     progress = update.astype(jnp.float32) / self.num_updates
     env_steps = update.astype(jnp.float32) * self.steps_per_update
     anneal = jnp.maximum(0.0, 1.0 - env_steps / max(float(shaping.anneal_env_steps), 1.0))
-    return dict(
-        entropy_coef=ppo.entropy_coef + (ppo.final_entropy_coef - ppo.entropy_coef) * progress,
-        shaping=shaping.coef * anneal)
+    start, end = (np.array([p[f] for p in self.game_ppo], np.float32)
+                  for f in ("entropy_coef", "final_entropy_coef"))
+    return dict(entropy_coef=start + (end - start) * progress,  # [G], one per game
+                shaping=shaping.coef * anneal)
 
   def update(self, state: TrainState) -> tuple[TrainState, dict[str, jax.Array]]:
     """One PPO update (pure; jit it, or use `train_chunk`)."""
@@ -178,21 +207,21 @@ class Learner:
     schedules = self.schedules(state.update)
     batches, env_states, baselines, metrics = [], [], [], {}
     for game, name in enumerate(self.games.names):
-      players = self.games.raw[game].num_players
+      players, game_ppo = self.games.raw[game].num_players, self.game_ppo[game]
       env_state, traj, last_value, last_decides = rollout(
-          self.games, game, self.apply, state.params, state.env_states[game], game_keys[game],
+          self.games, game, self.model, state.params, state.env_states[game], game_keys[game],
           ppo.num_steps, shaping=schedules["shaping"],
           bootstrap_truncated=bool(ppo.bootstrap_truncated))
       baseline = state.baselines[game, :players]
       if self.advantage[game] == "gae":
         advantage, target, valid = adv_lib.seat_gae(
             traj.reward, traj.done, traj.seat, traj.acted, traj.value, traj.bootstrap,
-            last_value, last_decides, ppo.gamma, ppo.gae_lambda)
+            last_value, last_decides, game_ppo.gamma, game_ppo.gae_lambda)
       else:
         target, valid = adv_lib.monte_carlo_returns(traj.reward, traj.done, traj.seat,
-                                                    traj.acted, ppo.gamma)
+                                                    traj.acted, game_ppo.gamma)
         baseline = adv_lib.update_role_baseline(baseline, target, valid, traj.seat,
-                                                ppo.rae_alpha)
+                                                game_ppo.rae_alpha)
         advantage = adv_lib.rae_advantages(target, valid, traj.seat, baseline)
       env_states.append(env_state)
       baselines.append(state.baselines[game].at[:players].set(baseline))
@@ -202,13 +231,16 @@ class Learner:
           jnp.sum(jnp.where(valid, advantage ** 2, 0.0)) / jnp.maximum(valid.sum(), 1))
 
     batch = jax.tree.map(lambda *xs: jnp.concatenate(xs), *batches)
-    if self.loss_config.magnet_coef:
-      magnet_logits, _ = self.apply(state.magnet, batch.observation, batch.game)
+    if uses(self.loss_config.magnet_coef):
+      magnet_logits, _ = self.model.apply(state.magnet, batch.inputs, batch.game)
       batch = batch.replace(magnet_logits=masked_logits(magnet_logits, batch.legal))
     params, opt_state, loss_metrics = self._optimize(state.params, state.opt_state, batch,
                                                      shuffle_key, schedules["entropy_coef"])
     magnet = jax.tree.map(lambda m, p: m + ppo.magnet_ema * (p - m), state.magnet, params)
-    metrics.update(loss_metrics, **schedules)
+    metrics.update(loss_metrics, shaping=schedules["shaping"])
+    for game, name in enumerate(self.games.names):
+      prefix = f"{name}/" if len(self.games.names) > 1 else ""
+      metrics[f"{prefix}entropy_coef"] = schedules["entropy_coef"][game]
     metrics["learning_rate"] = self.learning_rate(
         (state.update + 1) * ppo.num_epochs * ppo.num_minibatches)
     return TrainState(params=params, magnet=magnet, opt_state=opt_state,
@@ -223,12 +255,13 @@ class Learner:
 
     def minibatch_step(carry, minibatch):
       params, opt_state = carry
-      grads, metrics = grad_fn(params, self.apply, minibatch, self.loss_config, entropy_coef)
+      grads, metrics = grad_fn(params, self.model.apply, minibatch, self.loss_config,
+                               entropy_coef)
       updates, opt_state = self.optimizer.update(grads, opt_state, params)
       return (optax.apply_updates(params, updates), opt_state), metrics
 
     def epoch(carry, epoch_key):
-      order = jax.random.permutation(epoch_key, batch.action.shape[0])[:used]
+      order = shuffle.permutation(epoch_key, batch.action.shape[0])[:used]
       shuffled = jax.tree.map(
           lambda x: x[order].reshape((ppo.num_minibatches, self.minibatch_size) + x.shape[1:]),
           batch)
@@ -248,7 +281,7 @@ def _batch(traj: Trajectory, game: int, advantage, target, valid) -> Batch:
   flat = lambda x: x.reshape((-1,) + x.shape[3:])
   valid = valid & traj.acted
   return Batch(
-      observation=flat(traj.observation), legal=flat(traj.legal),
+      inputs=flat(traj.inputs), legal=flat(traj.legal),
       game=jnp.full(traj.action.size, game, jnp.int32), action=flat(traj.action),
       log_prob=flat(traj.log_prob), logits=flat(traj.logits),
       magnet_logits=jnp.zeros_like(flat(traj.logits)), advantage=flat(advantage),
@@ -278,7 +311,8 @@ def host_metrics(stacked: dict) -> dict[str, float]:
     game = key.split("/")[0] if "/" in key else None
     if key.endswith("/episodes"):
       out[key] = float(values.sum())
-    elif game and f"{game}/episodes" in stacked and not key.endswith("advantage_std"):
+    elif (game and f"{game}/episodes" in stacked
+          and not key.endswith(("advantage_std", "entropy_coef"))):
       weights = np.asarray(stacked[f"{game}/episodes"], np.float64)
       out[key] = float((values * weights).sum() / max(weights.sum(), 1.0))
     else:

@@ -33,7 +33,8 @@ class Batch:
   """N samples.
 
   Attributes:
-    observation: int8[N, L, F]; legal: bool[N, A]; game: int32[N]; action: int32[N].
+    inputs: [N, ...] the network's inputs of each sample's observation (`from_inputs`);
+    legal: bool[N, A]; game: int32[N]; action: int32[N].
     log_prob: float32[N] the behaviour policy's log-probability of `action`.
     logits: float32[N, A] the behaviour policy's masked logits.
     magnet_logits: float32[N, A] the magnet policy's masked logits (zeros without a magnet).
@@ -41,7 +42,7 @@ class Batch:
     policy_weight, value_weight: float32[N] in {0, 1}.
   """
 
-  observation: jax.Array
+  inputs: jax.Array
   legal: jax.Array
   game: jax.Array
   action: jax.Array
@@ -55,59 +56,103 @@ class Batch:
   value_weight: jax.Array
 
 
+Coefficient = float | tuple[float, ...]
+
+
 @struct.dataclass
 class LossConfig:
-  clip_eps: float = 0.2
-  value_coef: float = 0.5
-  clip_value: bool = True
-  normalize_advantages: bool = True
-  kl_coef: float = 0.0
-  magnet_coef: float = 0.0
+  """The loss's settings. `clip_eps`, `normalize_advantages`, `kl_coef` and `magnet_coef`
+  are one value for every sample or a tuple with one per game (indexed by `Batch.game`), so
+  that one network can learn zero-sum games with the magnetic recipe and cooperative ones
+  with plain PPO in one update."""
+
+  clip_eps: Coefficient = struct.field(pytree_node=False, default=0.2)
+  value_coef: float = struct.field(pytree_node=False, default=0.5)
+  clip_value: bool = struct.field(pytree_node=False, default=True)
+  normalize_advantages: bool | tuple[bool, ...] = struct.field(pytree_node=False, default=True)
+  kl_coef: Coefficient = struct.field(pytree_node=False, default=0.0)
+  magnet_coef: Coefficient = struct.field(pytree_node=False, default=0.0)
 
 
 def weighted_mean(x: jax.Array, weight: jax.Array) -> jax.Array:
   return (x * weight).sum() / jnp.maximum(weight.sum(), 1e-8)
 
 
+def per_sample(value, game: jax.Array) -> jax.Array:
+  """float32[N]: a setting for each sample, from one value or a tuple of one per game."""
+  if isinstance(value, tuple):
+    return jnp.asarray(value, jnp.float32)[game]
+  return jnp.full(game.shape, value, jnp.float32)
+
+
+def uses(value) -> bool:
+  """Whether a setting (one value or one per game) is nonzero for some game."""
+  return any(value) if isinstance(value, tuple) else bool(value)
+
+
+def normalized_advantages(advantage: jax.Array, weight: jax.Array, game: jax.Array,
+                          normalize) -> jax.Array:
+  """Advantages standardized (weighted mean 0, std 1) within each game's samples, for the
+  games whose `normalize` (one bool or one per game) is set; the others unchanged."""
+  flags = normalize if isinstance(normalize, tuple) else (normalize,)
+  out = advantage
+  for g, flag in enumerate(flags):
+    if not flag:
+      continue
+    mine = weight * (game == g) if isinstance(normalize, tuple) else weight
+    mean = weighted_mean(advantage, mine)
+    std = jnp.sqrt(weighted_mean((advantage - mean) ** 2, mine))
+    out = jnp.where(mine > 0, (advantage - mean) / (std + 1e-8), out)
+  return out
+
+
 def ppo_loss(params: Any, apply_fn: Callable, batch: Batch, config: LossConfig,
              entropy_coef: jax.Array | float) -> tuple[jax.Array, dict[str, jax.Array]]:
-  """(total loss, metrics) of one minibatch; see the module docstring."""
-  logits, value = apply_fn(params, batch.observation, batch.game)
+  """(total loss, metrics) of one minibatch; see the module docstring. `apply_fn(params,
+  inputs, game)` runs the network on `batch.inputs`; `entropy_coef` is one value or float32[G],
+  one per game."""
+  logits, value = apply_fn(params, batch.inputs, batch.game)
   policy = masked_policy(logits, batch.legal)
   log_prob = policy.log_prob(batch.action)
   ratio = jnp.exp(log_prob - batch.log_prob)
   advantage = batch.advantage
-  if config.normalize_advantages:
-    mean = weighted_mean(advantage, batch.policy_weight)
-    std = jnp.sqrt(weighted_mean((advantage - mean) ** 2, batch.policy_weight))
-    advantage = (advantage - mean) / (std + 1e-8)
-  clipped_ratio = jnp.clip(ratio, 1.0 - config.clip_eps, 1.0 + config.clip_eps)
+  if uses(config.normalize_advantages):
+    advantage = normalized_advantages(advantage, batch.policy_weight, batch.game,
+                                      config.normalize_advantages)
+  clip_eps = per_sample(config.clip_eps, batch.game)
+  clipped_ratio = jnp.clip(ratio, 1.0 - clip_eps, 1.0 + clip_eps)
   surrogate = jnp.minimum(ratio * advantage, clipped_ratio * advantage)
   policy_loss = -weighted_mean(surrogate, batch.policy_weight)
 
   value_error = (value - batch.target) ** 2
   if config.clip_value:
-    clipped = batch.old_value + jnp.clip(value - batch.old_value, -config.clip_eps,
-                                         config.clip_eps)
+    clipped = batch.old_value + jnp.clip(value - batch.old_value, -clip_eps, clip_eps)
     value_error = jnp.maximum(value_error, (clipped - batch.target) ** 2)
   value_loss = 0.5 * weighted_mean(value_error, batch.value_weight)
 
   log_pi = jax.nn.log_softmax(masked_logits(logits, batch.legal))
   log_old = jax.nn.log_softmax(batch.logits)
-  entropy = weighted_mean(policy.entropy(), batch.policy_weight)
-  kl_old = weighted_mean(categorical_kl(log_old, log_pi), batch.policy_weight)
-  loss = policy_loss + config.value_coef * value_loss - entropy_coef * entropy
+  entropies = policy.entropy()
+  entropy = weighted_mean(entropies, batch.policy_weight)
+  entropy_coef = jnp.asarray(entropy_coef, jnp.float32)
+  entropy_coef = entropy_coef[batch.game] if entropy_coef.ndim else entropy_coef
+  kl_old_each = categorical_kl(log_old, log_pi)
+  kl_old = weighted_mean(kl_old_each, batch.policy_weight)
+  loss = (policy_loss + config.value_coef * value_loss
+          - weighted_mean(entropy_coef * entropies, batch.policy_weight))
   metrics = dict(policy_loss=policy_loss, value_loss=value_loss, entropy=entropy, kl=kl_old)
-  if config.kl_coef:
-    loss = loss + config.kl_coef * kl_old
-  if config.magnet_coef:
+  if uses(config.kl_coef):
+    loss = loss + weighted_mean(per_sample(config.kl_coef, batch.game) * kl_old_each,
+                                batch.policy_weight)
+  if uses(config.magnet_coef):
     log_magnet = jax.nn.log_softmax(batch.magnet_logits)
-    magnet_kl = weighted_mean(categorical_kl(log_pi, log_magnet), batch.policy_weight)
-    loss = loss + config.magnet_coef * magnet_kl
-    metrics["magnet_kl"] = magnet_kl
+    magnet_kl_each = categorical_kl(log_pi, log_magnet)
+    loss = loss + weighted_mean(per_sample(config.magnet_coef, batch.game) * magnet_kl_each,
+                                batch.policy_weight)
+    metrics["magnet_kl"] = weighted_mean(magnet_kl_each, batch.policy_weight)
   metrics.update(
       loss=loss,
-      clip_fraction=weighted_mean((jnp.abs(ratio - 1.0) > config.clip_eps).astype(jnp.float32),
+      clip_fraction=weighted_mean((jnp.abs(ratio - 1.0) > clip_eps).astype(jnp.float32),
                                   batch.policy_weight),
       explained_variance=1.0 - weighted_mean((batch.target - value) ** 2, batch.value_weight)
       / jnp.maximum(weighted_mean((batch.target - weighted_mean(batch.target,

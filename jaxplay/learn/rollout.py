@@ -11,7 +11,7 @@ Shapes: T steps, B games, K actor slots, P seats, L x F padded tokens, A padded 
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -20,7 +20,19 @@ from flax import struct
 from jaxplay.agents.policy import masked_logits, sample_actions, split_keys
 from jaxplay.learn.games import GameSet
 
-ApplyFn = Callable[[Any, jax.Array, jax.Array], tuple[jax.Array, jax.Array]]
+
+
+class Model(NamedTuple):
+  """How a rollout runs a network (`jaxplay.agents.networks`).
+
+  Attributes:
+    inputs: observations int8[N, L, F] -> the network's inputs [N, ...] (parameter-free;
+      what a trajectory records).
+    apply: (params, inputs [N, ...], game int32[N]) -> (logits [N, A], values [N]).
+  """
+
+  inputs: Callable[[jax.Array], jax.Array]
+  apply: Callable[[Any, jax.Array, jax.Array], tuple[jax.Array, jax.Array]]
 
 
 @struct.dataclass
@@ -28,7 +40,8 @@ class Trajectory:
   """What a rollout records, time-major.
 
   Attributes:
-    observation: int8[T, B, K, L, F] each actor's padded observation before the step.
+    inputs: [T, B, K, ...] the network's inputs (`Model.inputs`) of each actor's padded
+      observation before the step.
     legal: bool[T, B, K, A] its legal actions then.
     seat: int32[T, B, K] which seat each actor slot is.
     acted: bool[T, B, K] the slot had a legal move (always, in a live game).
@@ -44,7 +57,7 @@ class Trajectory:
     episode_length: int32[T, B] its length where `done`.
   """
 
-  observation: jax.Array
+  inputs: jax.Array
   legal: jax.Array
   seat: jax.Array
   acted: jax.Array
@@ -59,13 +72,14 @@ class Trajectory:
   episode_length: jax.Array
 
 
-def forward(apply_fn: ApplyFn, params: Any, observation: jax.Array, game: int):
-  """Logits [..., A] and values [...] of observations [..., L, F] of game `game`, in one
-  batched forward pass."""
+def forward(model: Model, params: Any, observation: jax.Array, game: int):
+  """Logits [..., A], values [...] and network inputs [..., *] of observations [..., L, F]
+  of game `game`, in one batched forward pass."""
   lead = observation.shape[:-2]
-  flat = observation.reshape((-1,) + observation.shape[-2:])
-  logits, value = apply_fn(params, flat, jnp.full(flat.shape[:1], game, jnp.int32))
-  return logits.reshape(lead + logits.shape[-1:]), value.reshape(lead)
+  inputs = model.inputs(observation.reshape((-1,) + observation.shape[-2:]))
+  logits, value = model.apply(params, inputs, jnp.full(inputs.shape[:1], game, jnp.int32))
+  return (logits.reshape(lead + logits.shape[-1:]), value.reshape(lead),
+          inputs.reshape(lead + inputs.shape[1:]))
 
 
 def actors(games: GameSet, game: int, states: Any):
@@ -89,7 +103,7 @@ def joint_action(action: jax.Array, seat: jax.Array, num_players: int) -> jax.Ar
   return jnp.broadcast_to(action, action.shape[:1] + (num_players,))
 
 
-def rollout(games: GameSet, game: int, apply_fn: ApplyFn, params: Any, states: Any,
+def rollout(games: GameSet, game: int, model: Model, params: Any, states: Any,
             key: jax.Array, num_steps: int, *, shaping: jax.Array | float = 0.0,
             bootstrap_truncated: bool = True):
   """Plays `num_steps` steps of game `game` in the B games `states` (wrapped envs).
@@ -110,7 +124,7 @@ def rollout(games: GameSet, game: int, apply_fn: ApplyFn, params: Any, states: A
   def one_step(states, step_key):
     action_key, env_key = split_keys(step_key, 2)
     observation, legal, seat = actors(games, game, states)
-    logits, value = forward(apply_fn, params, observation, game)
+    logits, value, inputs = forward(model, params, observation, game)
     logits = masked_logits(logits, legal)
     action = sample_actions(action_key, logits)
     after = step(states, joint_action(action, seat, num_players),
@@ -121,10 +135,10 @@ def rollout(games: GameSet, game: int, apply_fn: ApplyFn, params: Any, states: A
       reward = reward + shaping * shaped
     cut = after.truncated & ~after.terminated
     record = Trajectory(  # log_prob and acted are filled in after the scan, all steps at once
-        observation=observation, legal=legal, seat=seat, acted=None, action=action,
+        inputs=inputs, legal=legal, seat=seat, acted=None, action=action,
         log_prob=None, logits=logits, value=value,
         reward=reward * scale, done=after.terminated | after.truncated,
-        bootstrap=_cut_values(games, game, apply_fn, params, after, cut, bootstrap_truncated),
+        bootstrap=_cut_values(games, game, model, params, after, cut, bootstrap_truncated),
         episode_return=after.returned_episode_return,
         episode_length=after.returned_episode_length)
     return after, record
@@ -135,11 +149,11 @@ def rollout(games: GameSet, game: int, apply_fn: ApplyFn, params: Any, states: A
       acted=trajectory.legal.any(-1),
       log_prob=jnp.take_along_axis(log_probs, trajectory.action[..., None], -1)[..., 0])
   observation = games.pad_observation(states.observation)
-  _, last_value = forward(apply_fn, params, observation, game)
+  _, last_value, _ = forward(model, params, observation, game)
   return states, trajectory, last_value, states.legal_action_mask.any(-1)
 
 
-def _cut_values(games, game, apply_fn, params, after, cut, enabled: bool) -> jax.Array:
+def _cut_values(games, game, model, params, after, cut, enabled: bool) -> jax.Array:
   """float32[B, P]: every seat's value of the observation a time limit cut its game at (zero
   for games not cut); the forward pass runs only on steps where some game was cut."""
   zeros = jnp.zeros(after.rewards.shape, jnp.float32)
@@ -147,7 +161,7 @@ def _cut_values(games, game, apply_fn, params, after, cut, enabled: bool) -> jax
     return zeros
 
   def values(_):
-    _, value = forward(apply_fn, params, games.pad_observation(after.final_observation), game)
+    _, value, _ = forward(model, params, games.pad_observation(after.final_observation), game)
     return jnp.where(cut[:, None], value, 0.0)
 
   return jax.lax.cond(cut.any(), values, lambda _: zeros, None)

@@ -168,6 +168,26 @@ class Kitchen:
                                for name, code in _TERRAIN_FEATURES).astype(np.int32))
     set_("in_kitchen", (flat != layouts.PADDING).astype(np.int32))
 
+  def fixed_features(self) -> tuple[np.ndarray, np.ndarray]:
+    """(mask bool[cells, 24], values int8[cells, 24]): the features no state changes. Cooks
+    (and what they hold) are only ever on floor cells, objects lie only on counters, pot
+    features are only at pots, urgency is on every cell but padding, and the terrain
+    one-hots never change; everything else is 0 in every state."""
+    flat = self.layout.terrain.reshape(-1)
+    f = {name: i for i, name in enumerate(FEATURES)}
+    cook = [f[n] for n in FEATURES[:10]]                                 # me, other, facings
+    carried = [f[n] for n in ("onions_in_soup", "soup_ready", "dish", "onion")]
+    in_pot = [f[n] for n in ("onions_in_pot", "onions_in_soup", "cook_time_remaining",
+                             "soup_ready")]
+    varies = np.zeros((self.num_cells, len(FEATURES)), bool)
+    varies[flat == layouts.FLOOR] |= np.isin(np.arange(len(FEATURES)), cook + carried)
+    varies[flat == layouts.COUNTER] |= np.isin(np.arange(len(FEATURES)), carried)
+    varies[flat == layouts.POT] |= np.isin(np.arange(len(FEATURES)), in_pot)
+    varies[flat != layouts.PADDING, f["urgency"]] = True
+    values = np.stack([(self.terrain_packed >> shift) & mask
+                       for shift, mask in zip(FIELD_SHIFTS, FIELD_MASKS)], axis=-1)
+    return ~varies, np.where(varies, 0, values).astype(np.int8)
+
   @property
   def num_pots(self) -> int:
     return len(self.pot_cells)

@@ -82,6 +82,11 @@ class Overcooked(env_lib.Env):
   def _observe(self, state: OvercookedState):
     return self.kitchen.observe(state)
 
+  def fixed_features(self) -> env_lib.FixedFeatures:
+    """The features no state changes: the terrain, and the cells a feature cannot reach
+    (`dynamics.Kitchen.fixed_features`); cramped_room: 336 of its 480."""
+    return env_lib.FixedFeatures(*self.kitchen.fixed_features())
+
   # --- reading a state -------------------------------------------------------------------
 
   def counter_objects(self, state: OvercookedState):
