@@ -47,6 +47,8 @@ def base() -> ml_collections.ConfigDict:
   config.ppo.kl_coef = 0.0               # KL(old policy || policy): a proximal term
   config.ppo.magnet_coef = 0.0           # KL(policy || magnet): magnetic mirror descent
   config.ppo.magnet_ema = 0.01           # the magnet: parameters averaged with this step
+  config.ppo.magnet_update = "ema"       # or "distill": the magnet learns the played policies
+  config.ppo.magnet_lr = 1e-4            # "distill": Adam step size, one step an update
 
   config.shaping = ml_collections.ConfigDict()
   config.shaping.coef = 0.0              # weight of the env's shaped rewards (Overcooked)

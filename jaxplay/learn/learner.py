@@ -7,8 +7,10 @@ so who holds which card or which negotiation instance is new every game.
 
 A `Learner` holds everything static (games, network, optimizer, sizes, schedules); a
 `TrainState` everything that changes and nothing else, so a checkpoint of it resumes a run
-exactly. The state also keeps `magnet`: an exponential moving average of the parameters, the
-magnet of the PPO loss's magnetic term and, in zero-sum games, a policy that is often less
+exactly. The state also keeps `magnet`, the magnet of the PPO loss's magnetic term: an
+exponential moving average of the parameters (`ppo.magnet_update = "ema"`) or a network
+distilled, one slow step an update, from the policies played (`"distill"`: an approximation
+of the average policy, as NFSP's average network); in zero-sum games a policy often less
 exploitable than the last iterate.
 """
 
@@ -25,15 +27,16 @@ import optax
 from flax import struct
 
 from jaxplay.agents.networks import make_network
-from jaxplay.agents.policy import masked_logits, masked_probs
+from jaxplay.agents.policy import categorical_kl, masked_logits, masked_probs
 from jaxplay.core.errors import ConfigError
 from jaxplay.learn import advantages as adv_lib
 from jaxplay.learn import shuffle
 from jaxplay.learn.games import GameSet, make_game_set
-from jaxplay.learn.ppo import Batch, LossConfig, ppo_loss, uses
+from jaxplay.learn.ppo import Batch, LossConfig, ppo_loss, uses, weighted_mean
 from jaxplay.learn.rollout import Model, Trajectory, forward, rollout
 
 ADVANTAGES = ("gae", "rae")
+MAGNET_UPDATES = ("ema", "distill")
 # The `ppo` fields `ppo_by_game` may set for one game; the rest are shared by all games.
 PER_GAME_FIELDS = ("advantage", "gamma", "gae_lambda", "rae_alpha", "clip_eps",
                    "normalize_advantages", "entropy_coef", "final_entropy_coef", "kl_coef",
@@ -46,12 +49,13 @@ class TrainState:
 
   Attributes:
     params: the network's parameters.
-    magnet: an exponential moving average of `params` (same structure).
+    magnet: parameters of the magnet (same structure as `params`; see the module docstring).
     opt_state: the optimizer's state.
     env_states: per game, its B running games (wrapped states).
     key: uint32 PRNG key data.
     update: int32[] updates done.
     baselines: float32[G, P] RAE's per-(game, role) return averages.
+    magnet_opt_state: the distilled magnet's optimizer state (() for the EMA magnet).
   """
 
   params: Any
@@ -61,6 +65,7 @@ class TrainState:
   key: jax.Array
   update: jax.Array
   baselines: jax.Array
+  magnet_opt_state: Any = ()
 
 
 def _positive_int(ppo, field: str) -> int:
@@ -83,7 +88,8 @@ def _check_numbers(ppo, where: str) -> None:
                            ("learning_rate", 0, 1), ("clip_eps", 0, 1e9),
                            ("max_grad_norm", 0, 1e9), ("value_coef", 0, 1e9),
                            ("entropy_coef", 0, 1e9), ("final_entropy_coef", 0, 1e9),
-                           ("kl_coef", 0, 1e9), ("magnet_coef", 0, 1e9)):
+                           ("kl_coef", 0, 1e9), ("magnet_coef", 0, 1e9),
+                           ("magnet_lr", 0, 1)):
     _number_in(ppo, field, low, high, where)
 
 
@@ -127,6 +133,11 @@ class Learner:
         ppo.learning_rate, ppo.learning_rate * ppo.final_lr_fraction, optimizer_steps)
     self.optimizer = optax.chain(optax.clip_by_global_norm(ppo.max_grad_norm),
                                  optax.adam(self.learning_rate, eps=1e-5))
+    self.magnet_update = ppo.magnet_update
+    if self.magnet_update not in MAGNET_UPDATES:
+      raise ConfigError(f"ppo.magnet_update must be one of {MAGNET_UPDATES}, got "
+                        f"{self.magnet_update!r}")
+    self.magnet_optimizer = optax.adam(ppo.magnet_lr, eps=1e-5)
     per_game = lambda field, kind=float: tuple(kind(p[field]) for p in self.game_ppo)
     self.loss_config = LossConfig(
         clip_eps=per_game("clip_eps"), value_coef=float(ppo.value_coef),
@@ -183,6 +194,8 @@ class Learner:
     env_states = tuple(jax.vmap(env.init)(jax.random.split(k, self.config.ppo.num_envs))
                        for env, k in zip(self.games.envs, env_keys))
     return TrainState(params=params, magnet=params, opt_state=self.optimizer.init(params),
+                      magnet_opt_state=(self.magnet_optimizer.init(params)
+                                        if self.magnet_update == "distill" else ()),
                       env_states=env_states, key=jax.random.key_data(key), update=jnp.int32(0),
                       baselines=jnp.zeros((len(self.games.envs), self.num_players), jnp.float32))
 
@@ -236,7 +249,12 @@ class Learner:
       batch = batch.replace(magnet_logits=masked_logits(magnet_logits, batch.legal))
     params, opt_state, loss_metrics = self._optimize(state.params, state.opt_state, batch,
                                                      shuffle_key, schedules["entropy_coef"])
-    magnet = jax.tree.map(lambda m, p: m + ppo.magnet_ema * (p - m), state.magnet, params)
+    magnet_opt_state = state.magnet_opt_state
+    if self.magnet_update == "ema":
+      magnet = jax.tree.map(lambda m, p: m + ppo.magnet_ema * (p - m), state.magnet, params)
+    else:
+      magnet, magnet_opt_state, metrics["magnet_distill_kl"] = self._distill_magnet(
+          state.magnet, magnet_opt_state, batch)
     metrics.update(loss_metrics, shaping=schedules["shaping"])
     for game, name in enumerate(self.games.names):
       prefix = f"{name}/" if len(self.games.names) > 1 else ""
@@ -244,8 +262,23 @@ class Learner:
     metrics["learning_rate"] = self.learning_rate(
         (state.update + 1) * ppo.num_epochs * ppo.num_minibatches)
     return TrainState(params=params, magnet=magnet, opt_state=opt_state,
+                      magnet_opt_state=magnet_opt_state,
                       env_states=tuple(env_states), key=jax.random.key_data(key),
                       update=state.update + 1, baselines=jnp.stack(baselines)), metrics
+
+  def _distill_magnet(self, magnet, opt_state, batch: Batch):
+    """One Adam step (`ppo.magnet_lr`) of the magnet towards the policy that played `batch`:
+    the mean over the batch's decisions of KL(played || magnet). Repeated every update, the
+    magnet tracks a visit-weighted average of the recent policies."""
+    def loss(magnet_params):
+      logits, _ = self.model.apply(magnet_params, batch.inputs, batch.game)
+      kl = categorical_kl(jax.nn.log_softmax(batch.logits),
+                          jax.nn.log_softmax(masked_logits(logits, batch.legal)))
+      return weighted_mean(kl, batch.policy_weight)
+
+    kl, grads = jax.value_and_grad(loss)(magnet)
+    updates, opt_state = self.magnet_optimizer.update(grads, opt_state, magnet)
+    return optax.apply_updates(magnet, updates), opt_state, kl
 
   def _optimize(self, params, opt_state, batch: Batch, key, entropy_coef):
     """Epochs of shuffled minibatch steps; the loss metrics averaged over all of them."""
