@@ -110,7 +110,6 @@ class Learner:
     self.games = make_game_set(tuple(config.games), config.get("game_options", {}),
                                config.get("reward_scale", {}))
     self.game_ppo = self._per_game_ppo()
-    self.advantage = tuple(game_ppo.advantage for game_ppo in self.game_ppo)
     self.network = make_network(config.network, self.games.num_actions, self.games.token_counts,
                                 self.games.fixed_features())
     self.model = Model(inputs=self.network.inputs, apply=functools.partial(
@@ -160,8 +159,9 @@ class Learner:
         raise ConfigError(f"ppo_by_game.{name} sets {wrong}; the fields a game can set are "
                           f"{list(PER_GAME_FIELDS)}")
       game_ppo = ml_collections.ConfigDict(self.config.ppo.to_dict())
-      game_ppo.update(overrides)
-      _check_numbers(game_ppo, f"ppo_by_game.{name}" if overrides else "ppo")
+      if overrides:
+        game_ppo.update(overrides)
+        _check_numbers(game_ppo, f"ppo_by_game.{name}")
       if game_ppo.advantage not in ADVANTAGES:
         raise ConfigError(f"the advantage estimator must be one of {ADVANTAGES}, got "
                           f"{game_ppo.advantage!r}")
@@ -172,7 +172,7 @@ class Learner:
 
   def apply(self, params, observation: jax.Array, game: jax.Array):
     """(logits [N, A], values [N]) of padded observations int8[N, L, F] of games int32[N]."""
-    return self.network.apply(params, observation, game)  # = model.apply(model.inputs(...))
+    return self.network.apply(params, observation, game)
 
   def policy_probs(self, params, observation: jax.Array, legal: jax.Array,
                    game: int = 0) -> jax.Array:
@@ -226,7 +226,7 @@ class Learner:
           ppo.num_steps, shaping=schedules["shaping"],
           bootstrap_truncated=bool(ppo.bootstrap_truncated))
       baseline = state.baselines[game, :players]
-      if self.advantage[game] == "gae":
+      if game_ppo.advantage == "gae":
         advantage, target, valid = adv_lib.seat_gae(
             traj.reward, traj.done, traj.seat, traj.acted, traj.value, traj.bootstrap,
             last_value, last_decides, game_ppo.gamma, game_ppo.gae_lambda)

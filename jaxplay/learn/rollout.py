@@ -21,7 +21,6 @@ from jaxplay.agents.policy import masked_logits, sample_actions, split_keys
 from jaxplay.learn.games import GameSet
 
 
-
 class Model(NamedTuple):
   """How a rollout runs a network (`jaxplay.agents.networks`).
 
