@@ -12,6 +12,7 @@ import jax
 import ml_collections
 
 from experiments import run_lib
+from experiments.configs import common
 from jaxplay.core.errors import ConfigError
 from jaxplay.eval import build_tree, cfr
 from jaxplay.eval.policy_eval import ExploitabilityEvaluator, play_episode
@@ -23,12 +24,25 @@ from jaxplay.learn.learner import Learner
 
 
 def load_config(workdir: pathlib.Path) -> ml_collections.ConfigDict:
-  """The config a run was trained with (its `config.json`)."""
+  """The config a run was trained with (its `config.json`). Fields added to the configs since
+  the run get their defaults (`common.base()`), which keep what the code did before them."""
   path = workdir / "config.json"
   if not path.exists():
     raise ConfigError(f"{workdir} holds no training run (no config.json); train one with "
                       "python -m experiments.train --workdir=...")
-  return ml_collections.ConfigDict(json.loads(path.read_text()))
+  return _with_defaults(json.loads(path.read_text()), common.base().to_dict())
+
+
+def _with_defaults(saved: dict, defaults: dict) -> ml_collections.ConfigDict:
+  def merge(saved, defaults):
+    out = dict(saved)
+    for key, value in defaults.items():
+      if key not in out:
+        out[key] = value
+      elif isinstance(value, dict) and isinstance(out[key], dict) and value:
+        out[key] = merge(out[key], value)
+    return out
+  return ml_collections.ConfigDict(merge(saved, defaults))
 
 
 def load_run(workdir: pathlib.Path, step: int | None = None):

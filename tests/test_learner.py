@@ -169,3 +169,16 @@ def learner_batch(inputs, game, legal, logits):
                log_prob=zeros, logits=logits, magnet_logits=jnp.zeros_like(logits),
                advantage=zeros, target=zeros, old_value=zeros, policy_weight=jnp.ones(n),
                value_weight=jnp.ones(n))
+
+
+def test_the_magnet_coefficient_anneals_to_its_final_fraction_per_game():
+  config = tiny_config(("kuhn_poker", "leduc_poker"), magnet_coef=0.5,
+                       final_magnet_fraction=0.2)
+  config.ppo_by_game.leduc_poker = dict(final_magnet_fraction=1.0)
+  learner = Learner(config)
+  fraction = lambda update: learner.schedules(jnp.int32(update))["magnet_fraction"]
+  chex.assert_trees_all_close(fraction(0), jnp.array([1.0, 1.0]))
+  chex.assert_trees_all_close(fraction(learner.num_updates // 2), jnp.array([0.6, 1.0]))
+  chex.assert_trees_all_close(fraction(learner.num_updates), jnp.array([0.2, 1.0]))
+  _, metrics = jax.jit(learner.update)(learner.init(0))
+  np.testing.assert_allclose(metrics["kuhn_poker/magnet_coef"], 0.5)

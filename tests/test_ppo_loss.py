@@ -121,6 +121,11 @@ def test_per_game_settings_apply_to_their_games_samples():
   kl_magnet = 0.5 * np.log(0.5 / 0.9) + 0.5 * np.log(0.5 / 0.1)
   np.testing.assert_allclose(loss, (-0.5 * LN2 + 2.0 * kl_old_0 + 3.0 * kl_magnet) / 2,
                              rtol=1e-5)
+  # The magnet's schedule: game 1's coefficient at a quarter of its value.
+  loss, _ = ppo_loss(PARAMS, fixed_apply, two_games, config, jnp.array([0.5, 0.0]),
+                     magnet_fraction=jnp.array([1.0, 0.25]))
+  np.testing.assert_allclose(loss, (-0.5 * LN2 + 2.0 * kl_old_0 + 0.75 * kl_magnet) / 2,
+                             rtol=1e-5)
   # Per-game clipping: game 0 clips at 0.2 (ratio 2 -> 1.2), game 1 never (ratio 2/3).
   loss, _ = ppo_loss(PARAMS, fixed_apply, batch(game=jnp.array([0, 1])),
                      PLAIN.replace(clip_eps=(0.2, 100.0)), 0.0)

@@ -140,6 +140,20 @@ def test_evaluate_prints_metrics_plots_and_exports_for_openspiel(finished_run, t
   assert theirs == pytest.approx(metrics["kuhn_poker/exploitability"], abs=1e-6)
 
 
+def test_evaluate_reads_a_run_saved_before_a_config_field_existed(finished_run, tmp_path):
+  """A field added to the configs since the run takes its default (the old behaviour)."""
+  workdir, _ = finished_run
+  older = tmp_path / "older"
+  shutil.copytree(workdir, older)
+  saved = json.loads((older / "config.json").read_text())
+  del saved["ppo"]["final_magnet_fraction"]
+  (older / "config.json").write_text(json.dumps(saved))
+  config = evaluate_bin.load_config(older)
+  assert config.ppo.final_magnet_fraction == 1.0 and config.ppo.magnet_coef == 0.3
+  metrics = evaluate_bin.evaluate(older, plot="", print_fn=silent)
+  assert np.isfinite(metrics["kuhn_poker/exploitability"])
+
+
 def test_curve_keys_name_each_metric_once():
   rows = [{"kuhn_poker/exploitability": 0.1, "kuhn_poker/return_0": -0.05,
            "negotiation/agreement": 1.0, "negotiation/return_0": 9.0}]

@@ -40,7 +40,7 @@ MAGNET_UPDATES = ("ema", "distill")
 # The `ppo` fields `ppo_by_game` may set for one game; the rest are shared by all games.
 PER_GAME_FIELDS = ("advantage", "gamma", "gae_lambda", "rae_alpha", "clip_eps",
                    "normalize_advantages", "entropy_coef", "final_entropy_coef", "kl_coef",
-                   "magnet_coef")
+                   "magnet_coef", "final_magnet_fraction")
 
 
 @struct.dataclass
@@ -89,6 +89,7 @@ def _check_numbers(ppo, where: str) -> None:
                            ("max_grad_norm", 0, 1e9), ("value_coef", 0, 1e9),
                            ("entropy_coef", 0, 1e9), ("final_entropy_coef", 0, 1e9),
                            ("kl_coef", 0, 1e9), ("magnet_coef", 0, 1e9),
+                           ("final_magnet_fraction", 0, 1),
                            ("magnet_lr", 0, 1)):
     _number_in(ppo, field, low, high, where)
 
@@ -202,14 +203,17 @@ class Learner:
   # --- one update ----------------------------------------------------------------------------
 
   def schedules(self, update: jax.Array) -> dict[str, jax.Array]:
-    """Each game's entropy coefficient and the shaped-reward weight at update `update`."""
+    """Each game's entropy coefficient, the fraction of its magnet coefficient in force, and
+    the shaped-reward weight at update `update`."""
     shaping = self.config.shaping
     progress = update.astype(jnp.float32) / self.num_updates
     env_steps = update.astype(jnp.float32) * self.steps_per_update
     anneal = jnp.maximum(0.0, 1.0 - env_steps / max(float(shaping.anneal_env_steps), 1.0))
     start, end = (np.array([p[f] for p in self.game_ppo], np.float32)
                   for f in ("entropy_coef", "final_entropy_coef"))
+    final_magnet = np.array([p.final_magnet_fraction for p in self.game_ppo], np.float32)
     return dict(entropy_coef=start + (end - start) * progress,  # [G], one per game
+                magnet_fraction=1.0 + (final_magnet - 1.0) * progress,         # [G]
                 shaping=shaping.coef * anneal)
 
   def update(self, state: TrainState) -> tuple[TrainState, dict[str, jax.Array]]:
@@ -248,7 +252,7 @@ class Learner:
       magnet_logits, _ = self.model.apply(state.magnet, batch.inputs, batch.game)
       batch = batch.replace(magnet_logits=masked_logits(magnet_logits, batch.legal))
     params, opt_state, loss_metrics = self._optimize(state.params, state.opt_state, batch,
-                                                     shuffle_key, schedules["entropy_coef"])
+                                                     shuffle_key, schedules)
     magnet_opt_state = state.magnet_opt_state
     if self.magnet_update == "ema":
       magnet = jax.tree.map(lambda m, p: m + ppo.magnet_ema * (p - m), state.magnet, params)
@@ -259,6 +263,9 @@ class Learner:
     for game, name in enumerate(self.games.names):
       prefix = f"{name}/" if len(self.games.names) > 1 else ""
       metrics[f"{prefix}entropy_coef"] = schedules["entropy_coef"][game]
+      if self.game_ppo[game].magnet_coef:
+        metrics[f"{prefix}magnet_coef"] = (self.game_ppo[game].magnet_coef
+                                           * schedules["magnet_fraction"][game])
     metrics["learning_rate"] = self.learning_rate(
         (state.update + 1) * ppo.num_epochs * ppo.num_minibatches)
     return TrainState(params=params, magnet=magnet, opt_state=opt_state,
@@ -280,8 +287,9 @@ class Learner:
     updates, opt_state = self.magnet_optimizer.update(grads, opt_state, magnet)
     return optax.apply_updates(magnet, updates), opt_state, kl
 
-  def _optimize(self, params, opt_state, batch: Batch, key, entropy_coef):
-    """Epochs of shuffled minibatch steps; the loss metrics averaged over all of them."""
+  def _optimize(self, params, opt_state, batch: Batch, key, schedules):
+    """Epochs of shuffled minibatch steps (with the loss's `schedules` of this update); the
+    loss metrics averaged over all of them."""
     ppo = self.config.ppo
     used = self.minibatch_size * ppo.num_minibatches
     grad_fn = jax.grad(ppo_loss, has_aux=True)
@@ -289,7 +297,7 @@ class Learner:
     def minibatch_step(carry, minibatch):
       params, opt_state = carry
       grads, metrics = grad_fn(params, self.model.apply, minibatch, self.loss_config,
-                               entropy_coef)
+                               schedules["entropy_coef"], schedules["magnet_fraction"])
       updates, opt_state = self.optimizer.update(grads, opt_state, params)
       return (optax.apply_updates(params, updates), opt_state), metrics
 
@@ -345,7 +353,7 @@ def host_metrics(stacked: dict) -> dict[str, float]:
     if key.endswith("/episodes"):
       out[key] = float(values.sum())
     elif (game and f"{game}/episodes" in stacked
-          and not key.endswith(("advantage_std", "entropy_coef"))):
+          and not key.endswith(("advantage_std", "entropy_coef", "magnet_coef"))):
       weights = np.asarray(stacked[f"{game}/episodes"], np.float64)
       out[key] = float((values * weights).sum() / max(weights.sum(), 1.0))
     else:

@@ -90,6 +90,12 @@ def uses(value) -> bool:
   return any(value) if isinstance(value, tuple) else bool(value)
 
 
+def _by_game(value: jax.Array | float, game: jax.Array) -> jax.Array:
+  """A scheduled setting for each sample: one value, or float32[G] indexed by the game."""
+  value = jnp.asarray(value, jnp.float32)
+  return value[game] if value.ndim else value
+
+
 def normalized_advantages(advantage: jax.Array, weight: jax.Array, game: jax.Array,
                           normalize) -> jax.Array:
   """Advantages standardized (weighted mean 0, std 1) within each game's samples, for the
@@ -107,10 +113,12 @@ def normalized_advantages(advantage: jax.Array, weight: jax.Array, game: jax.Arr
 
 
 def ppo_loss(params: Any, apply_fn: Callable, batch: Batch, config: LossConfig,
-             entropy_coef: jax.Array | float) -> tuple[jax.Array, dict[str, jax.Array]]:
+             entropy_coef: jax.Array | float, magnet_fraction: jax.Array | float = 1.0
+             ) -> tuple[jax.Array, dict[str, jax.Array]]:
   """(total loss, metrics) of one minibatch; see the module docstring. `apply_fn(params,
-  inputs, game)` runs the network on `batch.inputs`; `entropy_coef` is one value or float32[G],
-  one per game."""
+  inputs, game)` runs the network on `batch.inputs`; `entropy_coef` and `magnet_fraction`
+  (the scheduled fraction of `config.magnet_coef` in force) are one value or float32[G], one
+  per game."""
   logits, value = apply_fn(params, batch.inputs, batch.game)
   policy = masked_policy(logits, batch.legal)
   log_prob = policy.log_prob(batch.action)
@@ -134,8 +142,7 @@ def ppo_loss(params: Any, apply_fn: Callable, batch: Batch, config: LossConfig,
   log_old = jax.nn.log_softmax(batch.logits)
   entropies = policy.entropy()
   entropy = weighted_mean(entropies, batch.policy_weight)
-  entropy_coef = jnp.asarray(entropy_coef, jnp.float32)
-  entropy_coef = entropy_coef[batch.game] if entropy_coef.ndim else entropy_coef
+  entropy_coef = _by_game(entropy_coef, batch.game)
   kl_old_each = categorical_kl(log_old, log_pi)
   kl_old = weighted_mean(kl_old_each, batch.policy_weight)
   loss = (policy_loss + config.value_coef * value_loss
@@ -147,8 +154,9 @@ def ppo_loss(params: Any, apply_fn: Callable, batch: Batch, config: LossConfig,
   if uses(config.magnet_coef):
     log_magnet = jax.nn.log_softmax(batch.magnet_logits)
     magnet_kl_each = categorical_kl(log_pi, log_magnet)
-    loss = loss + weighted_mean(per_sample(config.magnet_coef, batch.game) * magnet_kl_each,
-                                batch.policy_weight)
+    magnet_coef = (per_sample(config.magnet_coef, batch.game)
+                   * _by_game(magnet_fraction, batch.game))
+    loss = loss + weighted_mean(magnet_coef * magnet_kl_each, batch.policy_weight)
     metrics["magnet_kl"] = weighted_mean(magnet_kl_each, batch.policy_weight)
   metrics.update(
       loss=loss,
