@@ -30,19 +30,19 @@ def load_config(workdir: pathlib.Path) -> ml_collections.ConfigDict:
   if not path.exists():
     raise ConfigError(f"{workdir} holds no training run (no config.json); train one with "
                       "python -m experiments.train --workdir=...")
-  return _with_defaults(json.loads(path.read_text()), common.base().to_dict())
+  saved = json.loads(path.read_text())
+  return ml_collections.ConfigDict(_with_defaults(saved, common.base().to_dict()))
 
 
-def _with_defaults(saved: dict, defaults: dict) -> ml_collections.ConfigDict:
-  def merge(saved, defaults):
-    out = dict(saved)
-    for key, value in defaults.items():
-      if key not in out:
-        out[key] = value
-      elif isinstance(value, dict) and isinstance(out[key], dict) and value:
-        out[key] = merge(out[key], value)
-    return out
-  return ml_collections.ConfigDict(merge(saved, defaults))
+def _with_defaults(saved: dict, defaults: dict) -> dict:
+  """`saved` with every field of `defaults` it lacks, at any depth."""
+  out = dict(saved)
+  for key, value in defaults.items():
+    if key not in out:
+      out[key] = value
+    elif isinstance(value, dict) and isinstance(out[key], dict):
+      out[key] = _with_defaults(out[key], value)
+  return out
 
 
 def load_run(workdir: pathlib.Path, step: int | None = None):

@@ -6,7 +6,7 @@ mirror-descent updates, common.py) with a weak magnet that moves slowly, and an 
 
 The agent is the magnet (the parameters' moving average, `<game>/magnet/exploitability`):
 0.193 after the 40M steps here (seed 0; 0.209 with seed 1), while the last iterate swings
-between 0.19 and 0.27 around it. With the policy held within a small KL of the magnet,
+between 0.21 and 0.27 around it over the last 8M steps. With the policy held within a small KL of the magnet,
 a decision's log-odds move by about magnet_ema x (its Q gap) / magnet_coef an update, so a
 weak magnet (0.2) is what lets the frequent first-round decisions, whose Q gaps are a fraction
 of a chip, converge in minutes; the slow EMA (0.001) averages the iterate's swings. Stronger
