@@ -1,8 +1,9 @@
 """One transformer trained by self-play on Kuhn poker, tic-tac-toe and cooperative negotiation
 at once (SPIRAL's setting): observations padded to one token shape (the padding masked out of
-attention), actions padded to one head, a game embedding, and RAE baselines per game and role
-for the zero-sum games, which learn with the magnetic recipe; negotiation keeps the recipe of
-its single-game config (`ppo_by_game`).
+attention), actions padded to one head and a game embedding. The zero-sum games learn with
+the magnetic recipe: tic-tac-toe with SPIRAL's RAE baselines per game and role, Kuhn with the
+critic (as its single-game agent), because a baseline per role cannot see the private card;
+negotiation keeps the recipe of its single-game config. Per-game settings are `ppo_by_game`.
 
     python -m experiments.train --config=experiments/configs/multigame.py --workdir=/tmp/multi
 
@@ -33,6 +34,10 @@ def get_config():
   config.ppo_by_game.negotiation = dict(
       advantage="gae", gae_lambda=0.95, normalize_advantages=True, clip_eps=0.2, kl_coef=0.0,
       magnet_coef=0.0, entropy_coef=0.01, final_entropy_coef=0.0)
+  # Kuhn's advantages come from the critic (Monte-Carlo returns less its value): RAE's baseline
+  # per role does not see the private card, whose spread then stays in every advantage.
+  config.ppo_by_game.kuhn_poker = dict(advantage="gae", entropy_coef=0.01,
+                                       final_entropy_coef=0.01)
   config.run.log_every = 20
   config.run.eval_every = 100
   config.run.checkpoint_every = 100
