@@ -6,7 +6,7 @@ mirror-descent updates, common.py) with a weak magnet that moves slowly, and an 
 
 The agent is the magnet (the parameters' moving average, `<game>/magnet/exploitability`):
 0.191 / 0.209 / 0.197 after the 40M steps here (seeds 0 / 1 / 2; lowest on the way 0.184 /
-0.194 / 0.195), while the last iterate swings between 0.21 and 0.31 over the last 10M. With the policy
+0.194 / 0.195), while the last iterate swings between 0.19 and 0.31 over the last 10M. With the policy
 held within a small KL of the magnet, a decision's log-odds move by about
 magnet_ema x (its Q gap) / magnet_coef an update, so a weak magnet (0.15) is what lets the
 frequent first-round decisions, whose Q gaps are a fraction of a chip, converge in minutes;

@@ -34,8 +34,9 @@ def get_config():
   config.ppo_by_game.negotiation = dict(
       advantage="gae", gae_lambda=0.95, normalize_advantages=True, clip_eps=0.2, kl_coef=0.0,
       magnet_coef=0.0, entropy_coef=0.01, final_entropy_coef=0.0)
-  # Kuhn's advantages come from the critic (Monte-Carlo returns less its value): RAE's baseline
-  # per role does not see the private card, whose spread then stays in every advantage.
+  # Kuhn learns as its single-game agent: advantages from the critic (Monte-Carlo returns less
+  # its value), since RAE's baseline per role does not see the private card, whose spread then
+  # stays in every advantage; and its constant entropy bonus.
   config.ppo_by_game.kuhn_poker = dict(advantage="gae", entropy_coef=0.01,
                                        final_entropy_coef=0.01)
   config.run.log_every = 20
