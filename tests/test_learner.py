@@ -1,5 +1,7 @@
-"""The learner: config errors, rollout shapes, and a tiny training run per game that must beat
-the untrained (near-uniform) policy on the game's own metric."""
+"""The learner: config errors and the committed configs, rollout shapes, and a tiny training
+run per game that must beat the untrained (near-uniform) policy on the game's own metric."""
+
+import importlib
 
 import chex
 import jax
@@ -35,6 +37,10 @@ def tiny_config(games=("kuhn_poker",), **ppo):
     (lambda c: setattr(c.ppo, "gamma", 1.5), ConfigError, r"ppo.gamma must be a number in"),
     (lambda c: setattr(c.ppo, "magnet_update", "polyak"), ConfigError,
      "ppo.magnet_update must be one of"),
+    (lambda c: setattr(c.ppo, "final_magnet_ema_fraction", 2.0), ConfigError,
+     r"ppo.final_magnet_ema_fraction must be a number in \[0, 1\]"),
+    (lambda c: setattr(c.ppo, "magnet_ema_decay_start", -0.5), ConfigError,
+     r"ppo.magnet_ema_decay_start must be a number in \[0, 1\]"),
     (lambda c: setattr(c, "games", ("kuhn_poker", "kuhn_poker")), ConfigError, "must not repeat"),
     (lambda c: setattr(c, "games", ("chess",)), UnknownGameError, "registered games are"),
     (lambda c: setattr(c, "games", ()), ConfigError, "at least one"),
@@ -58,6 +64,21 @@ def test_bad_configs_raise_one_clear_error(change, error, message):
   change(config)
   with pytest.raises(error, match=message):
     Learner(config)
+
+
+@pytest.mark.parametrize("module, argument", [
+    ("kuhn_poker", None), ("leduc_poker", None), ("tic_tac_toe", None), ("multigame", None),
+    ("negotiation", "cooperative"), ("negotiation", "semi_competitive"),
+    ("negotiation", "competitive"), ("overcooked", "cramped_room"),
+    ("overcooked", "counter_circuit")])
+def test_every_committed_config_is_valid(module, argument):
+  """Each config (and argument) the README names builds a learner: no stray or mistyped field."""
+  get_config = importlib.import_module(f"experiments.configs.{module}").get_config
+  config = get_config() if argument is None else get_config(argument)
+  base = common.base()
+  for section in ("ppo", "network", "shaping", "run", "eval"):
+    assert set(config[section]) == set(base[section]), (module, section)
+  assert Learner(config).num_updates > 0
 
 
 @pytest.mark.parametrize("game, slots", [("kuhn_poker", 1), ("overcooked", 2)])
@@ -171,14 +192,33 @@ def learner_batch(inputs, game, legal, logits):
                value_weight=jnp.ones(n))
 
 
-def test_the_magnet_coefficient_anneals_to_its_final_fraction_per_game():
+def test_the_magnet_coefficient_and_step_anneal_to_their_final_fractions():
+  """magnet_coef per game from the start; the EMA magnet's step (one magnet for all games)
+  from `magnet_ema_decay_start` on."""
   config = tiny_config(("kuhn_poker", "leduc_poker"), magnet_coef=0.5,
-                       final_magnet_fraction=0.2)
+                       final_magnet_fraction=0.2, magnet_ema=0.1,
+                       final_magnet_ema_fraction=0.0, magnet_ema_decay_start=0.5)
   config.ppo_by_game.leduc_poker = dict(final_magnet_fraction=1.0)
   learner = Learner(config)
-  fraction = lambda update: learner.schedules(jnp.int32(update))["magnet_fraction"]
-  chex.assert_trees_all_close(fraction(0), jnp.array([1.0, 1.0]))
-  chex.assert_trees_all_close(fraction(learner.num_updates // 2), jnp.array([0.6, 1.0]))
-  chex.assert_trees_all_close(fraction(learner.num_updates), jnp.array([0.2, 1.0]))
-  _, metrics = jax.jit(learner.update)(learner.init(0))
+  at = lambda update: learner.schedules(jnp.int32(update))
+  chex.assert_trees_all_close(at(0)["magnet_fraction"], jnp.array([1.0, 1.0]))
+  chex.assert_trees_all_close(at(learner.num_updates // 2)["magnet_fraction"],
+                              jnp.array([0.6, 1.0]))
+  chex.assert_trees_all_close(at(learner.num_updates)["magnet_fraction"],
+                              jnp.array([0.2, 1.0]))
+  assert learner.num_updates == 4
+  for update, step in ((0, 0.1), (2, 0.1), (3, 0.05), (4, 0.0)):  # held, then linear to 0
+    chex.assert_trees_all_close(at(update)["magnet_ema"], step)
+  update = jax.jit(learner.update)
+  first = learner.init(0)
+  state, metrics = update(first)
   np.testing.assert_allclose(metrics["kuhn_poker/magnet_coef"], 0.5)
+  np.testing.assert_allclose(metrics["magnet_ema"], 0.1)
+  chex.assert_trees_all_close(  # the first step: 0.1 of the way to the new parameters
+      state.magnet, jax.tree.map(lambda m, p: 0.9 * m + 0.1 * p, first.params, state.params),
+      atol=1e-6)
+  last = state.replace(update=jnp.int32(learner.num_updates))
+  state, metrics = update(last)  # at the end of the schedule the magnet stands still
+  np.testing.assert_allclose(metrics["magnet_ema"], 0.0)
+  chex.assert_trees_all_equal(state.magnet, last.magnet)
+  assert not jax.tree.all(jax.tree.map(jnp.array_equal, state.params, last.params))

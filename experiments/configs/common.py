@@ -48,6 +48,8 @@ def base() -> ml_collections.ConfigDict:
   config.ppo.magnet_coef = 0.0           # KL(policy || magnet): magnetic mirror descent
   config.ppo.final_magnet_fraction = 1.0  # linear schedule to magnet_coef x this at the end
   config.ppo.magnet_ema = 0.01           # the magnet: parameters averaged with this step
+  config.ppo.final_magnet_ema_fraction = 1.0  # linear schedule to magnet_ema x this at the end,
+  config.ppo.magnet_ema_decay_start = 0.0     # starting at this fraction of the run
   config.ppo.magnet_update = "ema"       # or "distill": the magnet learns the played policies
   config.ppo.magnet_lr = 1e-4            # "distill": Adam step size, one step an update
 

@@ -5,14 +5,16 @@ mirror-descent updates, common.py) with a weak magnet that moves slowly, and an 
     python -m experiments.evaluate --workdir=/tmp/leduc --policy=magnet
 
 The agent is the magnet (the parameters' moving average, `<game>/magnet/exploitability`):
-0.191 / 0.209 / 0.197 after the 40M steps here (seeds 0 / 1 / 2; lowest on the way 0.184 /
-0.194 / 0.195), while the last iterate swings between 0.19 and 0.31 over the last 10M. With the policy
-held within a small KL of the magnet, a decision's log-odds move by about
-magnet_ema x (its Q gap) / magnet_coef an update, so a weak magnet (0.15) is what lets the
-frequent first-round decisions, whose Q gaps are a fraction of a chip, converge in minutes;
-the slow EMA (0.001) averages the iterate's swings. Stronger magnets (0.5-1.0) bottom out at
-~0.3; 0.2 ends at 0.193 / 0.209 / 0.210, 0.1 is faster but ends higher (BUILD_NOTES.md has
-the curves and the diagnosis).
+0.182 / 0.198 / 0.200 / 0.202 / 0.190 after the 40M steps here (seeds 0-4; 12-19 min each,
+two or three runs sharing a 2-core CPU), while the last iterate swings between 0.18 and 0.32
+over the last 10M. Over the last quarter of the run the magnet's step falls linearly to 0,
+so that the iterate's late rise cannot pull the magnet back up (with a constant step, seeds
+0-2: 0.191 / 0.209 / 0.197). With the policy held within a small KL of the magnet, a
+decision's log-odds move by about magnet_ema x (its Q gap) / magnet_coef an update, so a
+weak magnet (0.15) is what lets the frequent first-round decisions, whose Q gaps are a
+fraction of a chip, converge in minutes; the slow EMA (0.001) averages the iterate's swings.
+Stronger magnets (0.5-1.0) bottom out at ~0.3; 0.2 (constant step) ends at 0.193 / 0.209 /
+0.210, 0.1 is faster but ends higher (BUILD_NOTES.md has the curves and the diagnosis).
 
 The MLP trains 7x faster than the transformer here (~50k against ~7k env steps/s on a 2-core
 CPU); `--config.network.kind=transformer` trains the transformer instead. Against updates
@@ -36,6 +38,8 @@ def get_config():
   config.ppo.num_steps = 8
   config.ppo.magnet_coef = 0.15
   config.ppo.magnet_ema = 0.001
+  config.ppo.magnet_ema_decay_start = 0.75  # then linearly down to
+  config.ppo.final_magnet_ema_fraction = 0.0  # a magnet that stands still at the end
   config.run.log_every = 50
   config.run.eval_every = 100
   config.run.checkpoint_every = 500

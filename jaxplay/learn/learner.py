@@ -8,7 +8,8 @@ so who holds which card or which negotiation instance is new every game.
 A `Learner` holds everything static (games, network, optimizer, sizes, schedules); a
 `TrainState` everything that changes and nothing else, so a checkpoint of it resumes a run
 exactly. The state also keeps `magnet`, the magnet of the PPO loss's magnetic term: an
-exponential moving average of the parameters (`ppo.magnet_update = "ema"`) or a network
+exponential moving average of the parameters (`ppo.magnet_update = "ema"`; its step can
+fall to 0 over the end of the run, `ppo.magnet_ema_decay_start`) or a network
 distilled, one slow step an update, from the policies played (`"distill"`: an approximation
 of the average policy, as NFSP's average network); in zero-sum games a policy often less
 exploitable than the last iterate.
@@ -90,7 +91,8 @@ def _check_numbers(ppo, where: str) -> None:
                            ("entropy_coef", 0, 1e9), ("final_entropy_coef", 0, 1e9),
                            ("kl_coef", 0, 1e9), ("magnet_coef", 0, 1e9),
                            ("final_magnet_fraction", 0, 1),
-                           ("magnet_lr", 0, 1)):
+                           ("final_magnet_ema_fraction", 0, 1),
+                           ("magnet_ema_decay_start", 0, 1), ("magnet_lr", 0, 1)):
     _number_in(ppo, field, low, high, where)
 
 
@@ -203,10 +205,12 @@ class Learner:
   # --- one update ----------------------------------------------------------------------------
 
   def schedules(self, update: jax.Array) -> dict[str, jax.Array]:
-    """Each game's entropy coefficient, the fraction of its magnet coefficient in force, and
-    the shaped-reward weight at update `update`."""
-    shaping = self.config.shaping
+    """Each game's entropy coefficient, the fraction of its magnet coefficient in force, the
+    EMA magnet's step and the shaped-reward weight at update `update`."""
+    shaping, ppo = self.config.shaping, self.config.ppo
     progress = update.astype(jnp.float32) / self.num_updates
+    hold = ppo.magnet_ema_decay_start  # the magnet's step is constant up to this fraction
+    ema_progress = jnp.clip((progress - hold) / max(1.0 - hold, 1e-9), 0.0, 1.0)
     env_steps = update.astype(jnp.float32) * self.steps_per_update
     anneal = jnp.maximum(0.0, 1.0 - env_steps / max(float(shaping.anneal_env_steps), 1.0))
     start, end = (np.array([p[f] for p in self.game_ppo], np.float32)
@@ -214,6 +218,8 @@ class Learner:
     final_magnet = np.array([p.final_magnet_fraction for p in self.game_ppo], np.float32)
     return dict(entropy_coef=start + (end - start) * progress,  # [G], one per game
                 magnet_fraction=1.0 + (final_magnet - 1.0) * progress,         # [G]
+                magnet_ema=ppo.magnet_ema * (1.0 + (ppo.final_magnet_ema_fraction - 1.0)
+                                             * ema_progress),                 # [], shared
                 shaping=shaping.coef * anneal)
 
   def update(self, state: TrainState) -> tuple[TrainState, dict[str, jax.Array]]:
@@ -255,11 +261,12 @@ class Learner:
                                                      shuffle_key, schedules)
     magnet_opt_state = state.magnet_opt_state
     if self.magnet_update == "ema":
-      magnet = jax.tree.map(lambda m, p: m + ppo.magnet_ema * (p - m), state.magnet, params)
+      step = schedules["magnet_ema"]
+      magnet = jax.tree.map(lambda m, p: m + step * (p - m), state.magnet, params)
     else:
       magnet, magnet_opt_state, metrics["magnet_distill_kl"] = self._distill_magnet(
           state.magnet, magnet_opt_state, batch)
-    metrics.update(loss_metrics, shaping=schedules["shaping"])
+    metrics.update(loss_metrics, shaping=schedules["shaping"], magnet_ema=schedules["magnet_ema"])
     for game, name in enumerate(self.games.names):
       prefix = f"{name}/" if len(self.games.names) > 1 else ""
       metrics[f"{prefix}entropy_coef"] = schedules["entropy_coef"][game]
