@@ -37,7 +37,7 @@ from flax.training.train_state import TrainState
 
 import jaxplay
 from experiments.configs import overcooked as overcooked_config
-from jaxplay.learn.learner import Learner, host_metrics
+from jaxplay.learn.learner import Learner
 
 _TOTAL_ENV_STEPS = flags.DEFINE_integer("total_env_steps", 5_000_000,
                                         "Env steps (joint steps of both cooks) per run.")
@@ -204,13 +204,17 @@ def jaxplay_subject(layout: str, total_env_steps: int, seed: int) -> Subject:
       "mlp", (64, 64), True)
   learner = Learner(config)
   num_updates = learner.num_updates
+  tail = max(1, num_updates // 10)
+
+  def train(state, num_updates: int):  # every update's metrics, as the IPPO loop keeps them
+    return jax.lax.scan(lambda s, _: learner.update(s), state, None, length=num_updates)
 
   def final_return(metrics) -> float:
-    tail = jax.tree.map(lambda x: x[-max(1, num_updates // 10):], metrics)
-    return host_metrics(tail)["overcooked/return_0"]
+    last = jax.tree.map(lambda x: x[-tail:], metrics)
+    return float(learner.chunk_metrics(last, jnp.ones(tail, bool))["overcooked/return_0"])
 
-  return Subject("jaxplay", learner.init(seed), learner.train_chunk, num_updates,
-                 learner.steps_per_update, final_return)
+  return Subject("jaxplay", learner.init(seed), train, num_updates, learner.steps_per_update,
+                 final_return)
 
 
 # --- the harness -------------------------------------------------------------------------------

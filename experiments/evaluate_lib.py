@@ -1,6 +1,6 @@
 """What `python -m experiments.evaluate` does, as functions: load a run's config and checkpoint,
-evaluate every game, plot the learning curves, export a poker policy for OpenSpiel, render an
-Overcooked episode.
+evaluate every game, plot the learning curves, export a policy for OpenSpiel, render an
+episode as a GIF.
 """
 
 from __future__ import annotations
@@ -9,57 +9,52 @@ import json
 import pathlib
 
 import jax
-import ml_collections
 
-from experiments import run_lib
-from experiments.configs import common
+from jaxplay import config as config_lib
 from jaxplay.core.errors import ConfigError
 from jaxplay.eval import build_tree, cfr
 from jaxplay.eval.policy_eval import ExploitabilityEvaluator, play_episode
-from jaxplay.games.overcooked import render
+from jaxplay.io import gif as gif_lib
 from jaxplay.io import metrics as metrics_lib
 from jaxplay.io import openspiel_policy, plots
 from jaxplay.io.checkpoints import Checkpointer
+from jaxplay.learn.evaluation import Evaluation, headline_keys, probs_fn
 from jaxplay.learn.learner import Learner
 
 
-def load_config(workdir: pathlib.Path) -> ml_collections.ConfigDict:
-  """The config a run was trained with (its `config.json`). Fields added to the configs since
-  the run get their defaults (`common.base()`), which keep what the code did before them."""
+def load_config(workdir: pathlib.Path, num_games: int | None = None):
+  """The checked config a run was trained with (its `config.json`; fields added to the
+  configs since the run take their defaults, which keep what the code did before them),
+  with `eval.num_games` replaced if given."""
   path = workdir / "config.json"
   if not path.exists():
     raise ConfigError(f"{workdir} holds no training run (no config.json); train one with "
                       "python -m experiments.train --workdir=...")
-  saved = json.loads(path.read_text())
-  return ml_collections.ConfigDict(_with_defaults(saved, common.base().to_dict()))
+  try:
+    config = config_lib.from_saved(json.loads(path.read_text()))
+  except (OSError, ValueError) as error:
+    raise ConfigError(f"cannot read {path} ({error}); it is written by "
+                      "python -m experiments.train") from None
+  if num_games is not None:
+    config.eval.num_games = num_games
+  return config_lib.check(config)
 
 
-def _with_defaults(saved: dict, defaults: dict) -> dict:
-  """`saved` with every field of `defaults` it lacks, at any depth."""
-  out = dict(saved)
-  for key, value in defaults.items():
-    if key not in out:
-      out[key] = value
-    elif isinstance(value, dict) and isinstance(out[key], dict):
-      out[key] = _with_defaults(out[key], value)
-  return out
-
-
-def load_run(workdir: pathlib.Path, step: int | None = None):
-  """(config, learner, restored TrainState) of a run's checkpoint (latest if `step` is None)."""
-  config = load_config(workdir)
-  learner = Learner(config)
+def load_run(workdir: pathlib.Path, step: int | None = None, num_games: int | None = None):
+  """(learner, restored TrainState) of a run's checkpoint (latest if `step` is None)."""
+  learner = Learner(load_config(workdir, num_games))
   with Checkpointer(workdir / "checkpoints") as checkpoints:
-    state = checkpoints.restore(step, learner.init(config.seed))
-  return config, learner, state
+    state = checkpoints.restore(step, learner.init(learner.config.seed))
+  return learner, state
 
 
 def cfr_references(learner: Learner, iterations=(10, 100, 1000)) -> dict[str, float]:
-  """For each poker game of the run, the exploitability of CFR+'s average policy after each
-  of `iterations`: the exact baseline drawn on the learning curves."""
+  """For each game of the run measured by exact exploitability, the exploitability of CFR+'s
+  average policy after each of `iterations`: the exact baseline drawn on the learning
+  curves."""
   references = {}
   for env in learner.games.raw:
-    if env.name in openspiel_policy.GAMES:
+    if env.evaluator == "exploitability":
       result = cfr.solve(build_tree(env), max(iterations), eval_at=iterations)
       for count, value in result.curve:
         references[f"{env.name}/exploitability: CFR+ {count} iterations"] = value
@@ -68,40 +63,44 @@ def cfr_references(learner: Learner, iterations=(10, 100, 1000)) -> dict[str, fl
 
 def plot_curves(workdir: pathlib.Path, learner: Learner, path: pathlib.Path) -> str:
   """Plots the run's headline metrics (and training returns) against env steps, with CFR+'s
-  exploitability as reference lines for poker."""
+  exploitability as reference lines where the game is measured by exploitability."""
   rows = metrics_lib.read_metrics(workdir)
-  return plots.plot_learning_curves(rows, path, keys=curve_keys(learner.games.names, rows),
+  return plots.plot_learning_curves(rows, path, keys=curve_keys(learner.games.raw, rows),
                                     x_key="env_steps",
                                     title=str(workdir), references=cfr_references(learner))
 
 
-def curve_keys(names, rows: list[dict]) -> list[str]:
-  """The metrics to plot: every game's headline metrics, then its seat-0 training return,
-  each once."""
-  keys = sorted({key for row in rows for key in run_lib.headline_keys(names, row)})
-  return keys + [f"{name}/return_0" for name in names if f"{name}/return_0" not in keys]
+def curve_keys(envs, rows: list[dict]) -> list[str]:
+  """The metrics to plot, each once, sorted: every game's headline metrics and its seat-0
+  training return."""
+  return sorted({key for row in rows for key in headline_keys(envs, row)}
+                | {f"{env.name}/return_0" for env in envs})
 
 
-def export_poker_policy(config, learner: Learner, params, path: str) -> str:
-  """Writes the policy of the run's (first) poker game for OpenSpiel; returns the game."""
+def write_openspiel_policy(learner: Learner, params, path: str) -> str:
+  """Writes the policy of the run's first game that OpenSpiel can load policies for
+  (Kuhn, Leduc) as OpenSpiel information-state strings; returns the game."""
   for game, env in enumerate(learner.games.raw):
-    if env.name in openspiel_policy.GAMES:
-      evaluator = ExploitabilityEvaluator(env, run_lib.probs_fn(learner, game))
+    if openspiel_policy.supports(env):
+      evaluator = ExploitabilityEvaluator(env, probs_fn(learner, game))
       openspiel_policy.export_policy(evaluator.tree, evaluator.table(params), path)
       return env.name
-  raise ConfigError(f"--export_openspiel_policy needs a run on one of "
-                    f"{sorted(openspiel_policy.GAMES)}; this one trained {list(config.games)}")
+  raise ConfigError(f"--export_openspiel_policy needs a run on a game whose policies OpenSpiel "
+                    f"loads (kuhn_poker, leduc_poker); this one trained "
+                    f"{list(learner.games.names)}")
 
 
-def render_overcooked(config, learner: Learner, params, path: str, num_steps: int) -> str:
-  """Renders one self-play episode of the run's (first) Overcooked game to a GIF."""
+def write_gif(learner: Learner, params, path: str, num_steps: int) -> str:
+  """Renders one self-play episode of the run's first game that draws itself
+  (`Env.render`: Overcooked) to a GIF."""
   for game, env in enumerate(learner.games.raw):
-    if env.name == "overcooked":
-      key = jax.random.key(config.seed + 2)
-      states = play_episode(env, run_lib.probs_fn(learner, game), num_steps,
-                            bool(config.eval.greedy), params, key)
-      return render.save_gif(env, states, path)
-  raise ConfigError(f"--gif renders Overcooked; this run trained {list(config.games)}")
+    if env.renders():
+      key = jax.random.key(learner.config.seed + 2)
+      states = play_episode(env, probs_fn(learner, game), num_steps,
+                            learner.config.eval.greedy, params, key)
+      return gif_lib.save_episode(env, states, path)
+  raise ConfigError(f"--gif renders games that draw themselves (overcooked); this run trained "
+                    f"{list(learner.games.names)}")
 
 
 def evaluate(workdir: str | pathlib.Path, *, step: int | None = None,
@@ -110,11 +109,9 @@ def evaluate(workdir: str | pathlib.Path, *, step: int | None = None,
              gif_steps: int = 400, print_fn=print) -> dict[str, float]:
   """Everything `main` does; returns the evaluation metrics."""
   workdir = pathlib.Path(workdir)
-  config, learner, state = load_run(workdir, step)
-  if num_games is not None:
-    config.eval.num_games = num_games
+  learner, state = load_run(workdir, step, num_games)
   update = int(state.update)
-  metrics = run_lib.Evaluation(learner, config)(state, update)
+  metrics = Evaluation(learner)(state, update)
   print_fn(f"{workdir} at update {update} ({update * learner.steps_per_update:,} env steps):")
   for key in sorted(metrics):
     print_fn(f"  {key:48s} {metrics[key]:.6g}")
@@ -123,8 +120,8 @@ def evaluate(workdir: str | pathlib.Path, *, step: int | None = None,
     path = pathlib.Path(plot) if plot else workdir / "curves.png"
     print_fn(f"learning curves: {plot_curves(workdir, learner, path)}")
   if export_openspiel_policy:
-    game = export_poker_policy(config, learner, params, export_openspiel_policy)
+    game = write_openspiel_policy(learner, params, export_openspiel_policy)
     print_fn(f"OpenSpiel policy of {game}: {export_openspiel_policy}")
   if gif:
-    print_fn(f"Overcooked episode: {render_overcooked(config, learner, params, gif, gif_steps)}")
+    print_fn(f"episode: {write_gif(learner, params, gif, gif_steps)}")
   return metrics

@@ -5,15 +5,21 @@
 
 from __future__ import annotations
 
+import sys
+
 import jax
 from absl import app, flags
 
 import jaxplay
-from jaxplay.games.overcooked import render
+from jaxplay.core.errors import JaxplayError
+from jaxplay.games.overcooked import layouts, render
+from jaxplay.io import gif
 
-_LAYOUT = flags.DEFINE_string("layout", "cramped_room", "A layout name (or see --grid).")
+_LAYOUT = flags.DEFINE_string("layout", "cramped_room",
+                              f"A layout name: {', '.join(sorted(layouts.LAYOUTS))}.")
 _DYNAMICS = flags.DEFINE_enum("dynamics", "classic", ["classic", "new"], "Pot dynamics.")
-_STEPS = flags.DEFINE_integer("steps", 200, "Steps to play (at most the horizon, 400).")
+_STEPS = flags.DEFINE_integer("steps", 200, "Steps to play (at most the horizon, 400).",
+                              lower_bound=0)
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the random actions.")
 _OUT = flags.DEFINE_string("out", "overcooked.gif", "Where to write the GIF.")
 
@@ -34,9 +40,12 @@ def play(env, key: jax.Array, num_steps: int):
 
 def main(argv):
   del argv
-  env = jaxplay.make("overcooked", layout=_LAYOUT.value, dynamics=_DYNAMICS.value)
-  states = play(env, jax.random.key(_SEED.value), _STEPS.value)
-  path = render.save_gif(env, states, _OUT.value)
+  try:
+    env = jaxplay.make("overcooked", layout=_LAYOUT.value, dynamics=_DYNAMICS.value)
+    states = play(env, jax.random.key(_SEED.value), _STEPS.value)
+    path = gif.save_episode(env, states, _OUT.value)  # creates the folder if needed
+  except JaxplayError as error:  # a user's mistake: say what and how to fix it, no traceback
+    sys.exit(f"error: {error}")
   print(f"wrote {len(states)} frames of {_LAYOUT.value} to {path}")
   print(render.text(env, states[-1]))
 

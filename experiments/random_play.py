@@ -1,21 +1,38 @@
-"""Plays every configured game with uniformly random legal actions; prints how games end and
-how many steps per second the environment runs (one jitted scan over steps, vmapped over games).
+"""Plays every registered game (or those of --games) with uniformly random legal actions;
+prints how games end and how many steps per second the environment runs (one jitted scan over
+steps, vmapped over games, finished games restarting at once).
+
+    python -m experiments.random_play
+    python -m experiments.random_play --games=tic_tac_toe,overcooked --batch_size=1024
+
+Each game plays at least twice its longest episode (`env.max_episode_steps`; Overcooked: its
+horizon), so that games finish, or --num_steps if that is more.
 """
 
 from __future__ import annotations
 
+import sys
 import time
+from typing import Callable
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from absl import app, flags
-from ml_collections import config_flags
 
 import jaxplay
+from jaxplay.core.errors import ConfigError, JaxplayError
 
-_CONFIG = config_flags.DEFINE_config_file("config", "experiments/configs/random_play.py",
-                                          "Path to a config file.")
+_GAMES = flags.DEFINE_list("games", list(jaxplay.registered_games()),
+                           "Registered game names to play (default: every registered game).")
+_BATCH_SIZE = flags.DEFINE_integer("batch_size", 4096, "Games played side by side (vmapped).",
+                                   lower_bound=1)
+_NUM_STEPS = flags.DEFINE_integer("num_steps", 256, "Steps per game slot, at least (see above).",
+                                  lower_bound=1)
+_REPEATS = flags.DEFINE_integer("repeats", 3, "Timed runs after the compiling one; the best is "
+                                "reported.", lower_bound=1)
+# allow_override: experiments.overcooked_gif defines a --seed too, and tests import both.
+_SEED = flags.DEFINE_integer("seed", 0, "Seed of the deals and the random actions.",
+                            allow_override=True)
 
 
 def make_runner(env, batch_size: int, num_steps: int):
@@ -37,14 +54,26 @@ def make_runner(env, batch_size: int, num_steps: int):
   return jax.jit(run)
 
 
-def summarize(name: str, rewards: np.ndarray, ended: np.ndarray) -> str:
-  """Outcome statistics of the finished games: mean return per player, win/draw rates."""
+def steps_to_play(env, num_steps: int) -> int:
+  """At least twice the game's longest episode, so that games finish; at least `num_steps`."""
+  return max(num_steps, 2 * env.max_episode_steps)
+
+
+def finished_returns(rewards: np.ndarray, ended: np.ndarray) -> np.ndarray:
+  """float[N, P]: the return of every game that ended, from rewards [T, B, P], ended [T, B]."""
   returns = np.cumsum(rewards, axis=0)  # running sums; read them where games end
   finals, start = [], np.zeros(rewards.shape[1:])
   for t in range(rewards.shape[0]):
     finals.append((returns[t] - start)[ended[t]])
     start = np.where(ended[t][:, None], returns[t], start)
-  finals = np.concatenate(finals)
+  return np.concatenate(finals)
+
+
+def summarize(name: str, rewards: np.ndarray, ended: np.ndarray) -> str:
+  """Outcome statistics of the finished games: mean return per player, win/draw rates."""
+  finals = finished_returns(rewards, ended)
+  if not len(finals):
+    return f"{name:>14}: no game finished within {rewards.shape[0]} steps"
   best = finals.max(axis=1, keepdims=True)
   wins = ((finals == best) & ((finals == best).sum(1, keepdims=True) == 1)).mean(0)
   draws = ((finals == best).sum(1) > 1).mean()
@@ -52,23 +81,47 @@ def summarize(name: str, rewards: np.ndarray, ended: np.ndarray) -> str:
           f"win rate by seat {np.round(wins, 4)}, draw/split {draws:.4f}")
 
 
+def best_time(run: Callable, key: jax.Array, repeats: int) -> float:
+  """The fastest of `repeats` timed calls of `run(key)`, in seconds."""
+  best = float("inf")
+  for _ in range(repeats):
+    start = time.perf_counter()
+    jax.block_until_ready(run(key))
+    best = min(best, time.perf_counter() - start)
+  return best
+
+
+def play(games: list[str], batch_size: int, num_steps: int, repeats: int, seed: int,
+         print_fn: Callable[[str], None] = print) -> None:
+  """Plays each game and prints its outcome statistics and throughput.
+
+  Raises:
+    ConfigError: no game named.
+    UnknownGameError: a name that is not registered (before any game is played).
+  """
+  if not games:
+    raise ConfigError("no game to play: --games takes registered names, comma-separated: "
+                      f"{', '.join(jaxplay.registered_games())}")
+  envs = {name: jaxplay.make(name) for name in games}
+  print_fn(f"jaxplay {jaxplay.__version__} on {jax.devices()[0].platform}, {batch_size} games "
+           f"side by side")
+  for name, env in envs.items():
+    steps = steps_to_play(env, num_steps)
+    run = make_runner(env, batch_size, steps)
+    key = jax.random.key(seed)
+    rewards, ended = jax.block_until_ready(run(key))  # compiles
+    print_fn(summarize(name, np.asarray(rewards), np.asarray(ended)))
+    print_fn(f"{'':>14}  {steps} steps, "
+             f"{batch_size * steps / best_time(run, key, repeats) / 1e6:.2f} M steps/s")
+
+
 def main(argv):
   del argv
-  config = _CONFIG.value
-  print(f"jaxplay {jaxplay.__version__} on {jax.devices()[0].platform}, "
-        f"{config.batch_size} games x {config.num_steps} steps")
-  for name in config.games.split(","):
-    env = jaxplay.make(name.strip())
-    run = make_runner(env, config.batch_size, config.num_steps)
-    key = jax.random.key(config.seed)
-    rewards, ended = jax.block_until_ready(run(key))  # compiles
-    best = float("inf")
-    for _ in range(config.repeats):
-      start = time.perf_counter()
-      jax.block_until_ready(run(key))
-      best = min(best, time.perf_counter() - start)
-    print(summarize(name, np.asarray(rewards), np.asarray(ended)))
-    print(f"{'':>14}  {config.batch_size * config.num_steps / best / 1e6:.2f} M steps/s")
+  try:
+    games = [name.strip() for name in _GAMES.value if name.strip()]
+    play(games, _BATCH_SIZE.value, _NUM_STEPS.value, _REPEATS.value, _SEED.value)
+  except JaxplayError as error:  # a user's mistake: say what and how to fix it, no traceback
+    sys.exit(f"error: {error}")
 
 
 if __name__ == "__main__":

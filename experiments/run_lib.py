@@ -1,7 +1,9 @@
-"""The training loop and what the experiment binaries share: run-config checks, resuming,
-evaluation of every game of a learner, progress lines.
+"""The training loop and what the experiment binaries share: resuming, progress lines, flag
+parsing and one-line errors.
 
 `train(config, workdir)` is what `python -m experiments.train` runs; tests call it directly.
+The config is checked once, by `jaxplay.config.check` (inside `Learner`); everything here
+reads the checked config.
 """
 
 from __future__ import annotations
@@ -16,110 +18,55 @@ import jax
 from absl import flags, logging
 
 import jaxplay
-from jaxplay.core.errors import ConfigError
-from jaxplay.eval.policy_eval import make_evaluator
+from jaxplay import config as config_lib
+from jaxplay.core.errors import ConfigError, JaxplayError
 from jaxplay.io.checkpoints import Checkpointer, CheckpointError
 from jaxplay.io.metrics import MetricWriter
-from jaxplay.learn.learner import Learner, TrainState, host_metrics
+from jaxplay.learn.evaluation import Evaluation, headline_keys
+from jaxplay.learn.learner import Learner, TrainState
 
-# Sections a resumed run may change: they decide what is logged and when, not what is learned.
-RUN_SECTIONS = ("run", "eval")
 # Training metrics shown on the progress line (after the per-game returns).
 PROGRESS_KEYS = ("entropy", "kl", "magnet_kl")
-
-
-def check_run_config(config) -> None:
-  """Raises ConfigError unless the `run` intervals fit the compiled chunks of K updates."""
-  run = config.run
-  k = run.updates_per_call
-  if not isinstance(k, int) or k < 1:
-    raise ConfigError(f"run.updates_per_call must be a positive int, got {k!r}")
-  for field in ("log_every", "eval_every", "checkpoint_every"):
-    value, may_be_zero = run[field], field == "eval_every"
-    if (not isinstance(value, int) or value < 0 or value % k
-        or (value == 0 and not may_be_zero)):
-      raise ConfigError(f"run.{field} must be a positive multiple of run.updates_per_call ({k})"
-                        f"{' or 0 (only at the end)' if may_be_zero else ''}, got {value!r}")
-  if not isinstance(run.keep_checkpoints, int) or run.keep_checkpoints < 1:
-    raise ConfigError(f"run.keep_checkpoints must be a positive int, got {run.keep_checkpoints!r}")
-  if not isinstance(config.eval.num_games, int) or config.eval.num_games < 1:
-    raise ConfigError(f"eval.num_games must be a positive int, got {config.eval.num_games!r}")
-
-
-def learned_part(config) -> dict:
-  """The config as a dict without the sections a resumed run may change."""
-  data = json.loads(config.to_json_best_effort())
-  return {k: v for k, v in data.items() if k not in RUN_SECTIONS}
-
-
-def config_differences(saved: dict, current: dict, prefix: str = "") -> list[str]:
-  """'field: saved -> current' for every leaf field that differs between two config dicts."""
-  out = []
-  for key in sorted(set(saved) | set(current)):
-    a, b = saved.get(key, "<absent>"), current.get(key, "<absent>")
-    if isinstance(a, dict) and isinstance(b, dict):
-      out += config_differences(a, b, f"{prefix}{key}.")
-    elif a != b:
-      out.append(f"{prefix}{key}: {a!r} -> {b!r}")
-  return out
-
-
-class Evaluation:
-  """Every game's evaluator for a learner: `(state, update) -> {"<game>/<metric>": value}`
-  for the learned parameters and, with `eval.magnet`, their moving average (`<game>/magnet/`)."""
-
-  def __init__(self, learner: Learner, config):
-    self.learner, self.config = learner, config
-    self.evaluators = []
-    for game, env in enumerate(learner.games.raw):
-      evaluator = make_evaluator(env, probs_fn(learner, game), num_games=config.eval.num_games,
-                                 greedy=bool(config.eval.greedy))
-      self.evaluators.append((env.name, evaluator))
-
-  def __call__(self, state: TrainState, update: int) -> dict[str, float]:
-    key = jax.random.fold_in(jax.random.key(self.config.seed + 1), update)
-    metrics = {}
-    for name, evaluator in self.evaluators:
-      for prefix, params in [("", state.params)] + (
-          [("magnet/", state.magnet)] if self.config.eval.magnet else []):
-        for metric, value in evaluator(params, key).items():
-          metrics[f"{name}/{prefix}{metric}"] = value
-    return metrics
-
-
-def probs_fn(learner: Learner, game: int) -> Callable:
-  """`(params, observation, legal) -> probabilities` of game `game`, as evaluators take it."""
-  return lambda params, observation, legal: learner.policy_probs(params, observation, legal, game)
 
 
 def _format(metrics: dict[str, float], keys) -> str:
   return " ".join(f"{k}={metrics[k]:.4g}" for k in keys if k in metrics)
 
 
-def headline_keys(names, metrics: dict[str, float]) -> list[str]:
-  """The evaluation metrics worth a glance on the terminal, per game."""
-  wanted = [f"{magnet}{metric}" for magnet in ("", "magnet/") for metric in (
-      "exploitability", "vs_perfect/seat0_loss", "vs_perfect/seat1_loss", "vs_random/seat0_win",
-      "agreement", "pareto_optimal", "joint_score_fraction", "return_0")]
-  return [f"{name}/{w}" for name in names for w in wanted if f"{name}/{w}" in metrics]
-
-
-def restore_or_init(learner: Learner, config, checkpoints: Checkpointer) -> TrainState:
+def restore_or_init(learner: Learner, checkpoints: Checkpointer) -> TrainState:
   """The latest checkpoint's state if the workdir has one (after checking that it was made by
-  the same config), else a fresh state."""
+  the same config, up to the sections a resumed run may change), else a fresh state."""
+  config = learner.config
   state = learner.init(config.seed)
   step = checkpoints.latest_step()
   if step is None:
     return state
-  saved = checkpoints.metadata(step).get("config", {})
-  differences = config_differences({k: v for k, v in saved.items() if k not in RUN_SECTIONS},
-                                   learned_part(config))
+  where = checkpoints.directory.parent / "config.json"
+  try:
+    saved = config_lib.check(config_lib.from_saved(checkpoints.metadata(step).get("config", {})))
+  except JaxplayError as error:
+    raise CheckpointError(f"{checkpoints.path(step)} was written by a config this version "
+                          f"cannot read ({error}); use a new --workdir") from None
+  differences = config_lib.differences(config_lib.learned_part(saved),
+                                       config_lib.learned_part(config))
   if differences:
     raise CheckpointError(
         f"{checkpoints.path(step)} was written by a different config; resuming would mix two "
         f"runs. Differences (saved -> now): {'; '.join(differences[:8])}. Use the saved config "
-        f"(its fields are in {checkpoints.directory.parent / 'config.json'}) or a new --workdir.")
+        f"(its fields are in {where}) or a new --workdir.")
   return checkpoints.restore(step, state)
+
+
+def make_workdir(workdir: pathlib.Path) -> None:
+  """Creates the workdir (and its parents), or says in one line why it cannot."""
+  try:
+    workdir.mkdir(parents=True, exist_ok=True)
+    probe = workdir / ".writable"
+    probe.touch()
+    probe.unlink()
+  except OSError as error:
+    raise ConfigError(f"cannot use {workdir} as the workdir ({error.strerror or error}); pass "
+                      "--workdir=<a writable directory>") from None
 
 
 def train(config, workdir: str | pathlib.Path, *, stop_after: int | None = None,
@@ -136,15 +83,14 @@ def train(config, workdir: str | pathlib.Path, *, stop_after: int | None = None,
   """
   workdir = pathlib.Path(workdir)
   learner = Learner(config)
-  check_run_config(config)
-  workdir.mkdir(parents=True, exist_ok=True)
-  run = config.run
+  config, run = learner.config, learner.config.run
+  make_workdir(workdir)
   with Checkpointer(workdir / "checkpoints", max_to_keep=run.keep_checkpoints) as checkpoints:
-    state = restore_or_init(learner, config, checkpoints)
+    state = restore_or_init(learner, checkpoints)
     update = int(state.update)
-    (workdir / "config.json").write_text(config.to_json_best_effort(indent=1))
+    (workdir / "config.json").write_text(config_lib.to_json(config))
     total = learner.num_updates
-    names = learner.games.names
+    names, envs = learner.games.names, learner.games.raw
     if update:
       print_fn(f"resuming {workdir} at update {update}/{total}")
     else:
@@ -154,28 +100,28 @@ def train(config, workdir: str | pathlib.Path, *, stop_after: int | None = None,
     if update >= total:
       print_fn(f"{workdir} already holds a finished run ({total} updates)")
       return state
-    evaluation = Evaluation(learner, config)
-    chunks = {}  # compiled K-update functions by K (the last chunk may be shorter)
+    evaluation = Evaluation(learner)
+    start = time.perf_counter()
+    # One program of K updates serves every call, the run's shorter last one included.
+    chunk = jax.jit(learner.train_chunk, static_argnums=1).lower(
+        state, min(run.updates_per_call, total)).compile()
+    print_fn(f"compiled {min(run.updates_per_call, total)} updates per call in "
+             f"{time.perf_counter() - start:.1f} s")
 
-    with MetricWriter(workdir, resume_step=update if update else None) as writer:
+    with MetricWriter(workdir, resume_step=update) as writer:
       steps_since, seconds_since = 0, 0.0
       while update < total:
         if stop_after is not None and update >= stop_after:
           return state
         count = min(run.updates_per_call, total - update)
-        if count not in chunks:
-          start = time.perf_counter()
-          chunks[count] = jax.jit(learner.train_chunk, static_argnums=1).lower(
-              state, count).compile()
-          print_fn(f"compiled {count} updates per call in {time.perf_counter() - start:.1f} s")
         start = time.perf_counter()
-        state, stacked = jax.block_until_ready(chunks[count](state))
+        state, chunk_metrics = jax.block_until_ready(chunk(state))
         seconds_since += time.perf_counter() - start
         update += count
         steps_since += count * learner.steps_per_update
         last = update == total
         if update % run.log_every == 0 or last:
-          logged = host_metrics(stacked)
+          logged = {key: float(value) for key, value in jax.device_get(chunk_metrics).items()}
           logged["env_steps"] = update * learner.steps_per_update
           logged["steps_per_second"] = steps_since / max(seconds_since, 1e-9)
           steps_since, seconds_since = 0, 0.0
@@ -189,26 +135,56 @@ def train(config, workdir: str | pathlib.Path, *, stop_after: int | None = None,
           metrics = evaluation(state, update)
           metrics["env_steps"] = update * learner.steps_per_update
           writer.write(update, metrics)
-          print_fn(f"eval @ {update}: {_format(metrics, headline_keys(names, metrics))} "
+          print_fn(f"eval @ {update}: {_format(metrics, headline_keys(envs, metrics))} "
                    f"({time.perf_counter() - start:.1f} s)")
         if update % run.checkpoint_every == 0 or last:
           checkpoints.save(update, state, metadata={
-              "config": json.loads(config.to_json_best_effort()),
+              "config": json.loads(config_lib.to_json(config)),
               "jaxplay_version": jaxplay.__version__,
               "env_steps": update * learner.steps_per_update})
   return state
 
 
 def parse_flags(argv: list[str]) -> list[str]:
-  """absl's flag parsing, with a config override of a field that does not exist (or of the
-  wrong type) reported as one line instead of a traceback."""
+  """absl's flag parsing, with every mistake a user can make in the flags (an unknown flag or
+  config field, a value of the wrong type) reported as one line instead of a traceback."""
   try:
     return flags.FLAGS(argv)
   except flags.Error as error:
     sys.exit(f"error: {error}\nPass --help for the flags.")
   except (AttributeError, KeyError, TypeError, ValueError) as error:
-    sys.exit(f"error: bad --config override ({type(error).__name__}: {error}); the fields a "
-             "config has are in experiments/configs/common.py")
+    sys.exit(f"error: {_override_problem(error, argv)}; the fields a config has, with their "
+             "defaults, are in jaxplay/config.py")
+
+
+def _override_problem(error: BaseException, argv: list[str]) -> str:
+  """What was wrong with a `--config.<field>=<value>` override, from ml_collections' error."""
+  message = error
+  while isinstance(message, BaseException) and message.args:  # KeyError in AttributeError
+    message = message.args[0]
+  first, *rest = str(message).splitlines() or [""]
+  name = first.strip("\"'")
+  overrides = [arg.split("=")[0] for arg in argv if arg.startswith("--config.")]
+  if isinstance(error, (AttributeError, KeyError)):
+    flag = next((o for o in overrides if o.split(".")[-1] == name), "--config.*")
+    hint = " ".join(line.strip() for line in rest)
+    return f"{flag}: the config has no field {name!r}{' (' + hint + ')' if hint else ''}"
+  return f"bad --config override: {first}"
+
+
+def load_config(config_flag: flags.FlagHolder):
+  """The config of a `config_flags.DEFINE_config_file` flag, or one line saying why the file
+  could not be loaded (missing, not a config file, an error inside it)."""
+  path = flags.FLAGS[config_flag.name].config_filename
+  try:
+    config = config_flag.value
+    config.keys()  # ml_collections defers a failed load to the first use
+  except Exception as error:  # pylint: disable=broad-except  (whatever the file raised)
+    reason = str(error).strip().splitlines()[-1].strip() if str(error).strip() else ""
+    raise ConfigError(f"cannot load --config={path}: {type(error).__name__}: {reason} (run "
+                      "from the repository root, e.g. --config=experiments/configs/"
+                      "kuhn_poker.py)") from None
+  return config
 
 
 def quiet_libraries() -> None:

@@ -21,8 +21,9 @@ from ml_collections import config_flags
 from experiments import run_lib
 from jaxplay.core.errors import JaxplayError
 
-_CONFIG = config_flags.DEFINE_config_file("config", "experiments/configs/kuhn_poker.py",
-                                          "A config file (experiments/configs/*.py[:arg]).")
+_CONFIG = config_flags.DEFINE_config_file(
+    "config", None, "A config file (experiments/configs/*.py[:arg]), e.g. "
+    "--config=experiments/configs/kuhn_poker.py.")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Where checkpoints and metrics go; a run resumes "
                                "from the latest checkpoint found here.", required=True)
 
@@ -31,11 +32,12 @@ def main(argv):
   del argv
   run_lib.quiet_libraries()
   try:
-    run_lib.train(_CONFIG.value, _WORKDIR.value)
+    run_lib.train(run_lib.load_config(_CONFIG), _WORKDIR.value)
   except JaxplayError as error:  # a user's mistake: say what and how to fix it, no traceback
     sys.exit(f"error: {error}")
 
 
 if __name__ == "__main__":
+  flags.mark_flag_as_required("config")
   jax.config.config_with_absl()
   app.run(main, flags_parser=run_lib.parse_flags)

@@ -2,7 +2,8 @@
 
 from jaxplay import games as _games  # noqa: F401  (registers the games)
 from jaxplay.core import (AutoReset, Checked, ConfigError, Env, EpisodeStats, IllegalActionError,
-                          JaxMARLView, JaxplayError, PgxView, State, TimeLimit, UnknownGameError,
-                          game_options, make, random_legal_actions, registered_games, wrap)
+                          IllegalChanceError, JaxMARLView, JaxplayError, PgxView, State, TimeLimit,
+                          UnknownGameError, game_options, make, random_legal_actions,
+                          registered_games, wrap)
 
 __version__ = "0.1.0"

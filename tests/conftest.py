@@ -1,4 +1,5 @@
-"""Test set-up: 64-bit off, a persistent compilation cache for repeated local runs."""
+"""Test set-up: a persistent compilation cache, so that repeated local runs skip compiling what
+they compiled before (CI starts with an empty one)."""
 
 import os
 

@@ -1,18 +1,14 @@
-"""Replays OpenSpiel histories in a jaxplay env, for the parity tests.
-
-OpenSpiel plays (or enumerates) histories; we record, at every decision node, the player to
-move, the legal actions and every player's information-state string, and at the end the
-returns. The same histories are then replayed in jaxplay, vmapped over games in one jitted
-scan, recording the same things, and the two records are compared.
+"""OpenSpiel's side of the parity tests: it plays (or enumerates) histories and records, at
+every decision node, the player to move, the legal actions and every player's
+information-state string, and at the end the returns. jaxplay replays the same histories
+(`jaxplay.io.openspiel_history.replay_batch`) and the assertions below compare the two.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pyspiel
 
@@ -21,25 +17,22 @@ import pyspiel
 class Record:
   """What OpenSpiel says about a batch of B histories of at most T decisions.
 
+  histories: list (per history) of the full OpenSpiel history (chance outcomes included).
   players: int[B, T] player to move at decision t (-1 past the end).
   legal: bool[B, T, A] legal actions at decision t.
   actions: int[B, T] action taken at decision t (0 past the end).
   length: int[B] number of decisions.
   returns: float[B, P] returns at the terminal state.
-  chance: int[B, C] chance outcomes, in the layout of the env's `init_from`.
   info_states: list (per history) of list (per decision) of tuple (per player) of str.
   """
 
+  histories: list
   players: np.ndarray
   legal: np.ndarray
   actions: np.ndarray
   length: np.ndarray
   returns: np.ndarray
-  chance: np.ndarray
   info_states: list
-
-
-ChanceFn = Callable[[list[int]], list[int]]
 
 
 def random_histories(game: pyspiel.Game, num: int, seed: int) -> list[list[int]]:
@@ -75,18 +68,16 @@ def all_histories(game: pyspiel.Game) -> list[list[int]]:
   return leaves
 
 
-def record(game: pyspiel.Game, histories: list[list[int]], chance_fn: ChanceFn,
+def record(game: pyspiel.Game, histories: list[list[int]],
            with_info_states: bool = False) -> Record:
   """Plays `histories` in OpenSpiel and records everything the parity tests compare."""
   num_actions, num_players = game.num_distinct_actions(), game.num_players()
   steps = []
   for history in histories:
     state = game.new_initial_state()
-    chance, decisions = [], []
+    decisions = []
     for action in history:
-      if state.is_chance_node():
-        chance.append(action)
-      else:
+      if not state.is_chance_node():
         legal = np.zeros(num_actions, bool)
         legal[state.legal_actions()] = True
         infos = (tuple(state.information_state_string(p) for p in range(num_players))
@@ -94,69 +85,54 @@ def record(game: pyspiel.Game, histories: list[list[int]], chance_fn: ChanceFn,
         decisions.append((state.current_player(), legal, action, infos))
       state.apply_action(action)
     assert state.is_terminal()
-    steps.append((chance_fn(chance), decisions, state.returns()))
+    steps.append((decisions, state.returns()))
 
-  batch, horizon = len(histories), max(len(d) for _, d, _ in steps)
+  batch, horizon = len(histories), max(len(d) for d, _ in steps)
   rec = Record(
-      players=np.full((batch, horizon), -1), legal=np.zeros((batch, horizon, num_actions), bool),
+      histories=[list(h) for h in histories], players=np.full((batch, horizon), -1),
+      legal=np.zeros((batch, horizon, num_actions), bool),
       actions=np.zeros((batch, horizon), np.int32), length=np.zeros(batch, np.int32),
-      returns=np.array([r for _, _, r in steps], np.float32),
-      chance=np.array([c for c, _, _ in steps], np.int32).reshape(batch, -1),
-      info_states=[[d[3] for d in decisions] for _, decisions, _ in steps])
-  for b, (_, decisions, _) in enumerate(steps):
+      returns=np.array([r for _, r in steps], np.float32),
+      info_states=[[d[3] for d in decisions] for decisions, _ in steps])
+  for b, (decisions, _) in enumerate(steps):
     rec.length[b] = len(decisions)
     for t, (player, legal, action, _) in enumerate(decisions):
       rec.players[b, t], rec.legal[b, t], rec.actions[b, t] = player, legal, action
   return rec
 
 
-def replay(env, chance: np.ndarray, actions: np.ndarray) -> dict[str, np.ndarray]:
-  """Replays B histories in `env`; returns arrays over T+1 states (before each decision
-  and after the last): current_player [B, T+1], legal_action_mask [B, T+1, P, A],
-  terminated [B, T+1], rewards [B, T+1, P], observation [B, T+1, P, L, F]."""
-  fields = ("current_player", "legal_action_mask", "terminated", "rewards", "observation")
-
-  @jax.jit
-  def run(chance, actions):
-    def one_game(chance, actions):
-      state = env.init_from(chance)
-
-      def body(state, action):
-        joint = jnp.full((env.num_players,), action, jnp.int32)
-        nxt = env.step(state, joint, None)
-        return nxt, {f: getattr(nxt, f) for f in fields}
-
-      _, trajectory = jax.lax.scan(body, state, actions)
-      first = {f: getattr(state, f)[None] for f in fields}
-      return {f: jnp.concatenate([first[f], trajectory[f]]) for f in fields}
-
-    return jax.vmap(one_game)(chance, actions)
-
-  return jax.tree.map(np.asarray, run(jnp.asarray(chance), jnp.asarray(actions)))
+def replay(env, rec: Record):
+  """jaxplay's states of the recorded histories [B, T+1] (numpy leaves), through
+  `jaxplay.io.openspiel_history.replay_batch`; checks each splits into OpenSpiel's actions."""
+  from jaxplay.io import openspiel_history  # pylint: disable=import-outside-toplevel
+  states, lengths = openspiel_history.replay_batch(env, rec.histories)
+  np.testing.assert_array_equal(lengths, rec.length, err_msg="number of player actions")
+  for b, history in enumerate(rec.histories):
+    assert env.from_openspiel_history(history)[1] == rec.actions[b, :rec.length[b]].tolist()
+  return jax.device_get(states)
 
 
-def assert_same_play(rec: Record, ours: dict[str, np.ndarray]) -> None:
+def assert_same_play(rec: Record, ours) -> None:
   """Player to move, legal actions and termination at every decision; returns at the end."""
-  batch, horizon = rec.players.shape
-  for b in range(batch):
+  for b in range(len(rec.histories)):
     n = rec.length[b]
-    where = f"history {b} (chance {rec.chance[b].tolist()}, actions {rec.actions[b, :n].tolist()})"
-    np.testing.assert_array_equal(ours["current_player"][b, :n], rec.players[b, :n],
+    where = f"history {b} {rec.histories[b]}"
+    np.testing.assert_array_equal(ours.current_player[b, :n], rec.players[b, :n],
                                   err_msg=f"player to move, {where}")
-    mask = ours["legal_action_mask"][b, np.arange(n), rec.players[b, :n]]
+    mask = ours.legal_action_mask[b, np.arange(n), rec.players[b, :n]]
     np.testing.assert_array_equal(mask, rec.legal[b, :n], err_msg=f"legal actions, {where}")
-    others = ours["legal_action_mask"][b, :n].sum(axis=(1, 2)) - mask.sum(axis=1)
+    others = ours.legal_action_mask[b, :n].sum(axis=(1, 2)) - mask.sum(axis=1)
     np.testing.assert_array_equal(others, 0, err_msg=f"non-movers have legal actions, {where}")
-    np.testing.assert_array_equal(ours["terminated"][b, :n + 1], np.arange(n + 1) == n,
+    np.testing.assert_array_equal(ours.terminated[b, :n + 1], np.arange(n + 1) == n,
                                   err_msg=f"termination, {where}")
-    assert not ours["legal_action_mask"][b, n].any(), f"legal actions at terminal, {where}"
-    np.testing.assert_allclose(ours["rewards"][b].sum(axis=0), rec.returns[b], atol=1e-5,
+    assert not ours.legal_action_mask[b, n].any(), f"legal actions at terminal, {where}"
+    np.testing.assert_allclose(ours.rewards[b, :n + 1].sum(axis=0), rec.returns[b], atol=1e-5,
                                rtol=1e-6, err_msg=f"returns, {where}")
-    np.testing.assert_array_equal(ours["rewards"][b, :n], 0.0,
+    np.testing.assert_array_equal(ours.rewards[b, :n], 0.0,
                                   err_msg=f"reward before the end, {where}")
 
 
-def assert_info_state_bijection(rec: Record, ours: dict[str, np.ndarray]) -> int:
+def assert_info_state_bijection(rec: Record, ours) -> int:
   """Equal information states <-> equal observations (player p's string vs obs[p]), over
   every player at every decision node of every recorded history. Returns the number of
   distinct information states of the players to move (OpenSpiel's infoset count)."""
@@ -166,9 +142,23 @@ def assert_info_state_bijection(rec: Record, ours: dict[str, np.ndarray]) -> int
       decision_sets.add((rec.players[b, t], infos[rec.players[b, t]]))
       for player, info in enumerate(infos):
         key = (player, info)
-        obs = ours["observation"][b, t, player].tobytes()
+        obs = ours.observation[b, t, player].tobytes()
         assert by_info.setdefault(key, obs) == obs, f"one information state, two observations: {key}"
         assert by_obs.setdefault((player, obs), info) == info, (
             f"one observation of player {player}, two information states: "
             f"{by_obs[(player, obs)]!r} and {info!r}")
   return len(decision_sets)
+
+
+def assert_info_state_strings(env, rec: Record, ours) -> int:
+  """The env's information-state strings equal OpenSpiel's, for every player at every
+  decision node of every recorded history. Returns the number of strings compared."""
+  compared = 0
+  for b, decisions in enumerate(rec.info_states):
+    for t, infos in enumerate(decisions):
+      state = jax.tree.map(lambda x, b=b, t=t: x[b, t], ours)
+      for player, info in enumerate(infos):
+        assert env.information_state_string(state, player) == info, (
+            f"history {rec.histories[b]}, decision {t}, player {player}")
+        compared += 1
+  return compared

@@ -121,6 +121,43 @@ def test_init_from_replays_the_chance_outcomes_of_init(game):
   chex.assert_trees_all_equal(env.init_from(chance), game["init"](_key(7)))
 
 
+def test_init_from_refuses_a_chance_vector_of_the_wrong_shape(game):
+  env = game["env"]
+  size = env.chance_shape[0]
+  wrong = jnp.zeros((size + 1,), jnp.int32)
+  for init_from in (env.init_from, jax.jit(env.init_from)):  # unchecked too: shapes are static
+    with pytest.raises(jaxplay.ConfigError,
+                       match=rf"init_from takes a chance vector of shape \({size},\)"):
+      init_from(wrong)
+
+
+@pytest.mark.parametrize("name, chance", [
+    ("kuhn_poker", [2, 2]),        # both hold the king
+    ("leduc_poker", [1, 1, 0]),    # one card dealt twice
+    ("leduc_poker", [0, 1, 6]),    # no card 6
+    ("leduc_poker", [-1, 2, 3]),
+])
+def test_checked_mode_refuses_impossible_deals(name, chance):
+  checked = jaxplay.make(name, checked=True)
+  message = (rf"impossible chance outcome in {name}: \[{', '.join(map(str, chance))}\]; valid "
+             r"chance vectors are the \d+ rows of env.chance_outcomes\(\)\[0\] \(distinct entries")
+  with pytest.raises(jaxplay.IllegalChanceError, match=message):
+    checked.init_from(jnp.array(chance))
+  with pytest.raises(jax.errors.JaxRuntimeError, match=message):
+    jax.block_until_ready(jax.jit(checked.init_from)(jnp.array(chance)))
+
+
+@pytest.mark.parametrize("name", ["kuhn_poker", "leduc_poker"])
+def test_checked_mode_plays_every_valid_deal(name):
+  env, checked = jaxplay.make(name), jaxplay.make(name, checked=True)
+  outcomes = jnp.asarray(env.chance_outcomes()[0])
+  chex.assert_trees_all_equal(jax.jit(jax.vmap(checked.init_from))(outcomes),
+                              jax.vmap(env.init_from)(outcomes))
+  chex.assert_trees_all_equal(checked.init_from(outcomes[-1]), env.init_from(outcomes[-1]))
+  # Unchecked, an impossible deal is played by the rules' arithmetic (documented).
+  assert name != "kuhn_poker" or env.init_from(jnp.array([2, 2])).cards.tolist() == [2, 2]
+
+
 def test_illegal_action_ends_the_game_and_penalizes_the_offender(game):
   env = game["env"]
   state = game["init"](_key(8))
@@ -144,19 +181,46 @@ def test_checked_mode_raises_naming_player_action_and_legal_actions(game):
   offender = int(np.argmax(np.asarray(state.legal_action_mask).any(-1)))
   legal = np.flatnonzero(state.legal_action_mask[offender]).tolist()
   bad = jnp.zeros(checked.num_players, jnp.int32).at[offender].set(checked.num_actions)
-  with pytest.raises(jaxplay.IllegalActionError,
-                     match=rf"player {offender} chose action {checked.num_actions}; "
-                           rf"legal actions of player {offender}: \[{', '.join(map(str, legal))}\]"):
+  message = (rf"illegal action in {name}: player {offender} chose action {checked.num_actions}; "
+             rf"legal actions of player {offender}: \[{', '.join(map(str, legal))}\]")
+  with pytest.raises(jaxplay.IllegalActionError, match=message):
     checked.step(state, bad, _key(11))
   good = jaxplay.random_legal_actions(_key(12), state.legal_action_mask)
   chex.assert_trees_all_equal(checked.step(state, good, _key(11)),
                               game["step"](state, good, _key(11)))
-  # Under jit, the same check comes out of checkify.
-  err, _ = checkify.checkify(jax.jit(checked.step))(state, bad, _key(11))
-  with pytest.raises(checkify.JaxRuntimeError, match=rf"player {offender} chose action"):
-    err.throw()
-  err, _ = checkify.checkify(jax.jit(checked.step))(state, good, _key(11))
+  # Traced, the check runs on the host: plain jit (and checkify) play a legal move as usual;
+  # an illegal one fails the compiled call with the same message.
+  step = jax.jit(checked.step)
+  chex.assert_trees_all_equal(step(state, good, _key(11)), game["step"](state, good, _key(11)))
+  with pytest.raises(jax.errors.JaxRuntimeError, match=message):
+    jax.block_until_ready(step(state, bad, _key(11)))
+  err, _ = checkify.checkify(step)(state, good, _key(11))
   err.throw()
+  chex.assert_trees_all_equal(jax.jit(checked.init)(_key(10)), state)
+
+
+def test_checked_mode_under_vmap_and_scan_names_the_game_of_the_batch():
+  checked = jaxplay.make("tic_tac_toe", checked=True)
+
+  @functools.partial(jax.jit, static_argnums=1)
+  def play(key, cheater):
+    """5 moves of random legal play in 4 games; game `cheater` (if not None) plays a taken
+    cell at its 3rd move."""
+    state = jax.vmap(checked.init)(jax.random.split(key, 4))
+
+    def body(state, t):
+      action = jaxplay.random_legal_actions(jax.random.fold_in(key, t), state.legal_action_mask)
+      if cheater is not None:
+        taken = jnp.argmin(state.legal_action_mask[cheater].any(0))
+        action = jnp.where((t == 2) & (jnp.arange(4) == cheater)[:, None], taken, action)
+      return jax.vmap(checked.step)(state, action), None
+
+    return jax.lax.scan(body, state, jnp.arange(5))[0]
+
+  np.testing.assert_array_equal(play(_key(20), None).step_count, 5)
+  with pytest.raises(jax.errors.JaxRuntimeError, match=r"illegal action in tic_tac_toe "
+                     r"\(game \(2,\) of the batch\): player 0 chose action \d; legal actions"):
+    jax.block_until_ready(play(_key(20), 2))
 
 
 def test_auto_reset_keeps_the_terminal_observation_and_rewards(game):
@@ -230,6 +294,51 @@ def test_unknown_option_lists_the_options():
 def test_bad_option_value_says_what_is_allowed():
   with pytest.raises(jaxplay.ConfigError, match="num_players must be an int in 2..10"):
     jaxplay.make("kuhn_poker", num_players=1)
+
+
+BAD_OPTIONS = [
+    ("kuhn_poker", {"num_players": 2.0}, "num_players must be an int in 2..10, got 2.0"),
+    ("kuhn_poker", {"num_players": True}, "num_players must be an int in 2..10, got True"),
+    ("kuhn_poker", {"num_players": 11}, "num_players must be an int in 2..10"),
+    ("negotiation", {"discount": "x"}, r"discount must be a number in \(0, 1\], got 'x'"),
+    ("negotiation", {"discount": None}, r"discount must be a number in \(0, 1\]"),
+    ("negotiation", {"prob_end": "0.1"}, r"prob_end must be a number in \[0, 1\)"),
+    ("negotiation", {"prob_end": float("nan")}, r"prob_end must be a number in \[0, 1\)"),
+    ("negotiation", {"objective": True}, r"objective must be one of .* or a number in \[-1, 1\]"),
+    ("negotiation", {"objective": None}, "objective must be one of"),
+    ("negotiation", {"max_turns": 2.5}, "max_turns must be a positive int"),
+    ("negotiation", {"max_turns": True}, "max_turns must be a positive int"),
+    ("negotiation", {"num_messages": "2"}, "num_messages must be an int >= 0"),
+    ("negotiation", {"num_messages": -1}, "num_messages must be an int >= 0"),
+    ("negotiation", {"vocab_size": 2.0}, "vocab_size must be a positive int"),
+    ("negotiation", {"vocab_size": 0}, "vocab_size must be a positive int"),
+    ("negotiation", {"instances": ((1.5, 2, 3, 8, 1, 0, 4, 0, 2),)}, "rows of 9 ints"),
+    ("negotiation", {"instances": 7}, "instances must be 'sampled'"),
+    ("overcooked", {"layout": 3}, "a layout grid is a string or a list of row strings"),
+    ("overcooked", {"dynamics": ["classic"]}, "dynamics must be one of"),
+    ("overcooked", {"horizon": 1.5}, "horizon must be a positive int"),
+    ("overcooked", {"horizon": "400"}, "horizon must be a positive int"),
+    ("overcooked", {"cook_time": True}, "cook_time must be an int in 1..63"),
+    ("overcooked", {"pad_to": (6.0, 9)}, "pad_to must be a pair of ints"),
+    ("overcooked", {"pad_to": "69"}, "pad_to must be a pair of ints"),
+    ("overcooked", {"start_positions": ((1.5, 2), (3, 1))}, "start_positions must be two"),
+    ("overcooked", {"start_positions": ["12", "31"]}, "start_positions must be two"),
+    ("overcooked", {"start_positions": ((1, 2), (3, 1), (2, 2))}, "start_positions must be two"),
+    ("tic_tac_toe", {"size": 4}, r"does not take option\(s\) 'size'; its options are: none"),
+]
+
+
+@pytest.mark.parametrize("name, kwargs, message", BAD_OPTIONS,
+                         ids=[f"{name}-{kwargs}" for name, kwargs, _ in BAD_OPTIONS])
+def test_bad_option_types_and_values_raise_config_errors(name, kwargs, message):
+  with pytest.raises(jaxplay.ConfigError, match=f"{name}.*{message}"):
+    jaxplay.make(name, **kwargs)
+
+
+def test_every_game_option_is_covered_by_a_bad_value():
+  covered = {(name, option) for name, kwargs, _ in BAD_OPTIONS for option in kwargs}
+  assert covered >= {(name, option) for name in jaxplay.registered_games()
+                     for option in jaxplay.game_options(name)}
 
 
 def test_wrappers_refuse_a_wrong_order():

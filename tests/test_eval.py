@@ -171,7 +171,7 @@ def test_bad_policy_files_raise_one_clear_error(trees, tmp_path):
                      (missing, "lacks 1"), (short, "non-negative probabilities")]:
     with pytest.raises(interop.PolicyFormatError, match=match):
       interop.import_policy(tree, bad)
-  with pytest.raises(interop.PolicyFormatError, match="covers"):
+  with pytest.raises(interop.PolicyFormatError, match="declare their OpenSpiel game"):
     interop.infostate_strings(build_tree(jaxplay.make("tic_tac_toe"), max_nodes=10**6))
   with pytest.raises(ValueError, match="shape"):
     exploitability(tree, np.ones((3, 2)))

@@ -5,82 +5,65 @@ from __future__ import annotations
 import json
 import math
 import pathlib
+import re
 
 import numpy as np
 import pytest
 
 from jaxplay.core.errors import JaxplayError
-from jaxplay.io.metrics import MetricWriter, metric_series, read_metrics
+from jaxplay.io.metrics import MetricsFileError, MetricWriter, metric_series, read_metrics
 from jaxplay.io.plots import PlotError, plot_learning_curves
-from jaxplay.io.tensorboard import EventWriter, crc32c, masked_crc32c, read_scalars
+from jaxplay.io.tensorboard import EventWriter, read_scalars
 
-SCALARS = [("loss", 0, 1.5), ("loss", 1, 0.25), ("eval/win_rate", 1, 0.75), ("loss", -3, 2.0)]
-
-
-def _write_events(logdir: pathlib.Path) -> str:
-  with EventWriter(logdir) as writer:
-    for tag, step, value in SCALARS[:2]:
-      writer.scalar(tag, value, step)
-    writer.scalars(1, {"eval/win_rate": 0.75})
-    writer.scalar("loss", 2.0, -3, wall_time=123.5)
-  return writer.path
+# (tag, step, value) as written; 0.1 is not exact in float32.
+SCALARS = [("loss", 0, 1.5), ("loss", 1, 0.1), ("eval/win_rate", 1, 0.75), ("loss", -3, 2.0)]
 
 
-def test_crc32c_known_answers():
-  assert crc32c(b"123456789") == 0xE3069283
-  assert crc32c(b"") == 0
-  assert masked_crc32c(b"") == 0xA282EAD8
+def _shown(scalars):
+  """`scalars` as TensorBoard lists them: by tag, each tag's in the order written, float32."""
+  return sorted(((tag, step, float(np.float32(value))) for tag, step, value in scalars),
+                key=lambda scalar: scalar[0])
+
+
+def _expected_scalars(rows):
+  """Every non-null metric of metrics.jsonl rows as a sorted list of float32 scalars."""
+  return sorted((key, row["step"], float(np.float32(value))) for row in rows
+                for key, value in row.items() if key not in ("step", "time") and value is not None)
 
 
 def test_event_writer_round_trip(tmp_path):
-  path = pathlib.Path(_write_events(tmp_path / "tb"))
-  assert path.name.startswith("events.out.tfevents.")
-  assert b"brain.Event:2" in path.read_bytes()[:64]
-  assert read_scalars(path) == SCALARS  # All values are exact in float32.
-  assert read_scalars(tmp_path / "tb") == SCALARS
-  second = EventWriter(tmp_path / "tb")  # Same second, same process: a new file.
-  second.close()
-  assert second.path != str(path)
-
-
-@pytest.mark.parametrize("where", [3, 9, 20, -2])  # length, length CRC, data, data CRC.
-def test_corrupt_byte_is_a_value_error(tmp_path, where):
-  path = pathlib.Path(_write_events(tmp_path))
-  data = bytearray(path.read_bytes())
-  data[where] ^= 0x10
-  path.write_bytes(bytes(data))
-  with pytest.raises(ValueError, match="CRC|truncated"):
-    read_scalars(path)
-
-
-def test_tensorboard_reads_our_files(tmp_path):
-  pytest.importorskip("tensorboard")
-  from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
   from tensorboard.backend.event_processing.event_file_loader import LegacyEventFileLoader
 
-  path = _write_events(tmp_path / "tb")
-  events = list(LegacyEventFileLoader(path).Load())
-  assert events[0].file_version == "brain.Event:2"
-  assert events[-1].wall_time == 123.5
-  loaded = [(v.tag, e.step, v.simple_value) for e in events[1:] for v in e.summary.value]
-  assert loaded == SCALARS
+  with EventWriter(tmp_path / "tb") as writer:
+    writer.scalars(0, {"loss": 1.5})
+    writer.scalars(1, {"loss": 0.1, "eval/win_rate": 0.75})
+    writer.scalars(-3, {"loss": 2.0}, wall_time=123.5)
+  assert read_scalars(tmp_path / "tb") == _shown(SCALARS)
+  [path] = (tmp_path / "tb").iterdir()
+  assert path.name.startswith("events.out.tfevents.")
+  assert read_scalars(path) == _shown(SCALARS)
+  events = list(LegacyEventFileLoader(str(path)).Load())
+  assert events[0].file_version == "brain.Event:2" and events[-1].wall_time == 123.5
+  EventWriter(tmp_path / "tb").close()  # A second writer makes a second file.
+  assert len(list((tmp_path / "tb").iterdir())) == 2
 
+
+def test_restart_discards_the_later_steps(tmp_path):
+  with EventWriter(tmp_path / "tb") as writer:
+    writer.scalars(0, {"loss": 1.5})
+    writer.scalars(1, {"loss": 0.1, "eval/win_rate": 0.75})
+    writer.scalars(2, {"loss": 0.2})
   with EventWriter(tmp_path / "tb") as writer:  # A restart at step 1 hides the old steps >= 1.
     writer.restart(1)
-    writer.scalar("loss", 0.5, 1)
-  accumulator = EventAccumulator(str(tmp_path / "tb"))
-  accumulator.Reload()
-  assert sorted(accumulator.Tags()["scalars"]) == ["eval/win_rate", "loss"]
-  assert [(s.step, s.value) for s in accumulator.Scalars("loss")] == [(0, 1.5), (-3, 2.0),
-                                                                    (1, 0.5)]
-  assert accumulator.Scalars("eval/win_rate") == []
+    writer.scalars(1, {"loss": 0.5})
+  assert read_scalars(tmp_path / "tb") == [("loss", 0, 1.5), ("loss", 1, 0.5)]
 
 
 def test_metric_writer_round_trip(tmp_path):
-  with MetricWriter(tmp_path) as writer:
+  with MetricWriter(tmp_path, resume_step=0) as writer:
     writer.write(1, {"loss": 0.5, "episodes": np.int32(7)})
     writer.write(2, {"loss": float("nan"), "exploitability": float("inf")})
-    writer.write(3, {"loss": np.float32(0.25)})
+    writer.write(3, {"loss": np.float32(0.25), "exploitability": 0.1})
   lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
   assert json.loads(lines[1])["loss"] is None and '"exploitability": null' in lines[1]
   rows = read_metrics(tmp_path)
@@ -88,18 +71,48 @@ def test_metric_writer_round_trip(tmp_path):
   assert all(isinstance(row["time"], float) for row in rows)
   steps, values = metric_series(rows, "loss")
   assert steps.tolist() == [1, 3] and values.tolist() == [0.5, 0.25]
+  # TensorBoard shows the same scalars, and keeps NaN and inf (null in the JSON).
   scalars = read_scalars(tmp_path / "tensorboard")
-  assert ("loss", 3, 0.25) in scalars and math.isnan(dict(
-      ((t, s), v) for t, s, v in scalars)[("loss", 2)])
+  finite = [scalar for scalar in scalars if math.isfinite(scalar[2])]
+  assert sorted(finite) == _expected_scalars(rows)
+  assert ("exploitability", 2, math.inf) in scalars
+  assert [step for tag, step, value in scalars if math.isnan(value)] == [2]
 
 
 def test_metric_writer_rejects_reserved_names(tmp_path):
-  with MetricWriter(tmp_path, tensorboard=False) as writer, pytest.raises(JaxplayError):
+  with (MetricWriter(tmp_path, resume_step=0, tensorboard=False) as writer,
+        pytest.raises(JaxplayError)):
     writer.write(0, {"time": 1.0})
 
 
+def _write_steps(workdir, resume_step, steps, scale):
+  with MetricWriter(workdir, resume_step=resume_step) as writer:
+    for step in steps:
+      writer.write(step, {"loss": scale * step})
+
+
+def test_resume_shows_each_step_once(tmp_path):
+  _write_steps(tmp_path, 0, range(1, 6), 1.0)
+  _write_steps(tmp_path, 3, [4], 10.0)  # Resumed from a checkpoint at 3, killed after 4.
+  _write_steps(tmp_path, 4, [5, 6], 10.0)
+  expected = [("loss", 1, 1.0), ("loss", 2, 2.0), ("loss", 3, 3.0), ("loss", 4, 40.0),
+              ("loss", 5, 50.0), ("loss", 6, 60.0)]
+  rows = read_metrics(tmp_path)
+  assert [(row["step"], row["loss"]) for row in rows] == [(s, v) for _, s, v in expected]
+  assert read_scalars(tmp_path / "tensorboard") == expected
+
+
+def test_a_fresh_start_drops_every_earlier_row(tmp_path):
+  _write_steps(tmp_path, 0, [1, 2], 1.0)  # Killed before its first checkpoint.
+  _write_steps(tmp_path, 0, [1, 2, 3], 10.0)
+  assert [(row["step"], row["loss"]) for row in read_metrics(tmp_path)] == [
+      (1, 10.0), (2, 20.0), (3, 30.0)]
+  assert read_scalars(tmp_path / "tensorboard") == [
+      ("loss", 1, 10.0), ("loss", 2, 20.0), ("loss", 3, 30.0)]
+
+
 def test_resume_drops_rows_after_the_checkpoint(tmp_path):
-  with MetricWriter(tmp_path, tensorboard=False) as writer:
+  with MetricWriter(tmp_path, resume_step=0, tensorboard=False) as writer:
     for step in range(1, 6):
       writer.write(step, {"loss": float(step)})
   with open(tmp_path / "metrics.jsonl", "a") as f:
@@ -116,15 +129,25 @@ def test_torn_last_line_is_ignored_and_not_extended(tmp_path):
   path = tmp_path / "metrics.jsonl"
   path.write_text('{"step": 1, "time": 0.0, "loss": 1.0}\n{"step": 2, "ti')
   assert read_metrics(path) == [{"step": 1, "time": 0.0, "loss": 1.0}]
-  with MetricWriter(tmp_path, tensorboard=False) as writer:
+  with MetricWriter(tmp_path, resume_step=1, tensorboard=False) as writer:
     writer.write(2, {"loss": 2.0})
   assert [row["step"] for row in read_metrics(path)] == [1, 2]
   path.write_text('{"step": 1, "time": 0.0}')  # Whole, but its newline was not written.
-  MetricWriter(tmp_path, tensorboard=False).close()
+  MetricWriter(tmp_path, resume_step=1, tensorboard=False).close()
   assert path.read_text() == '{"step": 1, "time": 0.0}\n'
-  path.write_text('{"step": 1, "ti\n{"step": 2, "time": 0.0}\n')
-  with pytest.raises(ValueError, match=":1:"):
-    read_metrics(path)
+
+
+def test_torn_middle_line_is_one_clear_error_and_changes_nothing(tmp_path):
+  path = tmp_path / "metrics.jsonl"
+  text = '{"step": 1, "time": 0.0}\n{"step": 2, "ti\n{"step": 3, "time": 0.0}\n'
+  path.write_text(text)
+  message = rf"line 2 of {re.escape(str(path))} is not JSON .*Delete or repair line 2"
+  with pytest.raises(MetricsFileError, match=message):
+    read_metrics(tmp_path)
+  with pytest.raises(MetricsFileError, match=message):
+    MetricWriter(tmp_path, resume_step=1)
+  assert path.read_text() == text
+  assert list(tmp_path.iterdir()) == [path]  # No temp file, no event file.
 
 
 def test_plot_writes_a_png(tmp_path):

@@ -1,5 +1,5 @@
-"""The learner: config errors and the committed configs, rollout shapes, and a tiny training
-run per game that must beat the untrained (near-uniform) policy on the game's own metric."""
+"""The learner: the committed configs, rollout shapes, and a tiny training run per game that
+must beat the untrained (near-uniform) policy on the game's own metric."""
 
 import importlib
 
@@ -10,10 +10,9 @@ import numpy as np
 import pytest
 
 from experiments.configs import common
-from jaxplay.core.errors import ConfigError, UnknownGameError
 from jaxplay.eval.policy_eval import make_evaluator
 from jaxplay.learn import rollout as rollout_lib
-from jaxplay.learn.learner import Learner, host_metrics
+from jaxplay.learn.learner import Learner
 from jaxplay.learn.ppo import Batch
 
 
@@ -29,41 +28,6 @@ def tiny_config(games=("kuhn_poker",), **ppo):
   config.total_env_steps = 32 * 8 * len(games) * 4
   config.ppo.update(ppo)
   return config
-
-
-@pytest.mark.parametrize("change, error, message", [
-    (lambda c: setattr(c.ppo, "advantage", "vtrace"), ConfigError, "must be one of"),
-    (lambda c: setattr(c.ppo, "num_envs", 0), ConfigError, "ppo.num_envs must be a positive"),
-    (lambda c: setattr(c.ppo, "gamma", 1.5), ConfigError, r"ppo.gamma must be a number in"),
-    (lambda c: setattr(c.ppo, "magnet_update", "polyak"), ConfigError,
-     "ppo.magnet_update must be one of"),
-    (lambda c: setattr(c.ppo, "final_magnet_ema_fraction", 2.0), ConfigError,
-     r"ppo.final_magnet_ema_fraction must be a number in \[0, 1\]"),
-    (lambda c: setattr(c.ppo, "magnet_ema_decay_start", -0.5), ConfigError,
-     r"ppo.magnet_ema_decay_start must be a number in \[0, 1\]"),
-    (lambda c: setattr(c, "games", ("kuhn_poker", "kuhn_poker")), ConfigError, "must not repeat"),
-    (lambda c: setattr(c, "games", ("chess",)), UnknownGameError, "registered games are"),
-    (lambda c: setattr(c, "games", ()), ConfigError, "at least one"),
-    (lambda c: c.reward_scale.update({"tic_tac_toe": 2.0}), ConfigError, "not among games"),
-    (lambda c: c.reward_scale.update({"kuhn_poker": -1.0}), ConfigError, "positive number"),
-    (lambda c: c.game_options.update({"kuhn_poker": {"players": 3}}), ConfigError,
-     "does not take option"),
-    (lambda c: setattr(c, "total_env_steps", 10), ConfigError, "at least one update"),
-    (lambda c: setattr(c.ppo, "num_minibatches", 10_000), ConfigError, "exceeds the samples"),
-    (lambda c: c.ppo_by_game.update({"kuhn_poker": {"advantage": "td"}}), ConfigError,
-     "must be one of"),
-    (lambda c: c.ppo_by_game.update({"kuhn_poker": {"learning_rate": 0.1}}), ConfigError,
-     "the fields a game can set are"),
-    (lambda c: c.ppo_by_game.update({"kuhn_poker": {"kl_coef": -1.0}}), ConfigError,
-     r"ppo_by_game.kuhn_poker.kl_coef must be a number"),
-    (lambda c: c.ppo_by_game.update({"leduc_poker": {"kl_coef": 1.0}}), ConfigError,
-     "not among games"),
-])
-def test_bad_configs_raise_one_clear_error(change, error, message):
-  config = tiny_config()
-  change(config)
-  with pytest.raises(error, match=message):
-    Learner(config)
 
 
 @pytest.mark.parametrize("module, argument", [
@@ -137,7 +101,7 @@ def test_a_tiny_training_run_beats_the_untrained_policy(game):
   state, metrics = jax.jit(learner.train_chunk, static_argnums=1)(state, updates)
   after = evaluator(state.params, key)[metric]
   chex.assert_tree_all_finite(state.params)
-  assert np.isfinite(list(host_metrics(metrics).values())).all()
+  assert np.isfinite(list(jax.device_get(metrics).values())).all()
   assert (after < before) if lower_is_better else (after > before), (metric, before, after)
 
 
@@ -149,9 +113,8 @@ def test_rae_and_multigame_transformer_train_together():
   assert learner.games.observation_shape == (9, 7) and learner.games.num_actions == 9
   state, metrics = jax.jit(learner.train_chunk, static_argnums=1)(learner.init(0), 2)
   assert int(state.update) == 2
-  metrics = host_metrics(metrics)
   assert metrics["kuhn_poker/episodes"] > 0 and metrics["tic_tac_toe/episodes"] > 0
-  # The role baselines moved towards the games' returns and stay zero for seats none has.
+  # One role baseline per (game, seat); every seat of both games moved towards its returns.
   assert state.baselines.shape == (2, 2) and jnp.all(state.baselines != 0)
   probs = learner.policy_probs(state.params, jnp.zeros((3, 4, 7), jnp.int8),
                                jnp.array([[True, False]] * 3), game=0)

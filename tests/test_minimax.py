@@ -8,6 +8,7 @@ import pytest
 from open_spiel.python.algorithms import minimax as openspiel_minimax
 
 import jaxplay
+from jaxplay import agents
 from jaxplay.eval import build_tree, match, minimax
 from jaxplay.eval.tree import TreeError
 
@@ -59,12 +60,12 @@ def test_values_of_random_positions_match_alpha_beta(solution):
 
 
 def test_match_runner_against_perfect_play(env, solution):
-  perfect = match.perfect_agent(solution)
+  perfect = agents.perfect_agent(solution)
   key = jax.random.key(0)
   draws = match.against(env, perfect, perfect, key, 200, solution=solution)
   assert draws == {0: {"win": 0.0, "draw": 1.0, "loss": 0.0},
                    1: {"win": 0.0, "draw": 1.0, "loss": 0.0}}
-  random_vs_perfect = match.against(env, match.random_agent(), perfect, key, 500,
+  random_vs_perfect = match.against(env, agents.random_agent(), perfect, key, 500,
                                     solution=solution)
   for seat in (0, 1):
     assert random_vs_perfect[seat]["win"] == 0.0
@@ -73,12 +74,12 @@ def test_match_runner_against_perfect_play(env, solution):
 
 def test_policy_agent_greedy_and_sampled(env, solution):
   first_legal = lambda obs, legal: legal.astype(jnp.float32) * (10.0 - jnp.arange(9))
-  greedy = match.policy_agent(first_legal)
+  greedy = agents.policy_agent(first_legal)
   returns = match.play(env, (greedy, greedy), jax.random.key(1), 8, solution=solution)
   # x takes cells 0, 2, 4, 6 in turn (o takes 1, 3, 5): x wins on the diagonal 2-4-6.
   np.testing.assert_array_equal(returns, np.tile([[1.0, -1.0]], (8, 1)))
-  sampled = match.policy_agent(first_legal, greedy=False)
-  returns = match.play(env, (sampled, match.random_agent()), jax.random.key(2), 64,
+  sampled = agents.policy_agent(first_legal, greedy=False)
+  returns = match.play(env, (sampled, agents.random_agent()), jax.random.key(2), 64,
                        max_steps=9)
   assert set(np.unique(returns[:, 0])) <= {-1.0, 0.0, 1.0}
   assert (returns.sum(axis=1) == 0).all()
@@ -88,5 +89,5 @@ def test_minimax_refuses_hidden_information():
   with pytest.raises(TreeError, match="perfect information"):
     minimax.solve(build_tree(jaxplay.make("kuhn_poker")))
   with pytest.raises(ValueError, match="one per seat"):
-    match.play(jaxplay.make("kuhn_poker"), (match.random_agent(),), jax.random.key(0), 4,
+    match.play(jaxplay.make("kuhn_poker"), (agents.random_agent(),), jax.random.key(0), 4,
                max_steps=3)

@@ -153,8 +153,8 @@ def test_cheap_talk_turns_and_observation():
 @pytest.mark.parametrize("kwargs, message", [
     ({"objective": "friendly"}, "objective must be one of"),
     ({"objective": 2.0}, "objective must be one of"),
-    ({"discount": 0.0}, "discount must be in"),
-    ({"prob_end": 1.0}, "prob_end must be in"),
+    ({"discount": 0.0}, "discount must be a number in"),
+    ({"prob_end": 1.0}, "prob_end must be a number in"),
     ({"instances": "lewis"}, "instances must be"),
     ({"instances": ((1, 2, 3),)}, "instances must be"),
     ({"instances": ((1, 2, 3, 8, 1, 0, 4, 3, 0),)}, "is not a valid instance"),

@@ -9,12 +9,12 @@ import subprocess
 import sys
 
 import chex
-import jax
 import numpy as np
 import pyspiel
 import pytest
 from open_spiel.python.algorithms import exploitability as openspiel_exploitability
 
+import jaxplay
 from experiments import evaluate_lib as evaluate_bin
 from experiments import run_lib
 from experiments.configs import common
@@ -157,7 +157,8 @@ def test_evaluate_reads_a_run_saved_before_a_config_field_existed(finished_run, 
 def test_curve_keys_name_each_metric_once():
   rows = [{"kuhn_poker/exploitability": 0.1, "kuhn_poker/return_0": -0.05,
            "negotiation/agreement": 1.0, "negotiation/return_0": 9.0}]
-  assert evaluate_bin.curve_keys(("kuhn_poker", "negotiation"), rows) == [
+  envs = (jaxplay.make("kuhn_poker"), jaxplay.make("negotiation"))
+  assert evaluate_bin.curve_keys(envs, rows) == [
       "kuhn_poker/exploitability", "kuhn_poker/return_0", "negotiation/agreement",
       "negotiation/return_0"]
 
@@ -166,7 +167,7 @@ def test_evaluate_errors(finished_run, tmp_path):
   workdir, _ = finished_run
   with pytest.raises(ConfigError, match="holds no training run"):
     evaluate_bin.evaluate(tmp_path, print_fn=silent)
-  with pytest.raises(ConfigError, match="--gif renders Overcooked"):
+  with pytest.raises(ConfigError, match="--gif renders games that draw themselves"):
     evaluate_bin.evaluate(workdir, plot="", gif=str(tmp_path / "x.gif"), print_fn=silent)
 
 
@@ -184,18 +185,73 @@ def test_overcooked_run_renders_a_gif(tmp_path):
   assert gif.read_bytes()[:6] in (b"GIF87a", b"GIF89a")
 
 
-def test_train_binary_reports_user_errors_without_a_traceback(tmp_path):
-  config_file = tmp_path / "bad.py"
-  config_file.write_text("from experiments.configs import kuhn_poker\n"
-                         "def get_config():\n"
-                         "  config = kuhn_poker.get_config()\n"
-                         "  config.ppo.advantage = 'vtrace'\n"
-                         "  return config\n")
-  for extra, message in (([], "error: the advantage estimator must be one of"),
-                         (["--config.ppo.no_such_field=1"], "error: bad --config override")):
-    result = subprocess.run(
-        [sys.executable, "-m", "experiments.train", f"--workdir={tmp_path / 'run'}",
-         f"--config={config_file}"] + extra,
-        capture_output=True, text=True, cwd=pathlib.Path(__file__).parents[1], check=False)
-    assert result.returncode == 1
-    assert message in result.stderr and "Traceback" not in result.stderr, result.stderr
+BAD_CONFIG = ("from experiments.configs import kuhn_poker\n"
+              "def get_config():\n"
+              "  config = kuhn_poker.get_config()\n"
+              "  config.ppo.advantage = 'vtrace'\n"
+              "  return config\n")
+
+
+@pytest.mark.parametrize("flags_, message", [
+    (["--config={bad}"], "error: ppo.advantage must be one of ('gae', 'rae'), got 'vtrace'"),
+    (["--config={kuhn}", "--config.ppo.no_such_field=1"],
+     "error: --config.ppo.no_such_field: the config has no field 'no_such_field'"),
+    (["--config={kuhn}", "--config.ppo.num_env=1"], "error: --config.ppo.num_env: the config has "
+     "no field 'num_env' (Did you mean \"num_envs\" instead of \"num_env\"?)"),
+    (["--config={tmp}/missing.py"], "error: cannot load --config={tmp}/missing.py"),
+    ([], "error: flag --config=None: Flag --config must have a value"),
+    # A game option the config file does not set reaches the game (which rejects 11 players).
+    (["--config={kuhn}", "--config.game_options.kuhn_poker.num_players=11"],
+     "error: kuhn_poker: num_players must be an int in 2..10, got 11"),
+    (["--config={kuhn}", "--workdir={tmp}/file/run"], "error: cannot use {tmp}/file/run as the "
+     "workdir"),
+])
+def test_train_binary_reports_user_errors_in_one_line(tmp_path, flags_, message):
+  (tmp_path / "bad.py").write_text(BAD_CONFIG)
+  (tmp_path / "file").write_text("a file where the workdir's parent should be")
+  fill = lambda text: text.format(bad=tmp_path / "bad.py", tmp=tmp_path,
+                                  kuhn="experiments/configs/kuhn_poker.py")
+  args = [fill(flag) for flag in flags_]
+  if not any(arg.startswith("--workdir") for arg in args):
+    args.append(f"--workdir={tmp_path / 'run'}")
+  result = subprocess.run([sys.executable, "-m", "experiments.train"] + args,
+                          capture_output=True, text=True, cwd=pathlib.Path(__file__).parents[1],
+                          check=False)
+  assert result.returncode == 1
+  lines = result.stderr.strip().splitlines()
+  assert lines[0].startswith(fill(message)) and "Traceback" not in result.stderr, result.stderr
+  assert len(lines) <= 2, result.stderr  # the error, and for absl's own: "Pass --help ..."
+
+
+def test_a_run_killed_before_its_first_checkpoint_starts_again_once(tmp_path):
+  """Killed at update 1 (first checkpoint at 2), started again, killed at 3 and resumed: every
+  step is in metrics.jsonl once, and TensorBoard shows exactly the rows of metrics.jsonl."""
+  run_lib.train(kuhn_config(), tmp_path, stop_after=1, print_fn=silent)
+  messages = []
+  run_lib.train(kuhn_config(), tmp_path, stop_after=3, print_fn=messages.append)
+  assert messages[0].startswith("training kuhn_poker")  # no checkpoint: from scratch
+  run_lib.train(kuhn_config(), tmp_path, print_fn=silent)
+  rows = read_metrics(tmp_path)
+  assert [r["step"] for r in rows if "entropy" in r] == [1, 2, 3, 4, 5, 6]
+  assert [r["step"] for r in rows if "kuhn_poker/exploitability" in r] == [2, 4, 6]
+  shown = sorted(read_scalars(tmp_path / "tensorboard"))
+  assert shown == sorted((key, r["step"], float(np.float32(value))) for r in rows
+                         for key, value in r.items()
+                         if key not in ("step", "time") and value is not None)
+
+
+def test_the_last_shorter_chunk_reuses_the_compiled_program(finished_run, tmp_path):
+  """6 updates in calls of 4: one compilation; the second call does 2 updates and skips 2,
+  ending where the run in calls of 1 ends."""
+  _, uninterrupted = finished_run
+  config = kuhn_config()
+  config.run.updates_per_call = 4
+  config.run.log_every = config.run.eval_every = config.run.checkpoint_every = 4
+  messages = []
+  state = run_lib.train(config, tmp_path, print_fn=messages.append)
+  assert sum(m.startswith("compiled") for m in messages) == 1, messages
+  assert int(state.update) == 6
+  chex.assert_trees_all_close(state.params, uninterrupted.params, rtol=1e-5, atol=1e-6)
+  rows = read_metrics(tmp_path)
+  assert [r["step"] for r in rows if "entropy" in r] == [4, 6]
+  assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["4", "6"]

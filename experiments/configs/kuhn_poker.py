@@ -2,10 +2,12 @@
 
     python -m experiments.train --config=experiments/configs/kuhn_poker.py --workdir=/tmp/kuhn
 
+Expected: exploitability below 0.02 after the 3M steps, about 1.5 min on a 2-core CPU;
+recorded runs and the curve against CFR+: results/kuhn_poker.md.
+
 Plain PPO self-play cycles around Kuhn's mixed equilibrium (bluffs and calls chase each other)
-and ends at exploitability 0.16-0.54 in our runs; the magnetic mirror-descent recipe
-(common.py) converges.
-See BUILD_NOTES.md for the curve against CFR+.
+and stalls far from it in our runs (BUILD_NOTES.md, "Learning"); the magnetic mirror-descent
+recipe (common.py) converges.
 """
 
 from experiments.configs import common

@@ -4,23 +4,22 @@ mirror-descent updates, common.py) with a weak magnet that moves slowly, and an 
     python -m experiments.train --config=experiments/configs/leduc_poker.py --workdir=/tmp/leduc
     python -m experiments.evaluate --workdir=/tmp/leduc --policy=magnet
 
-The agent is the magnet (the parameters' moving average, `<game>/magnet/exploitability`):
-0.185 / 0.174 / 0.197 / 0.195 / 0.193 after the 40M steps here (seeds 0-4; 16-18 min each,
-two or three runs sharing a 2-core CPU), while the last iterate swings between 0.16 and 0.30
-over the last 10M. Over the last quarter of the run the magnet's step falls linearly to 0,
-so that the iterate's late rise cannot pull the magnet back up; the learning rate is 1.5x
-PPO's usual (with 3e-4: 0.182 / 0.198 / 0.200 / 0.202 / 0.190; with 3e-4 and a constant
-step, seeds 0-2: 0.191 / 0.209 / 0.197). With the policy held within a small KL of the magnet, a
+Expected: the magnet's exploitability at or below 0.2 (the goal) after the 40M steps, about
+12 min alone on a 2-core CPU (16-18 min with two or three runs sharing it); recorded runs,
+seeds 0-4, the curves and the diagnosis: results/leduc_poker.md.
+
+The agent is the magnet (the parameters' moving average, `<game>/magnet/exploitability`); the
+last iterate swings around it. Over the last quarter of the run the magnet's step falls
+linearly to 0, so that the iterate's late rise cannot pull the magnet back up; the learning
+rate is 1.5x PPO's usual. With the policy held within a small KL of the magnet, a
 decision's log-odds move by about magnet_ema x (its Q gap) / magnet_coef an update, so a
 weak magnet (0.15) is what lets the frequent first-round decisions, whose Q gaps are a
 fraction of a chip, converge in minutes; the slow EMA (0.001) averages the iterate's swings.
-Stronger magnets (0.5-1.0) bottom out at ~0.3; 0.2 (constant step) ends at 0.193 / 0.209 /
-0.210, 0.1 is faster but ends higher (BUILD_NOTES.md has the curves and the diagnosis).
+Stronger magnets (0.5-1.0) bottom out higher, and 0.1 is faster but ends higher.
 
 The MLP trains 7x faster than the transformer here (~50k against ~7k env steps/s on a 2-core
 CPU); `--config.network.kind=transformer` trains the transformer instead. Against updates
-the curve hardly depends on the batch (with magnet 0.2: 512 games an update, half the steps
-and time, end at 0.1995 / 0.217 for seeds 0 / 1, 2048 games at 0.199).
+the curve hardly depends on the batch (results/leduc_poker.md).
 """
 
 from experiments.configs import common

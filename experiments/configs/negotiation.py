@@ -6,6 +6,11 @@ run; evaluated by agreement rate, Pareto-optimal rate and scores in self-play.
 
 The argument is the objective (Liao, Tomlin & Klein 2024): cooperative (default; both
 maximize the sum of scores), semi_competitive (own score) or competitive (own minus other's).
+Plain PPO, no magnet: the cooperative game is common-interest, nothing cycles.
+
+Expected (cooperative): agreement in every game and about 98% of the deals Pareto-optimal
+after the 5M steps, about 14 min on a 2-core CPU; semi_competitive agrees too, on lopsided
+deals. Recorded runs: results/negotiation.md.
 """
 
 from experiments.configs import common
@@ -14,7 +19,7 @@ from experiments.configs import common
 def get_config(objective: str = "cooperative"):
   config = common.base()
   config.games = ("negotiation",)
-  config.game_options.negotiation = dict(objective=objective)
+  config.game_options.negotiation.objective = objective
   config.reward_scale.negotiation = 0.1   # scores are 0..10 per player
   config.total_env_steps = 5_000_000
   config.network.width = 32

@@ -6,6 +6,11 @@ annealed away; evaluated by the mean sparse return of self-play episodes.
 
 The argument is the layout: cramped_room (default), asymmetric_advantages, coordination_ring,
 forced_coordination or counter_circuit.
+
+Expected after the 5M steps (2-6 min each on a 2-core CPU): a sparse return of about 240-260
+on cramped_room and asymmetric_advantages, 200 on coordination_ring, about 160 on
+forced_coordination; counter_circuit delivers no soup with this recipe. Recorded runs:
+results/overcooked.md.
 """
 
 from experiments.configs import common
@@ -14,7 +19,7 @@ from experiments.configs import common
 def get_config(layout: str = "cramped_room"):
   config = common.base()
   config.games = ("overcooked",)
-  config.game_options.overcooked = dict(layout=layout)
+  config.game_options.overcooked.layout = layout
   config.total_env_steps = 5_000_000
   config.network.kind = "mlp"
   config.network.hidden = (64, 64)

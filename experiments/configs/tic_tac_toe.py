@@ -3,6 +3,10 @@ the optimal moves) from both seats and against uniform random play.
 
     python -m experiments.train --config=experiments/configs/tic_tac_toe.py --workdir=/tmp/ttt
 
+Expected: greedy play never loses to perfect play from either seat and wins about 96% of its
+games as x against random play, after the 6M steps, about 19 min on a 2-core CPU; recorded
+runs: results/tic_tac_toe.md.
+
 The entropy bonus starts high (0.1) so that self-play meets imperfect opponents: moves that
 set traps then score above merely safe ones, and the greedy agent wins more against random
 play, while the magnetic updates (common.py) keep self-play from cycling.

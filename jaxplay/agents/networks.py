@@ -34,7 +34,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxplay.core.env import FixedFeatures
-from jaxplay.core.errors import ConfigError
 
 NETWORKS = ("transformer", "mlp")
 
@@ -198,7 +197,7 @@ def _heads(features: jax.Array, num_actions: int):
 
 def make_network(config: Any, num_actions: int, token_counts: Sequence[int],
                  fixed_features: FixedFeatures | None = None) -> nn.Module:
-  """A network from `config` (ml_collections; fields `kind` and that kind's sizes).
+  """A network from the `network` section of a checked run config (`jaxplay.config.check`).
 
   Args:
     config: kind "transformer" (width, depth, heads, mlp_ratio) or "mlp" (hidden,
@@ -210,30 +209,19 @@ def make_network(config: Any, num_actions: int, token_counts: Sequence[int],
       arithmetic (the same function).
   """
   if config.kind == "transformer":
-    for field in ("width", "depth", "heads", "mlp_ratio"):
-      if not isinstance(config[field], int) or config[field] < 1:
-        raise ConfigError(f"network.{field} must be a positive int, got {config[field]!r}")
-    if config.width % config.heads:
-      raise ConfigError(f"network.width ({config.width}) must be a multiple of network.heads "
-                        f"({config.heads})")
     return Transformer(num_actions=num_actions, token_counts=tuple(token_counts),
                        width=config.width, depth=config.depth, heads=config.heads,
                        mlp_ratio=config.mlp_ratio)
   if config.kind == "mlp":
-    hidden = tuple(config.hidden)
-    if not hidden or not all(isinstance(h, int) and h > 0 for h in hidden):
-      raise ConfigError(f"network.hidden must be a non-empty list of positive ints, got "
-                        f"{config.hidden!r}")
-    token_embed = config.get("token_embed", 0)
-    if not isinstance(token_embed, int) or token_embed < 0:
-      raise ConfigError(f"network.token_embed must be an int >= 0, got {token_embed!r}")
+    token_embed = config.token_embed
     fixed_values, varying_columns = (), ()
     if (fixed_features is not None and fixed_features.mask.any()
         and not fixed_features.mask.all() and not token_embed):
       fixed_values = tuple(float(v) for v in fixed_features.values.reshape(-1))
       varying_columns = tuple(int(c) for c in np.flatnonzero(~fixed_features.mask.reshape(-1)))
-    return MLP(num_actions=num_actions, num_games=len(token_counts), hidden=hidden,
-               separate_critic=bool(config.get("separate_critic", False)),
+    return MLP(num_actions=num_actions, num_games=len(token_counts), hidden=tuple(config.hidden),
+               separate_critic=config.separate_critic,
                token_embed=token_embed, fixed_values=fixed_values,
                varying_columns=varying_columns)
-  raise ConfigError(f"network.kind must be one of {NETWORKS}, got {config.kind!r}")
+  raise ValueError(f"unknown network kind {config.kind!r} (jaxplay.config.check allows "
+                   f"{NETWORKS})")

@@ -23,12 +23,15 @@ move. `jaxplay.core.wrappers.Checked` raises `IllegalActionError` instead.
 from __future__ import annotations
 
 import abc
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import struct
+
+from jaxplay.core.errors import ConfigError
+from jaxplay.core.openspiel import History, OpenSpielError, OpenSpielGame
 
 Array = jax.Array
 PRNGKey = jax.Array
@@ -47,6 +50,9 @@ class State:
     legal_action_mask: bool[P, A] row p: the actions player p may take now (all False for a
       player who does not move, and for everyone at a terminal state).
     rewards: float32[P] reward of the last transition, by player id.
+    shaped_rewards: float32[P] the game's optional shaping signal for the last transition
+      (Overcooked's intermediate rewards); zeros in games without one. Not part of the
+      return: learners add it with a weight of their own.
     terminated: bool[] the game ended by its rules.
     truncated: bool[] the game was cut by a time limit.
     step_count: int32[] number of `step` calls since `init` that changed the state.
@@ -56,6 +62,7 @@ class State:
   observation: Array
   legal_action_mask: Array
   rewards: Array
+  shaped_rewards: Array
   terminated: Array
   truncated: Array
   step_count: Array
@@ -132,6 +139,19 @@ class Env(abc.ABC):
   simultaneous: bool = False
   # True for wrappers that start a new game when one ends (`AutoReset`).
   auto_resets: bool = False
+  # True when the game fills `shaped_rewards` (learners may then add them, weighted).
+  has_shaped_rewards: bool = False
+
+  # --- what a game declares about itself (see "A game owns what is about the game") -------
+  # How the field measures a policy in this game: a kind of `jaxplay.eval.policy_eval`
+  # ("exploitability": exact, on the game tree; "minimax": matches against perfect and random
+  # play; "selfplay": returns of self-play games plus `episode_metrics`), or a factory
+  # `(env, probs_fn, *, num_games, greedy) -> evaluator` of the game's own.
+  evaluator: str | Callable[..., Any] = "selfplay"
+  # The evaluation metrics worth a glance (the evaluator's names), for progress lines & plots.
+  headline_metrics: tuple[str, ...] = ("return_0",)
+  # The most steps a game can last (its time limit for games that only end by one).
+  max_episode_steps: int = 1000
 
   # --- what a game implements -------------------------------------------------------------
 
@@ -168,12 +188,63 @@ class Env(abc.ABC):
     shape = tuple(self.observation_shape)
     return FixedFeatures(np.zeros(shape, bool), np.zeros(shape, np.int8))
 
+  # --- what a game may declare about itself --------------------------------------------------
+
+  def episode_metrics(self, states: State) -> dict[str, float]:
+    """Metrics of a batch of finished games (states [B]) beyond their returns, as the
+    self-play evaluator reports them (negotiation: agreement, Pareto-optimality). None by
+    default."""
+    del states
+    return {}
+
+  def render(self, state: State) -> np.ndarray:
+    """uint8[H, W, 3]: a picture of one (unbatched) state, for GIFs of episodes. Games that
+    draw themselves override this."""
+    del state
+    raise ConfigError(f"{self.name} has no renderer (games that draw themselves override "
+                      "Env.render)")
+
+  def renders(self) -> bool:
+    """Whether the game draws itself (overrides `render`)."""
+    return type(self).render is not Env.render
+
+  # --- the game's OpenSpiel counterpart (none by default) ---
+
+  def openspiel_game(self) -> OpenSpielGame | None:
+    """The OpenSpiel game this env plays exactly (players, action ids, chance, returns), or
+    None. Games with a counterpart override this."""
+    return None
+
+  def information_state_string(self, state: State, player: int) -> str:
+    """OpenSpiel's `InformationStateString(player)` of one unbatched state. Games whose
+    counterpart writes them override this."""
+    del state, player
+    raise OpenSpielError(f"{self.name} writes no information-state strings (games that do "
+                         "override Env.information_state_string)")
+
+  def writes_information_state_strings(self) -> bool:
+    """Whether the game overrides `information_state_string`."""
+    return type(self).information_state_string is not Env.information_state_string
+
+  def from_openspiel_history(self, history: History) -> tuple[np.ndarray, list[int]]:
+    """Splits a full OpenSpiel history (`state.history()`: chance outcomes and player actions
+    interleaved as OpenSpiel applies them) into int32[chance_shape] for `init_from` and the
+    players' action ids in order. Games with a counterpart override this.
+
+    Raises:
+      OpenSpielError: the game has no counterpart, or the history is not one of its.
+    """
+    del history
+    raise OpenSpielError(f"{self.name} has no OpenSpiel counterpart (games with one override "
+                         "Env.openspiel_game and Env.from_openspiel_history)")
+
   def fresh_fields(self) -> dict[str, Array]:
     """The contract fields every game starts with (observation filled in later)."""
     return dict(
         observation=jnp.zeros((self.num_players,) + tuple(self.observation_shape),
                               OBSERVATION_DTYPE),
         rewards=jnp.zeros((self.num_players,), jnp.float32),
+        shaped_rewards=jnp.zeros((self.num_players,), jnp.float32),
         terminated=jnp.bool_(False),
         truncated=jnp.bool_(False),
         step_count=jnp.int32(0),
@@ -186,8 +257,19 @@ class Env(abc.ABC):
     return self.init_from(self.sample_chance(key))
 
   def init_from(self, chance: Array) -> State:
-    """A new game with chance outcomes given explicitly (int32[chance_shape])."""
-    state = self._init_from(jnp.asarray(chance, jnp.int32))
+    """A new game with chance outcomes given explicitly (int32[chance_shape]).
+
+    A vector of another shape raises `ConfigError`. Its values are not validated: an
+    impossible outcome (Kuhn [2, 2]: both players hold the king) is played by the rules'
+    arithmetic (Kuhn then pays [2, 2], not zero-sum). `Checked` (`make(..., checked=True)`)
+    refuses any vector that is not a row of `chance_outcomes()[0]`.
+    """
+    chance = jnp.asarray(chance, jnp.int32)
+    if chance.shape != tuple(self.chance_shape):
+      raise ConfigError(f"{self.name}: init_from takes a chance vector of shape "
+                        f"{tuple(self.chance_shape)} (one row of chance_outcomes()[0]), got "
+                        f"shape {chance.shape}")
+    state = self._init_from(chance)
     return state.replace(observation=self._observe(state))
 
   def step(self, state: State, action: Array, key: PRNGKey | None = None) -> State:
@@ -219,6 +301,7 @@ class Env(abc.ABC):
         legal_action_mask=moved.legal_action_mask & ~kept | state.legal_action_mask & done,
         rewards=jnp.where(kept, jnp.where(done, 0.0, illegal_action_rewards(offenders)),
                           moved.rewards).astype(jnp.float32),
+        shaped_rewards=jnp.where(kept, 0.0, moved.shaped_rewards).astype(jnp.float32),
         step_count=state.step_count + (~done).astype(jnp.int32),
     )
     return settled.replace(observation=self._observe(settled))

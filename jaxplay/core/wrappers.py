@@ -13,16 +13,16 @@ contract reads any wrapped state unchanged.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import functools
+from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import struct
-from jax.experimental import checkify
 
 from jaxplay.core import env as env_lib
-from jaxplay.core.errors import ConfigError, IllegalActionError
+from jaxplay.core.errors import ConfigError, IllegalActionError, IllegalChanceError
 
 class WrappedState:
   """Mixin of wrapper states: what the wrapper does not hold itself is read from `inner`."""
@@ -94,7 +94,8 @@ class AutoResetState(WrappedState):
     inner: the live game: a fresh one right after a game ended.
     final: the game state the last transition reached, before any reset (its observation
       is not stored: `final_observation` computes it when read).
-    rewards, terminated, truncated: of the last transition (the game that just ended, if any).
+    rewards, shaped_rewards, terminated, truncated: of the last transition (the game that just
+      ended, if any).
     final_observation: int8[..., P, L, F] observation of `final`: bootstrap from it when
       `truncated`. Computed on demand, so a program that never reads it never pays for it.
   """
@@ -106,6 +107,10 @@ class AutoResetState(WrappedState):
   @property
   def rewards(self) -> jax.Array:
     return self.final.rewards
+
+  @property
+  def shaped_rewards(self) -> jax.Array:
+    return self.final.shaped_rewards
 
   @property
   def terminated(self) -> jax.Array:
@@ -226,45 +231,119 @@ def wrap(env, *, time_limit: int | None = None, auto_reset: bool = False,
 
 
 class Checked(Wrapper):
-  """Raises instead of applying an illegal action.
+  """Raises instead of applying an illegal action or playing an impossible chance outcome.
 
-  Called eagerly (outside jit) it raises `IllegalActionError` naming the player, the action
-  and the legal actions. Inside jit or vmap it emits a `checkify` check: run it as
-  `checkify.checkify(jax.jit(env.step))(state, action, key)` and `err.throw()`.
+  `step`: an action outside a player's legal set raises `IllegalActionError` naming the player,
+  the action, the legal actions and, in a batch, the game. `init_from` (and `init`): a chance
+  vector that is not a row of `env.chance_outcomes()[0]` raises `IllegalChanceError`.
+
+  Eager calls raise these errors themselves. Traced calls (`jax.jit`, `vmap`, `lax.scan`,
+  `checkify.checkify`) check on the host through `jax.debug.callback` (one call per traced
+  step, however large the batch) and run legal moves as usual. On an illegal move the check
+  fails while the compiled program runs, and XLA cannot raise a Python exception type out of
+  it: the call raises `jax.errors.JaxRuntimeError` whose message contains the
+  `IllegalActionError` (or `IllegalChanceError`) message.
   """
 
   def init(self, key):
-    return self.env.init(key)
+    return self.init_from(self.env.sample_chance(key))
 
   def init_from(self, chance):
-    return self.env.init_from(chance)
+    state = self.env.init_from(chance)  # refuses a chance vector of the wrong shape
+    host_check(functools.partial(_raise_if_impossible, self.name, self._chance_table),
+               jnp.asarray(chance, jnp.int32))
+    return state
 
   def step(self, state, action, key=None):
     action = jnp.asarray(action, jnp.int32)
     done = state.terminated | state.truncated
     offenders = env_lib.illegal_players(state.legal_action_mask, action) & ~done[..., None]
-    if any(isinstance(x, jax.core.Tracer) for x in (offenders, state.legal_action_mask)):
-      player = jnp.argmax(offenders, axis=-1)
-      checkify.check(
-          ~offenders.any(),
-          f"illegal action in {self.name}: player {{player}} chose action {{action}}; "
-          "legal actions of that player (mask): {legal}",
-          player=player, action=action[..., player],
-          legal=state.legal_action_mask[..., player, :])
-    else:
-      _raise_if_illegal(self.name, np.asarray(offenders), np.asarray(action),
-                        np.asarray(state.legal_action_mask))
+    host_check(functools.partial(_raise_if_illegal, self.name), offenders, action,
+               state.legal_action_mask)
     return self.env.step(state, action, key)
+
+  @functools.cached_property
+  def _chance_table(self) -> _ChanceTable:
+    return _ChanceTable.of(self.env.chance_outcomes()[0])
+
+
+def host_check(callback: Callable[..., None], *args: jax.Array) -> None:
+  """Runs `callback(*args)` on the host, on numpy arrays, where it may raise.
+
+  Concrete args: at once. Under a trace (jit, scan, vmap): as a `jax.debug.callback` when the
+  program runs. Under vmap the callback gets the whole batch (leading axes, broadcast where an
+  arg is not batched) in one call, not one unrolled call per element (what `jax.debug.callback`
+  alone does, compiling in time linear in the batch size).
+  """
+  if not any(isinstance(x, jax.core.Tracer) for x in args):
+    callback(*map(np.asarray, args))
+    return
+
+  @jax.custom_batching.custom_vmap
+  def check(*args):
+    jax.debug.callback(lambda *xs: callback(*map(np.asarray, xs)), *args)
+    return jnp.zeros((), bool)  # custom_vmap needs an output
+
+  @check.def_vmap
+  def check_batch(axis_size, in_batched, *args):
+    args = [x if batched else jnp.broadcast_to(x, (axis_size,) + x.shape)
+            for x, batched in zip(args, in_batched)]
+    return check(*args), False
+
+  check(*args)
+
+
+def _where(game: tuple[int, ...]) -> str:
+  """' (game (i, ...) of the batch)', or '' for an unbatched call."""
+  return f" (game {tuple(int(i) for i in game)} of the batch)" if game else ""
 
 
 def _raise_if_illegal(name: str, offenders: np.ndarray, action: np.ndarray,
                       legal_action_mask: np.ndarray) -> None:
+  """IllegalActionError for the first offender of bool[..., P] `offenders`, if any."""
   hits = np.argwhere(offenders)
   if len(hits) == 0:
     return
   *game, player = hits[0]
-  where = f" (game {tuple(int(i) for i in game)} of the batch)" if game else ""
   legal = np.flatnonzero(legal_action_mask[tuple(game)][player]).tolist()
   raise IllegalActionError(
-      f"illegal action in {name}{where}: player {player} chose action "
+      f"illegal action in {name}{_where(game)}: player {player} chose action "
       f"{int(action[tuple(game)][player])}; legal actions of player {player}: {legal}")
+
+
+class _ChanceTable(NamedTuple):
+  """A game's chance outcomes as a set, for membership tests on the host.
+
+  Attributes:
+    ndim: dimensions of one chance vector (`len(chance_shape)`).
+    rows: the bytes of every outcome (int32, C order).
+    allowed: what a valid chance vector is, in words (count, value range, an example).
+  """
+
+  ndim: int
+  rows: frozenset[bytes]
+  allowed: str
+
+  @classmethod
+  def of(cls, outcomes: np.ndarray) -> "_ChanceTable":
+    """From int32[C, *chance_shape], `Env.chance_outcomes()[0]`."""
+    outcomes = np.ascontiguousarray(outcomes, np.int32)
+    flat = outcomes.reshape(len(outcomes), -1)
+    distinct = flat.shape[1] > 1 and all(len(set(row)) == len(row) for row in flat.tolist())
+    entries = (f"{'distinct ' if distinct else ''}entries in {flat.min()}..{flat.max()}, "
+               if flat.size else "")
+    allowed = (f"the {len(outcomes)} rows of env.chance_outcomes()[0] ({entries}"
+               f"e.g. {outcomes[0].tolist()})")
+    return cls(outcomes.ndim - 1, frozenset(row.tobytes() for row in outcomes), allowed)
+
+
+def _raise_if_impossible(name: str, table: _ChanceTable, chance: np.ndarray) -> None:
+  """IllegalChanceError for the first chance vector of int32[..., *chance_shape] that is not
+  one of `table`'s outcomes."""
+  batch = chance.shape[:chance.ndim - table.ndim]
+  for game in np.ndindex(*batch):
+    vector = np.ascontiguousarray(chance[game], np.int32)
+    if vector.tobytes() not in table.rows:
+      raise IllegalChanceError(
+          f"impossible chance outcome in {name}{_where(game)}: {vector.tolist()}; "
+          f"valid chance vectors are {table.allowed}")

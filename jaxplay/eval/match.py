@@ -1,9 +1,5 @@
-"""Match play: agents in seats, many games at once, one jitted program.
-
-An `Agent` acts for a batch of B games: `act(params, key, states, nodes) -> int32[B]`, the
-action it would take in each game as the player to move (only the seated player's action is
-used). `nodes` is each game's flat node in a minimax `Solution` (or -1 when the match is not
-played on a tree), which lets `perfect_agent` look its moves up.
+"""Match play: agents (`jaxplay.agents.agent`) in seats, many games at once, one jitted
+program.
 
     result = against(env, agent, perfect_agent(solution), key, num_games=1000,
                      solution=solution)   # {seat: {"win": .., "draw": .., "loss": ..}}
@@ -11,79 +7,15 @@ played on a tree), which lets `perfect_agent` look its moves up.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxplay.agents.agent import Agent
 from jaxplay.core.env import Env
 from jaxplay.eval.minimax import Solution
-
-PolicyFn = Callable[[jax.Array, jax.Array], jax.Array]
-
-
-@dataclasses.dataclass(frozen=True)
-class Agent:
-  """act(params, key, states [B], nodes int32[B]) -> actions int32[B]; params: its data."""
-
-  act: Callable[..., jax.Array]
-  params: Any = None
-
-
-def _mover_view(states) -> tuple[jax.Array, jax.Array]:
-  """The player to move's observation [B, L, F] and legal actions [B, A]."""
-  player = jnp.maximum(states.current_player, 0)[:, None, None]
-  legal = jnp.take_along_axis(states.legal_action_mask, player, axis=1)[:, 0]
-  observation = jnp.take_along_axis(states.observation, player[..., None], axis=1)[:, 0]
-  return observation, legal
-
-
-def _sample(key: jax.Array, weights: jax.Array) -> jax.Array:
-  """int32[B]: one index per row with probability proportional to `weights` [B, A] >= 0."""
-  logits = jnp.where(weights > 0, jnp.log(jnp.where(weights > 0, weights, 1.0)), -jnp.inf)
-  return jax.random.categorical(key, logits, axis=-1).astype(jnp.int32)
-
-
-def _random_act(params, key, states, nodes):
-  del params, nodes
-  return _sample(key, _mover_view(states)[1].astype(jnp.float32))
-
-
-def _perfect_act(optimal, key, states, nodes):
-  del states
-  return _sample(key, optimal[jnp.maximum(nodes, 0)].astype(jnp.float32))
-
-
-def random_agent() -> Agent:
-  """Uniform over the legal actions."""
-  return Agent(_random_act)
-
-
-def perfect_agent(solution: Solution) -> Agent:
-  """Uniform over the actions that keep the mover's perfect-play value (a match with it must
-  be played with `solution=`)."""
-  return Agent(_perfect_act, jnp.asarray(solution.optimal))
-
-
-def policy_agent(policy_fn: PolicyFn, greedy: bool = True, params: Any = None) -> Agent:
-  """Plays `policy_fn(observation [B, L, F], legal [B, A]) -> probabilities [B, A]`
-  (or `policy_fn(params, observation, legal)` when `params` is given): its most likely legal
-  action if `greedy`, else a sample."""
-
-  def act(agent_params, key, states, nodes):
-    del nodes
-    observation, legal = _mover_view(states)
-    probs = (policy_fn(observation, legal) if agent_params is None
-             else policy_fn(agent_params, observation, legal))
-    probs = jnp.where(legal, probs, 0.0)
-    if greedy:
-      return jnp.argmax(jnp.where(legal, probs, -1.0), axis=-1).astype(jnp.int32)
-    return _sample(key, probs)
-
-  return Agent(act, params)
 
 
 def play(env: Env, seats: tuple[Agent, ...], key: jax.Array, num_games: int, *,

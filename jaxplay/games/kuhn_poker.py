@@ -9,6 +9,9 @@ The winner takes the pot; every other player loses what it put in (1, or 2 if it
 Chance: `cards` int32[N], the card dealt to each player (OpenSpiel deals player 0 first, by
 card id), so any OpenSpiel history replays with `init_from(history[:N])`.
 
+OpenSpiel: `kuhn_poker(players=N)`; information-state strings are the player's card, then the
+actions so far as p (pass) / b (bet), e.g. "1pb".
+
 Observation (perfect recall), L = 2N tokens of F = 2N + 3 features:
   token 0:        one-hot observing player (N) | one-hot own card (N+1) | 0 0
   token 1 + t:    zeros (2N+1)                 | one-hot t-th action (pass, bet); zeros if not yet
@@ -19,11 +22,13 @@ from __future__ import annotations
 import functools
 
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 
 from jaxplay.core import chance as chance_lib
 from jaxplay.core import env as env_lib
-from jaxplay.core.errors import ConfigError
+from jaxplay.core import openspiel as openspiel_lib
+from jaxplay.core.errors import check_int
 from jaxplay.core.registry import register
 
 PASS, BET = 0, 1
@@ -42,14 +47,14 @@ class KuhnPoker(env_lib.Env):
   """OpenSpiel-exact Kuhn poker; see the module docstring."""
 
   num_actions = 2
+  evaluator = "exploitability"
+  headline_metrics = ("exploitability",)
 
   def __init__(self, num_players: int = 2):
-    if not isinstance(num_players, int) or not 2 <= num_players <= 10:
-      raise ConfigError(f"kuhn_poker: num_players must be an int in 2..10, got {num_players!r}")
-    n = num_players
+    n = check_int("kuhn_poker", "num_players", num_players, 2, 10)
     self.name = "kuhn_poker"
     self.num_players = n
-    self.max_moves = 2 * n - 1
+    self.max_moves = self.max_episode_steps = 2 * n - 1
     self.observation_shape = (2 * n, 2 * n + 3)
     self.chance_shape = (n,)
     self._deals = chance_lib.ordered_deals(n + 1, n)
@@ -121,6 +126,25 @@ class KuhnPoker(env_lib.Env):
         jnp.broadcast_to(actions, (n,) + actions.shape),
     ], axis=1)
     return tokens.astype(env_lib.OBSERVATION_DTYPE)
+
+  # --- OpenSpiel ---------------------------------------------------------------------------
+
+  def openspiel_game(self):
+    return openspiel_lib.OpenSpielGame("kuhn_poker", {"players": self.num_players},
+                                       {"players": 2})
+
+  def information_state_string(self, state: KuhnState, player: int) -> str:
+    """The player's card, then p (pass) / b (bet) per action so far: "1pb"."""
+    moves = "".join("pb"[a] for a in np.asarray(state.history).tolist() if a >= 0)
+    return f"{int(state.cards[player])}{moves}"
+
+  def from_openspiel_history(self, history):
+    """The first N outcomes are the cards of players 0..N-1; the rest are actions."""
+    ids = openspiel_lib.as_ids(self, history)
+    n = self.num_players
+    dealt = openspiel_lib.first(self, ids, n, "a card for each player")
+    return (openspiel_lib.cards(self, ids, dealt, n + 1),
+            openspiel_lib.actions(self, ids, ids[n:]))
 
 
 register("kuhn_poker", KuhnPoker)

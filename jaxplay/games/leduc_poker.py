@@ -15,6 +15,9 @@ ids in OpenSpiel's dealing order (the public card is dealt, by card id, after ro
 OpenSpiel history replays with `init_from(history chance outcomes)`. The public card stays hidden
 until round 2 starts.
 
+OpenSpiel: `leduc_poker`. Its histories hold the public card where it is dealt, between the
+rounds; `from_openspiel_history` moves it into the chance vector.
+
 Observation (perfect recall), L = 10 tokens of F = 13 features
 [player (2) | card (6) | action fold/call/raise (3) | round (2)]:
   token 0:         one-hot observing player | one-hot own card | zeros
@@ -32,6 +35,7 @@ from flax import struct
 
 from jaxplay.core import chance as chance_lib
 from jaxplay.core import env as env_lib
+from jaxplay.core import openspiel as openspiel_lib
 from jaxplay.core.registry import register
 
 FOLD, CALL, RAISE = 0, 1, 2
@@ -60,6 +64,9 @@ class LeducPoker(env_lib.Env):
   num_actions = 3
   observation_shape = (10, 13)
   chance_shape = (3,)
+  evaluator = "exploitability"
+  headline_metrics = ("exploitability",)
+  max_episode_steps = 2 * SLOTS_PER_ROUND
 
   def __init__(self):
     self._deals = chance_lib.ordered_deals(NUM_CARDS, 3)
@@ -149,6 +156,56 @@ class LeducPoker(env_lib.Env):
     features = jnp.arange(self.observation_shape[1])
     hot = (features == first[..., None]) | (features == second[..., None])
     return hot.astype(env_lib.OBSERVATION_DTYPE)
+
+  # --- OpenSpiel ---------------------------------------------------------------------------
+
+  def openspiel_game(self):
+    return openspiel_lib.OpenSpielGame("leduc_poker", {}, _OPENSPIEL_DEFAULTS)
+
+  def information_state_string(self, state: LeducState, player: int) -> str:
+    """OpenSpiel's "[Observer: 0][Private: 3][Round 1][Player: 1][Pot: 4][Money: 99 97]
+    [Round1: 2][Round2: ]", with "[Public: c]" before the rounds once round 2 started."""
+    second_round = int(state.slot) >= SLOTS_PER_ROUND
+    history = np.asarray(state.history).tolist()
+    played = ([str(a) for a in history[:SLOTS_PER_ROUND] if a >= 0],
+              [str(a) for a in history[SLOTS_PER_ROUND:] if a >= 0])
+    contrib = np.asarray(state.contrib).tolist()
+    public = f"[Public: {int(state.cards[2])}]" if second_round else ""
+    money = " ".join(str(100 - c) for c in contrib)
+    return (f"[Observer: {player}][Private: {int(state.cards[player])}]"
+            f"[Round {2 if second_round else 1}][Player: {int(state.current_player)}]"
+            f"[Pot: {sum(contrib)}][Money: {money}]{public}"
+            f"[Round1: {' '.join(played[0])}][Round2: {' '.join(played[1])}]")
+
+  def from_openspiel_history(self, history):
+    """Two private cards, round 1's actions, the public card (once round 1 ended by a call),
+    round 2's actions. Without a public card (the game ended in round 1) the lowest card not
+    yet dealt stands in for it: `init_from` needs one, play never shows it."""
+    ids = openspiel_lib.as_ids(self, history)
+    private, rest = openspiel_lib.first(self, ids, 2, "the private cards"), ids[2:]
+    end = _round_one_length(rest)
+    if end is None or end == len(rest):  # no public card dealt
+      public, actions = min(set(range(NUM_CARDS)) - set(private)), rest
+    else:
+      public, actions = rest[end], rest[:end] + rest[end + 1:]
+    return (openspiel_lib.cards(self, ids, private + [public], NUM_CARDS),
+            openspiel_lib.actions(self, ids, actions))
+
+
+# OpenSpiel's leduc_poker parameters and their defaults (the 2-player game above).
+_OPENSPIEL_DEFAULTS = {"action_mapping": False, "players": 2, "starting_player": 0,
+                       "suit_isomorphism": False}
+
+
+def _round_one_length(actions: list[int]) -> int | None:
+  """How many actions round 1 took if it ended by a call (any call but the opening check
+  closes a round of two players), else None (a fold, or the round is not over)."""
+  for i, action in enumerate(actions):
+    if action == FOLD:
+      return None
+    if action == CALL and i > 0:
+      return i + 1
+  return None
 
 
 register("leduc_poker", LeducPoker)

@@ -26,6 +26,12 @@ OpenSpiel's instance generator's rejection sampling yields), with `instances="op
 OpenSpiel's 1000 built-in ones, or from explicit rows `instances=((pool, v0, v1), ...)` (9 ints
 each; small sets make game trees small enough for exact evaluation).
 
+OpenSpiel: `bargaining(discount=..., max_turns=..., prob_end=...)` is this game with
+`instances="openspiel"`, the semi-competitive objective and no cheap talk. Its histories start
+with the index of the instance (into `openspiel_instances()`); with prob_end > 0, each offer
+from the second on that does not reach max_turns is followed by chance's continue (1000) or
+end (1001).
+
 Observation (perfect recall), L = 2 + max_turns * (1 + num_messages) tokens of
 F = 13 + (vocab_size if cheap talk) small-integer features:
   0 instance token | 1 offer token | 2 agreement token | 3 message token |
@@ -50,13 +56,17 @@ from flax import struct
 
 from jaxplay.core import chance as chance_lib
 from jaxplay.core import env as env_lib
-from jaxplay.core.errors import ConfigError
+from jaxplay.core import openspiel as openspiel_lib
+from jaxplay.core.errors import ConfigError, check_int, check_number, is_real
 from jaxplay.core.registry import register
 
 NUM_ITEM_TYPES = 3
 POOL_MIN_ITEMS, POOL_MAX_ITEMS, TOTAL_VALUE = 5, 7, 10
 OBJECTIVES = {"semi_competitive": 0.0, "cooperative": 1.0, "competitive": -1.0}
 _INSTANCES_FILE = pathlib.Path(__file__).parent / "data" / "bargaining_instances1000.txt"
+# OpenSpiel's bargaining parameters and their defaults.
+_OPENSPIEL_DEFAULTS = {"discount": 1.0, "instances_file": "", "max_num_instances": 1000,
+                       "max_turns": 10, "prob_end": 0.0}
 
 # Feature indices of the observation tokens.
 INSTANCE, OFFER, AGREEMENT, MESSAGE, SEAT, BY_OBSERVER, COUNTS, VALUES, SYMBOL = (
@@ -103,15 +113,15 @@ def _instance_table(instances) -> np.ndarray:
   if isinstance(instances, str) and instances in ("sampled", "openspiel"):
     return valid_instances() if instances == "sampled" else openspiel_instances()
   allowed = ("negotiation: instances must be 'sampled' (every valid instance), 'openspiel' (its "
-             "1000 built-in ones) or a sequence of valid rows (pool 3, values of player 0 3, "
-             f"values of player 1 3); got {instances!r}")
+             "1000 built-in ones) or a sequence of valid rows of 9 ints (pool 3, values of player "
+             f"0 3, values of player 1 3); got {instances!r}")
   if isinstance(instances, str):
     raise ConfigError(allowed)
   try:
-    rows = np.asarray(instances, np.int32)
+    rows = np.asarray(instances)
   except (TypeError, ValueError):
     raise ConfigError(allowed) from None
-  if rows.ndim != 2 or rows.shape[1] != 9 or not len(rows):
+  if rows.dtype.kind not in "iu" or rows.ndim != 2 or rows.shape[1] != 9 or not len(rows):
     raise ConfigError(allowed)
   valid = {tuple(row) for row in valid_instances()}
   invalid = [tuple(int(x) for x in row) for row in rows if tuple(row) not in valid]
@@ -119,7 +129,7 @@ def _instance_table(instances) -> np.ndarray:
     raise ConfigError(f"negotiation: {invalid[0]} is not a valid instance (pool of 5..7 items, "
                       "at least one of each type; each player's values sum to 10; no type "
                       "worthless to both; some type valued by both)")
-  return rows
+  return rows.astype(np.int32)
 
 
 @functools.lru_cache(maxsize=None)
@@ -149,34 +159,29 @@ class Negotiation(env_lib.Env):
 
   name = "negotiation"
   num_players = 2
+  headline_metrics = ("agreement", "pareto_optimal", "joint_score_fraction")
 
   def __init__(self, objective: str | float = "semi_competitive", max_turns: int = 10,
                discount: float = 1.0, prob_end: float = 0.0,
                instances: str | tuple[tuple[int, ...], ...] = "sampled",
                num_messages: int = 0, vocab_size: int = 8):
-    if isinstance(objective, str):
-      if objective not in OBJECTIVES:
-        raise ConfigError(f"negotiation: objective must be one of {sorted(OBJECTIVES)} or a "
-                          f"float in [-1, 1], got {objective!r}")
+    if isinstance(objective, str) and objective in OBJECTIVES:
       self.weight = OBJECTIVES[objective]
-    elif isinstance(objective, (int, float)) and -1.0 <= objective <= 1.0:
+    elif is_real(objective) and -1.0 <= objective <= 1.0:
       self.weight = float(objective)
     else:
-      raise ConfigError(f"negotiation: objective must be one of {sorted(OBJECTIVES)} or a float "
+      raise ConfigError(f"negotiation: objective must be one of {sorted(OBJECTIVES)} or a number "
                         f"in [-1, 1], got {objective!r}")
-    if not isinstance(max_turns, int) or max_turns < 1:
-      raise ConfigError(f"negotiation: max_turns must be a positive int, got {max_turns!r}")
-    if not 0.0 < discount <= 1.0:
-      raise ConfigError(f"negotiation: discount must be in (0, 1], got {discount!r}")
-    if not 0.0 <= prob_end < 1.0:
-      raise ConfigError(f"negotiation: prob_end must be in [0, 1), got {prob_end!r}")
+    max_turns = check_int("negotiation", "max_turns", max_turns, 1)
+    discount = check_number("negotiation", "discount", discount, 0.0, 1.0, low_open=True)
+    prob_end = check_number("negotiation", "prob_end", prob_end, 0.0, 1.0, high_open=True)
     self._instances = _instance_table(instances)
-    if not isinstance(num_messages, int) or num_messages < 0 or vocab_size < 1:
-      raise ConfigError("negotiation: num_messages must be an int >= 0 and vocab_size >= 1, got "
-                        f"{num_messages!r} and {vocab_size!r}")
+    num_messages = check_int("negotiation", "num_messages", num_messages, 0)
+    vocab_size = check_int("negotiation", "vocab_size", vocab_size, 1)
     self.objective, self.max_turns, self.discount, self.prob_end = (
         objective, max_turns, discount, prob_end)
     self.num_messages = num_messages
+    self.max_episode_steps = max_turns * (1 + num_messages) + 1
     self.vocab_size = vocab_size if num_messages else 0
     self.num_actions = AGREE + 1 + self.vocab_size
     self.observation_shape = (2 + max_turns * (1 + num_messages), SYMBOL + self.vocab_size)
@@ -290,6 +295,55 @@ class Negotiation(env_lib.Env):
       messages = messages * int8(state.messages >= 0)[None, ..., None]
       tokens.append(messages.reshape(2, turns * talk, -1))
     return jnp.concatenate(tokens, axis=1)
+
+  # --- OpenSpiel ---------------------------------------------------------------------------
+
+  def openspiel_game(self):
+    """OpenSpiel's bargaining, when this env plays it: its 1000 instances, the
+    semi-competitive objective, no cheap talk."""
+    if (self.weight != 0.0 or self.num_messages
+        or not np.array_equal(self._instances, openspiel_instances())):
+      return None
+    params = {"discount": float(self.discount), "max_turns": self.max_turns,
+              "prob_end": float(self.prob_end)}
+    return openspiel_lib.OpenSpielGame("bargaining", params, _OPENSPIEL_DEFAULTS)
+
+  def from_openspiel_history(self, history):
+    """The instance index, then the actions with chance's continue/end outcomes among them
+    (see the module docstring); chance ending the game after offer k gives end_after = k."""
+    if self.openspiel_game() is None:
+      raise openspiel_lib.OpenSpielError(
+          "negotiation has an OpenSpiel counterpart (bargaining) only with "
+          "instances='openspiel', the semi_competitive objective and num_messages=0")
+    ids = openspiel_lib.as_ids(self, history)
+    index = openspiel_lib.first(self, ids, 1, "the instance index")[0]
+    proceed, end = len(self._instances), len(self._instances) + 1
+    if not 0 <= index < proceed:
+      raise openspiel_lib.history_error(self, ids, f"the instance index is in 0..{proceed - 1}")
+    actions, offers, end_after = [], 0, self.max_turns
+    rest = iter(enumerate(ids[1:], start=1))
+    for _, action in rest:
+      actions.append(action)
+      offers += int(0 <= action < AGREE)
+      if not (self.prob_end > 0 and 0 <= action < AGREE and 2 <= offers < self.max_turns):
+        continue
+      position, outcome = next(rest, (len(ids), proceed))  # chance: continue or end
+      if outcome not in (proceed, end):
+        raise openspiel_lib.history_error(self, ids, f"position {position} is chance's "
+                                          f"continue ({proceed}) or end ({end})")
+      if outcome == end and position != len(ids) - 1:
+        raise openspiel_lib.history_error(self, ids, f"chance ended the game at position "
+                                          f"{position}, yet it goes on")
+      end_after = offers if outcome == end else end_after
+    chance = np.append(self._instances[index], end_after).astype(np.int32)
+    return chance, openspiel_lib.actions(self, ids, actions)
+
+  def episode_metrics(self, states: NegotiationState) -> dict[str, float]:
+    """Means over finished games [B] of `metrics`, and the joint score as a fraction of the
+    best each instance allows (mean joint score / mean best joint score)."""
+    means = {k: float(np.mean(v)) for k, v in jax.device_get(jax.vmap(metrics)(states)).items()}
+    means["joint_score_fraction"] = means["joint_score"] / means["best_joint_score"]
+    return means
 
 
 # --- metrics for evaluation -------------------------------------------------------------

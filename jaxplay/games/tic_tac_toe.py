@@ -15,6 +15,7 @@ import numpy as np
 from flax import struct
 
 from jaxplay.core import env as env_lib
+from jaxplay.core import openspiel as openspiel_lib
 from jaxplay.core.registry import register
 
 LINES = ((0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4, 8), (2, 4, 6))
@@ -36,6 +37,9 @@ class TicTacToe(env_lib.Env):
   num_actions = 9
   observation_shape = (9, 2)
   chance_shape = (0,)
+  evaluator = "minimax"
+  headline_metrics = ("vs_perfect/seat0_loss", "vs_perfect/seat1_loss", "vs_random/seat0_win")
+  max_episode_steps = 9
 
   def _init_from(self, chance) -> TicTacToeState:
     del chance
@@ -76,6 +80,16 @@ class TicTacToe(env_lib.Env):
     view = jnp.array([1, -1], env_lib.OBSERVATION_DTYPE)[:, None]           # x's, o's view
     return jnp.stack([(x_owned * view).astype(env_lib.OBSERVATION_DTYPE),
                       jnp.broadcast_to(number, (2, 9))], axis=-1)
+
+  # --- OpenSpiel ---------------------------------------------------------------------------
+
+  def openspiel_game(self):
+    return openspiel_lib.OpenSpielGame("tic_tac_toe")
+
+  def from_openspiel_history(self, history):
+    """No chance: the history is the moves."""
+    ids = openspiel_lib.as_ids(self, history)
+    return np.zeros((0,), np.int32), openspiel_lib.actions(self, ids, ids)
 
 
 register("tic_tac_toe", TicTacToe)

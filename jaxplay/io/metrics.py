@@ -5,8 +5,8 @@ Each `MetricWriter.write` appends one line
     {"step": 100, "time": 1767225600.25, "exploitability": 0.0123, "loss": null}
 
 (`time` in unix seconds; NaN and inf are written as null). `read_metrics` reads the rows back,
-ignoring a torn last line from a run killed mid-write, and `metric_series` picks out one
-metric as (steps, values) arrays.
+ignoring a torn last line from a run killed mid-write (any other bad line is a
+`MetricsFileError`), and `metric_series` picks out one metric as (steps, values) arrays.
 """
 
 from __future__ import annotations
@@ -20,11 +20,15 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from jaxplay.core.errors import ConfigError
+from jaxplay.core.errors import ConfigError, JaxplayError
 from jaxplay.io.tensorboard import EventWriter
 
 METRICS_FILE = "metrics.jsonl"
 _RESERVED = ("step", "time")
+
+
+class MetricsFileError(JaxplayError):
+  """A line of metrics.jsonl other than the last is not JSON."""
 
 
 def _metrics_path(path_or_workdir: str | os.PathLike) -> pathlib.Path:
@@ -44,7 +48,7 @@ def _json_value(value: Any) -> int | float | None:
 def read_metrics(path_or_workdir: str | os.PathLike) -> list[dict]:
   """The rows of a metrics.jsonl file (or of `<workdir>/metrics.jsonl`), in file order.
   A last line that is not valid JSON (a run killed mid-write) is ignored; any other bad
-  line raises ValueError."""
+  line raises MetricsFileError."""
   path = _metrics_path(path_or_workdir)
   lines = path.read_text().splitlines()
   rows = []
@@ -56,7 +60,10 @@ def read_metrics(path_or_workdir: str | os.PathLike) -> list[dict]:
     except json.JSONDecodeError:
       if number == len(lines):
         break
-      raise ValueError(f"{path}:{number}: not a JSON line: {line[:80]!r}") from None
+      raise MetricsFileError(
+          f"line {number} of {path} is not JSON ({line[:80]!r}); only a torn last line (a run "
+          f"killed mid-write) is skipped. Delete or repair line {number}, then run again."
+      ) from None
   return rows
 
 
@@ -67,40 +74,33 @@ def metric_series(rows: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
           np.array([row[key] for row in kept], np.float64))
 
 
-def _rewrite(path: pathlib.Path, resume_step: int | None) -> None:
-  """Rewrites `path` atomically without a torn last line and, if `resume_step` is given,
-  with only the rows at steps <= resume_step."""
-  rows = [row for row in read_metrics(path) if resume_step is None or row["step"] <= resume_step]
+def _rewrite(path: pathlib.Path, resume_step: int) -> None:
+  """Rewrites `path` atomically with only the rows at steps <= `resume_step` (and so without
+  a torn last line)."""
+  rows = [row for row in read_metrics(path) if row["step"] <= resume_step]
   temp = path.with_name(path.name + ".tmp")
   temp.write_text("".join(json.dumps(row) + "\n" for row in rows))
   os.replace(temp, path)
-
-
-def _ends_with_newline(path: pathlib.Path) -> bool:
-  with open(path, "rb") as f:
-    if f.seek(0, os.SEEK_END) == 0:
-      return True
-    f.seek(-1, os.SEEK_END)
-    return f.read(1) == b"\n"
 
 
 class MetricWriter:
   """Appends metrics of a training run to `<workdir>/metrics.jsonl` and, if `tensorboard`,
   to an event file in `<workdir>/tensorboard/`.
 
-  `resume_step`: the run resumes from a checkpoint at that step; rows after it, written by
-  the run that was stopped, are removed first (and TensorBoard is told of the restart)."""
+  `resume_step`: the step this run continues from (its checkpoint's; 0 for a run that starts
+  from scratch). Rows after it, written by an earlier run that was stopped, are removed first,
+  and TensorBoard is told of the restart so that it discards them too."""
 
-  def __init__(self, workdir: str | os.PathLike, *, resume_step: int | None = None,
+  def __init__(self, workdir: str | os.PathLike, *, resume_step: int,
                tensorboard: bool = True) -> None:
     self.workdir = pathlib.Path(workdir)
     self.workdir.mkdir(parents=True, exist_ok=True)
     self.path = self.workdir / METRICS_FILE
-    if self.path.exists() and (resume_step is not None or not _ends_with_newline(self.path)):
-      _rewrite(self.path, resume_step)  # Appending must not extend a torn last line.
+    if self.path.exists():
+      _rewrite(self.path, resume_step)  # Also drops a torn last line appending would extend.
     self._file = open(self.path, "a", buffering=1)  # Line-buffered: whole rows reach disk.
     self._events = EventWriter(self.workdir / "tensorboard") if tensorboard else None
-    if self._events is not None and resume_step is not None:
+    if self._events is not None:
       self._events.restart(resume_step + 1)
 
   def write(self, step: int, metrics: Mapping[str, float]) -> None:

@@ -22,26 +22,18 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 import optax
 from flax import struct
 
+from jaxplay import config as config_lib
 from jaxplay.agents.networks import make_network
 from jaxplay.agents.policy import categorical_kl, masked_logits, masked_probs
-from jaxplay.core.errors import ConfigError
 from jaxplay.learn import advantages as adv_lib
 from jaxplay.learn import shuffle
-from jaxplay.learn.games import GameSet, make_game_set
+from jaxplay.learn.game_set import make_game_set
 from jaxplay.learn.ppo import Batch, LossConfig, ppo_loss, uses, weighted_mean
 from jaxplay.learn.rollout import Model, Trajectory, forward, rollout
-
-ADVANTAGES = ("gae", "rae")
-MAGNET_UPDATES = ("ema", "distill")
-# The `ppo` fields `ppo_by_game` may set for one game; the rest are shared by all games.
-PER_GAME_FIELDS = ("advantage", "gamma", "gae_lambda", "rae_alpha", "clip_eps",
-                   "normalize_advantages", "entropy_coef", "final_entropy_coef", "kl_coef",
-                   "magnet_coef", "final_magnet_fraction")
 
 
 @struct.dataclass
@@ -69,35 +61,9 @@ class TrainState:
   magnet_opt_state: Any = ()
 
 
-def _positive_int(ppo, field: str) -> int:
-  value = ppo[field]
-  if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-    raise ConfigError(f"ppo.{field} must be a positive int, got {value!r}")
-  return value
-
-
-def _number_in(ppo, field: str, low: float, high: float, where: str = "ppo") -> float:
-  value = ppo[field]
-  if not isinstance(value, (int, float)) or isinstance(value, bool) or not low <= value <= high:
-    raise ConfigError(f"{where}.{field} must be a number in [{low}, {high}], got {value!r}")
-  return float(value)
-
-
-def _check_numbers(ppo, where: str) -> None:
-  for field, low, high in (("gamma", 0, 1), ("gae_lambda", 0, 1), ("rae_alpha", 0, 1),
-                           ("magnet_ema", 0, 1), ("final_lr_fraction", 0, 1),
-                           ("learning_rate", 0, 1), ("clip_eps", 0, 1e9),
-                           ("max_grad_norm", 0, 1e9), ("value_coef", 0, 1e9),
-                           ("entropy_coef", 0, 1e9), ("final_entropy_coef", 0, 1e9),
-                           ("kl_coef", 0, 1e9), ("magnet_coef", 0, 1e9),
-                           ("final_magnet_fraction", 0, 1),
-                           ("final_magnet_ema_fraction", 0, 1),
-                           ("magnet_ema_decay_start", 0, 1), ("magnet_lr", 0, 1)):
-    _number_in(ppo, field, low, high, where)
-
-
 class Learner:
-  """PPO self-play on the games of `config` (see experiments/configs/common.py for every field).
+  """PPO self-play on the games of a run config (`jaxplay.config`: every field, its default
+  and its check).
 
   Raises:
     ConfigError: a field with a value it does not allow (the message says which are allowed).
@@ -105,30 +71,19 @@ class Learner:
   """
 
   def __init__(self, config):
-    self.config = config
+    self.config = config = config_lib.check(config)
     ppo = config.ppo
-    for field in ("num_envs", "num_steps", "num_epochs", "num_minibatches"):
-      _positive_int(ppo, field)
-    _check_numbers(ppo, "ppo")
-    self.games = make_game_set(tuple(config.games), config.get("game_options", {}),
-                               config.get("reward_scale", {}))
-    self.game_ppo = self._per_game_ppo()
+    self.games = make_game_set(config.games, config.game_options, config.reward_scale)
+    self.game_ppo = config_lib.game_ppo(config)
     self.network = make_network(config.network, self.games.num_actions, self.games.token_counts,
                                 self.games.fixed_features())
     self.model = Model(inputs=self.network.inputs, apply=functools.partial(
         self.network.apply, method="from_inputs"))
     self.num_players = max(env.num_players for env in self.games.raw)
-    self.steps_per_update = ppo.num_envs * ppo.num_steps * len(self.games.names)
-    total = config.total_env_steps
-    if not isinstance(total, int) or total < self.steps_per_update:
-      raise ConfigError(f"total_env_steps must be an int of at least one update's steps "
-                        f"(num_envs x num_steps x games = {self.steps_per_update}), got {total!r}")
-    self.num_updates = total // self.steps_per_update
+    self.steps_per_update = config_lib.steps_per_update(config)
+    self.num_updates = config_lib.num_updates(config)
     samples = ppo.num_envs * ppo.num_steps * sum(
         self.games.actor_slots(g) for g in range(len(self.games.names)))
-    if samples < ppo.num_minibatches:
-      raise ConfigError(f"ppo.num_minibatches ({ppo.num_minibatches}) exceeds the samples of "
-                        f"an update ({samples})")
     self.minibatch_size = samples // ppo.num_minibatches
     optimizer_steps = self.num_updates * ppo.num_epochs * ppo.num_minibatches
     self.learning_rate = optax.linear_schedule(
@@ -136,46 +91,24 @@ class Learner:
     self.optimizer = optax.chain(optax.clip_by_global_norm(ppo.max_grad_norm),
                                  optax.adam(self.learning_rate, eps=1e-5))
     self.magnet_update = ppo.magnet_update
-    if self.magnet_update not in MAGNET_UPDATES:
-      raise ConfigError(f"ppo.magnet_update must be one of {MAGNET_UPDATES}, got "
-                        f"{self.magnet_update!r}")
     self.magnet_optimizer = optax.adam(ppo.magnet_lr, eps=1e-5)
-    per_game = lambda field, kind=float: tuple(kind(p[field]) for p in self.game_ppo)
+    hold = int(ppo.magnet_ema_decay_start * self.num_updates)  # updates at the full step
+    self.magnet_ema = optax.linear_schedule(
+        ppo.magnet_ema, ppo.magnet_ema * ppo.final_magnet_ema_fraction,
+        self.num_updates - hold, transition_begin=hold)
+    per_game = lambda field: tuple(p[field] for p in self.game_ppo)
     self.loss_config = LossConfig(
-        clip_eps=per_game("clip_eps"), value_coef=float(ppo.value_coef),
-        clip_value=bool(ppo.clip_value), normalize_advantages=per_game("normalize_advantages",
-                                                                       bool),
-        kl_coef=per_game("kl_coef"), magnet_coef=per_game("magnet_coef"))
-
-  def _per_game_ppo(self) -> tuple:
-    """Per game, `ppo` with the game's `ppo_by_game` overrides (fields PER_GAME_FIELDS)."""
-    by_game = self.config.get("ppo_by_game", {})
-    stray = sorted(set(by_game) - set(self.games.names))
-    if stray:
-      raise ConfigError(f"ppo_by_game names {stray}, which are not among games="
-                        f"{list(self.games.names)}")
-    out = []
-    for name in self.games.names:
-      overrides = dict(by_game.get(name, {}))
-      wrong = sorted(set(overrides) - set(PER_GAME_FIELDS))
-      if wrong:
-        raise ConfigError(f"ppo_by_game.{name} sets {wrong}; the fields a game can set are "
-                          f"{list(PER_GAME_FIELDS)}")
-      game_ppo = ml_collections.ConfigDict(self.config.ppo.to_dict())
-      if overrides:
-        game_ppo.update(overrides)
-        _check_numbers(game_ppo, f"ppo_by_game.{name}")
-      if game_ppo.advantage not in ADVANTAGES:
-        raise ConfigError(f"the advantage estimator must be one of {ADVANTAGES}, got "
-                          f"{game_ppo.advantage!r}")
-      out.append(game_ppo)
-    return tuple(out)
+        clip_eps=per_game("clip_eps"), value_coef=ppo.value_coef, clip_value=ppo.clip_value,
+        normalize_advantages=per_game("normalize_advantages"), kl_coef=per_game("kl_coef"),
+        magnet_coef=per_game("magnet_coef"))
+    # Metrics of episodes that ended in an update, averaged over a chunk by episode counts.
+    self.episode_weighted = {
+        f"{name}/{metric}": f"{name}/episodes" for name, env in zip(self.games.names,
+                                                                    self.games.raw)
+        for metric in ["episode_length"] + [f"return_{p}" for p in range(env.num_players)]}
+    self.episode_counts = frozenset(self.episode_weighted.values())  # summed over a chunk
 
   # --- the network ---------------------------------------------------------------------------
-
-  def apply(self, params, observation: jax.Array, game: jax.Array):
-    """(logits [N, A], values [N]) of padded observations int8[N, L, F] of games int32[N]."""
-    return self.network.apply(params, observation, game)
 
   def policy_probs(self, params, observation: jax.Array, legal: jax.Array,
                    game: int = 0) -> jax.Array:
@@ -207,10 +140,8 @@ class Learner:
   def schedules(self, update: jax.Array) -> dict[str, jax.Array]:
     """Each game's entropy coefficient, the fraction of its magnet coefficient in force, the
     EMA magnet's step and the shaped-reward weight at update `update`."""
-    shaping, ppo = self.config.shaping, self.config.ppo
+    shaping = self.config.shaping
     progress = update.astype(jnp.float32) / self.num_updates
-    hold = ppo.magnet_ema_decay_start  # the magnet's step is constant up to this fraction
-    ema_progress = jnp.clip((progress - hold) / max(1.0 - hold, 1e-9), 0.0, 1.0)
     env_steps = update.astype(jnp.float32) * self.steps_per_update
     anneal = jnp.maximum(0.0, 1.0 - env_steps / max(float(shaping.anneal_env_steps), 1.0))
     start, end = (np.array([p[f] for p in self.game_ppo], np.float32)
@@ -218,8 +149,7 @@ class Learner:
     final_magnet = np.array([p.final_magnet_fraction for p in self.game_ppo], np.float32)
     return dict(entropy_coef=start + (end - start) * progress,  # [G], one per game
                 magnet_fraction=1.0 + (final_magnet - 1.0) * progress,         # [G]
-                magnet_ema=ppo.magnet_ema * (1.0 + (ppo.final_magnet_ema_fraction - 1.0)
-                                             * ema_progress),                 # [], shared
+                magnet_ema=self.magnet_ema(update),                           # [], shared
                 shaping=shaping.coef * anneal)
 
   def update(self, state: TrainState) -> tuple[TrainState, dict[str, jax.Array]]:
@@ -261,18 +191,17 @@ class Learner:
                                                      shuffle_key, schedules)
     magnet_opt_state = state.magnet_opt_state
     if self.magnet_update == "ema":
-      step = schedules["magnet_ema"]
+      step = metrics["magnet_ema"] = schedules["magnet_ema"]
       magnet = jax.tree.map(lambda m, p: m + step * (p - m), state.magnet, params)
     else:
       magnet, magnet_opt_state, metrics["magnet_distill_kl"] = self._distill_magnet(
           state.magnet, magnet_opt_state, batch)
-    metrics.update(loss_metrics, shaping=schedules["shaping"], magnet_ema=schedules["magnet_ema"])
+    metrics.update(loss_metrics, shaping=schedules["shaping"])
     for game, name in enumerate(self.games.names):
-      prefix = f"{name}/" if len(self.games.names) > 1 else ""
-      metrics[f"{prefix}entropy_coef"] = schedules["entropy_coef"][game]
+      metrics[f"{name}/entropy_coef"] = schedules["entropy_coef"][game]
       if self.game_ppo[game].magnet_coef:
-        metrics[f"{prefix}magnet_coef"] = (self.game_ppo[game].magnet_coef
-                                           * schedules["magnet_fraction"][game])
+        metrics[f"{name}/magnet_coef"] = (self.game_ppo[game].magnet_coef
+                                          * schedules["magnet_fraction"][game])
     metrics["learning_rate"] = self.learning_rate(
         (state.update + 1) * ppo.num_epochs * ppo.num_minibatches)
     return TrainState(params=params, magnet=magnet, opt_state=opt_state,
@@ -320,8 +249,38 @@ class Learner:
     return params, opt_state, jax.tree.map(jnp.mean, metrics)
 
   def train_chunk(self, state: TrainState, num_updates: int):
-    """`num_updates` updates in one `lax.scan`: (state, metrics of each update stacked)."""
-    return jax.lax.scan(lambda s, _: self.update(s), state, None, length=num_updates)
+    """Up to `num_updates` updates in one `lax.scan`, never past the run's last update (the
+    scan skips the rest, so the run's last, shorter chunk reuses the same compiled program).
+
+    Returns:
+      (state, metrics of the updates done, averaged: `chunk_metrics`).
+    """
+    skipped = jax.tree.map(jnp.zeros_like, jax.eval_shape(self.update, state)[1])
+
+    def step(state, _):
+      live = state.update < self.num_updates
+      state, metrics = jax.lax.cond(live, self.update, lambda s: (s, skipped), state)
+      return state, (metrics, live)
+
+    state, (stacked, done) = jax.lax.scan(step, state, None, length=num_updates)
+    return state, self.chunk_metrics(stacked, done)
+
+  def chunk_metrics(self, stacked: dict[str, jax.Array], done: jax.Array
+                    ) -> dict[str, jax.Array]:
+    """Per-update metrics [K] of the updates `done` (bool[K]) as one value each: a game's
+    episode metrics averaged over its episodes, its episode count summed, the rest the mean
+    over the updates."""
+    weight = done.astype(jnp.float32)
+    out = {}
+    for key, values in stacked.items():
+      if key in self.episode_weighted:
+        episodes = stacked[self.episode_weighted[key]] * weight
+        out[key] = (values * episodes).sum() / jnp.maximum(episodes.sum(), 1.0)
+      elif key in self.episode_counts:
+        out[key] = (values * weight).sum()
+      else:
+        out[key] = (values * weight).sum() / jnp.maximum(weight.sum(), 1.0)
+    return out
 
 
 def _batch(traj: Trajectory, game: int, advantage, target, valid) -> Batch:
@@ -346,23 +305,4 @@ def _episode_metrics(name: str, traj: Trajectory) -> dict[str, jax.Array]:
   for seat in range(traj.episode_return.shape[-1]):
     out[f"{name}/return_{seat}"] = ((traj.episode_return[..., seat] * done).sum()
                                     / jnp.maximum(count, 1))
-  return out
-
-
-def host_metrics(stacked: dict) -> dict[str, float]:
-  """Averages the per-update metrics of a chunk on the host; a game's episode metrics are
-  weighted by its number of episodes (and `<game>/episodes` is summed)."""
-  stacked = jax.device_get(stacked)
-  out = {}
-  for key, values in stacked.items():
-    values = np.asarray(values, np.float64)
-    game = key.split("/")[0] if "/" in key else None
-    if key.endswith("/episodes"):
-      out[key] = float(values.sum())
-    elif (game and f"{game}/episodes" in stacked
-          and not key.endswith(("advantage_std", "entropy_coef", "magnet_coef"))):
-      weights = np.asarray(stacked[f"{game}/episodes"], np.float64)
-      out[key] = float((values * weights).sum() / max(weights.sum(), 1.0))
-    else:
-      out[key] = float(values.mean())
   return out

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from jaxplay.agents.policy import masked_logits, sample_actions, split_keys
-from jaxplay.learn.games import GameSet
+from jaxplay.learn.game_set import GameSet
 
 
 class Model(NamedTuple):
@@ -108,7 +108,8 @@ def rollout(games: GameSet, game: int, model: Model, params: Any, states: Any,
   """Plays `num_steps` steps of game `game` in the B games `states` (wrapped envs).
 
   Args:
-    shaping: weight of the env's `shaped_rewards` (if it has them) added to its rewards.
+    shaping: weight of the env's `shaped_rewards` (games that declare them) added to its
+      rewards.
     bootstrap_truncated: record the values of games cut by a time limit (`Trajectory.bootstrap`).
 
   Returns:
@@ -118,6 +119,7 @@ def rollout(games: GameSet, game: int, model: Model, params: Any, states: Any,
   env = games.envs[game]
   num_players = games.raw[game].num_players
   scale = games.reward_scales[game]
+  shaped_game = games.raw[game].has_shaped_rewards
   step = jax.vmap(env.step)
 
   def one_step(states, step_key):
@@ -129,9 +131,8 @@ def rollout(games: GameSet, game: int, model: Model, params: Any, states: Any,
     after = step(states, joint_action(action, seat, num_players),
                  split_keys(env_key, action.shape[0]))
     reward = after.rewards
-    shaped = getattr(after.inner.final, "shaped_rewards", None)
-    if shaped is not None:
-      reward = reward + shaping * shaped
+    if shaped_game:  # static: games without shaping skip the add
+      reward = reward + shaping * after.shaped_rewards
     cut = after.truncated & ~after.terminated
     record = Trajectory(  # log_prob and acted are filled in after the scan, all steps at once
         inputs=inputs, legal=legal, seat=seat, acted=None, action=action,

@@ -59,7 +59,8 @@ one int32 per cell before they are spread into bytes, see `Kitchen.observe`).
 
 State fields beyond the contract: `cook_cell`, `cook_dir`, `held`, `counters`, `pot_onions`,
 `pot_tick`, `shaped_rewards` (see `OvercookedState`); `env.describe(state)` reads a state in
-overcooked-ai's terms. Rendering: `render.rgb`, `render.save_gif`, `render.text`.
+overcooked-ai's terms. Rendering: `env.render` (= `render.rgb`), `render.text`; GIFs of
+episodes with `jaxplay.io.gif.save_episode`.
 """
 
 from jaxplay.games.overcooked import dynamics, layouts, render  # noqa: F401

@@ -102,9 +102,10 @@ class OvercookedState(env_lib.State):
     pot_onions: int32[pots] onions in each pot (pots in cell order), 0..3.
     pot_tick: int32[pots] overcooked-ai's cooking tick: -1 not cooking (idle), else the steps
       cooked so far; the soup is ready at `cook_time`.
-    shaped_rewards: float32[2] each cook's shaped reward of the last step (overcooked-ai's
-      `shaped_r_by_agent`: onion into a pot 3, useful dish pickup 3, soup pickup 5). Not part
-      of `rewards`, which is the sparse (delivery) reward shared by both cooks.
+
+  The contract's `shaped_rewards` (float32[2]) are each cook's shaped reward of the last step
+  (overcooked-ai's `shaped_r_by_agent`: onion into a pot 3, useful dish pickup 3, soup pickup
+  5); `rewards` is the sparse (delivery) reward shared by both cooks.
   """
 
   cook_cell: jax.Array
@@ -113,7 +114,6 @@ class OvercookedState(env_lib.State):
   counter_bits: jax.Array
   pot_onions: jax.Array
   pot_tick: jax.Array
-  shaped_rewards: jax.Array
 
 
 def _bitboard(cells, num_words: int) -> tuple[int, ...]:
@@ -235,7 +235,6 @@ class Kitchen:
         counter_bits=jnp.zeros((3, self.num_words), jnp.uint32),
         pot_onions=jnp.zeros((self.num_pots,), jnp.int32),
         pot_tick=jnp.full((self.num_pots,), -1, jnp.int32),
-        shaped_rewards=jnp.zeros((2,), jnp.float32),
     )
 
   def step(self, state: OvercookedState, action: jax.Array) -> dict[str, jax.Array]:

@@ -9,10 +9,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxplay.core import env as env_lib
-from jaxplay.core.errors import ConfigError
+from jaxplay.core.errors import ConfigError, check_int
 from jaxplay.core.registry import register
 from jaxplay.games.overcooked import dynamics as dyn
 from jaxplay.games.overcooked import layouts
+from jaxplay.games.overcooked import render as drawing
 
 OvercookedState = dyn.OvercookedState
 DYNAMICS = ("classic", "new")
@@ -41,24 +42,22 @@ class Overcooked(env_lib.Env):
   num_actions = 6
   chance_shape = (0,)
   simultaneous = True
+  has_shaped_rewards = True
+  headline_metrics = ("return_0",)
 
   def __init__(self, layout: str | Sequence[str] = "cramped_room", dynamics: str = "classic",
                horizon: int = 400, pad_to: tuple[int, int] | None = None,
                start_positions: Sequence[Sequence[int]] | None = None, cook_time: int = 20):
-    if dynamics not in DYNAMICS:
+    if not isinstance(dynamics, str) or dynamics not in DYNAMICS:
       raise ConfigError(f"overcooked: dynamics must be one of {DYNAMICS}, got {dynamics!r}")
-    if not isinstance(horizon, int) or isinstance(horizon, bool) or horizon < 1:
-      raise ConfigError(f"overcooked: horizon must be a positive int, got {horizon!r}")
-    if (not isinstance(cook_time, int) or isinstance(cook_time, bool)
-        or not 1 <= cook_time <= dyn.MAX_COOK_TIME):
-      raise ConfigError(f"overcooked: cook_time must be an int in 1..{dyn.MAX_COOK_TIME}, "
-                        f"got {cook_time!r}")
+    horizon = check_int("overcooked", "horizon", horizon, 1)
+    cook_time = check_int("overcooked", "cook_time", cook_time, 1, dyn.MAX_COOK_TIME)
     parsed = layouts.get(layout, start_positions=start_positions)
     if pad_to is not None:
       parsed = parsed.padded(pad_to)
     self.layout = parsed
     self.dynamics = dynamics
-    self.horizon = horizon
+    self.horizon = self.max_episode_steps = horizon
     self.cook_time = cook_time
     self.kitchen = dyn.Kitchen(parsed, dynamics, cook_time, horizon)
     self.observation_shape = (self.kitchen.num_cells, len(dyn.FEATURES))
@@ -87,6 +86,10 @@ class Overcooked(env_lib.Env):
     (`dynamics.Kitchen.fixed_features`); cramped_room: 336 of its 480."""
     return env_lib.FixedFeatures(*self.kitchen.fixed_features())
 
+  def render(self, state: OvercookedState) -> np.ndarray:
+    """uint8[H, W, 3]: the kitchen of one state (`render.rgb`)."""
+    return drawing.rgb(self, state)
+
   # --- reading a state -------------------------------------------------------------------
 
   def counter_objects(self, state: OvercookedState):
@@ -104,7 +107,15 @@ class Overcooked(env_lib.Env):
       pots sorted [x, y, onions, cooking_tick, is_cooking, is_ready], every pot (an empty one
       is [x, y, 0, -1, False, False]); sparse_reward: the step's delivery reward (the team's,
       counted once); shaped_rewards [r0, r1]; step: steps taken.
+
+    Raises:
+      ConfigError: `state` is a batch of states (or states stacked in time).
     """
+    batch = np.shape(state.step_count)
+    if batch:
+      raise ConfigError(
+          f"overcooked: describe takes one game's state, got a batch of shape {batch}; pick "
+          "game i out of it first: jax.tree.map(lambda x: x[i], states)")
     s = {k: np.asarray(v) for k, v in vars(state).items() if v is not None}
     width = self.kitchen.width
     on_counters = dyn.decode_counter_bits(s["counter_bits"], self.kitchen.num_cells)

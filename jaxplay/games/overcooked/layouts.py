@@ -19,7 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
-from jaxplay.core.errors import ConfigError
+from jaxplay.core.errors import ConfigError, is_int
 
 # The five classic layouts of Carroll et al. (2019), as overcooked-ai 1.1.0 draws them
 # (counter_circuit is overcooked-ai's `counter_circuit_o_1order`).
@@ -101,10 +101,9 @@ class Layout:
 
   def padded(self, shape: tuple[int, int]) -> "Layout":
     """This kitchen in the top-left corner of a larger grid; the new cells are PADDING."""
-    if (not isinstance(shape, (tuple, list)) or len(shape) != 2
-        or not all(isinstance(n, int) and not isinstance(n, bool) for n in shape)):
+    if not _is_int_pair(shape):
       raise ConfigError(f"overcooked: pad_to must be a pair of ints (height, width), got {shape!r}")
-    height, width = shape
+    height, width = map(int, shape)
     if height < self.height or width < self.width:
       raise ConfigError(f"overcooked: pad_to={tuple(shape)} is smaller than layout {self.name!r}, "
                         f"which is {self.height} x {self.width} (height x width)")
@@ -210,11 +209,18 @@ def parse(grid: str | Sequence[str], name: str = "custom", start_positions=None)
 
 
 def _start_positions(value, where: str) -> tuple[tuple[int, int], tuple[int, int]]:
-  try:
-    pairs = tuple(tuple(int(v) for v in pair) for pair in value)
-    ok = len(pairs) == 2 and all(len(pair) == 2 for pair in pairs)
-  except (TypeError, ValueError):
-    ok = False
-  if not ok:
-    raise ConfigError(f"{where}: start_positions must be two (x, y) pairs, got {value!r}")
-  return pairs
+  """((x0, y0), (x1, y1)) as ints from the `start_positions` option: two pairs of ints."""
+  if not (_is_sequence(value) and len(value) == 2 and all(map(_is_int_pair, value))):
+    raise ConfigError(f"{where}: start_positions must be two (x, y) pairs of ints, got {value!r}")
+  return tuple(tuple(int(v) for v in pair) for pair in value)
+
+
+def _is_sequence(value) -> bool:
+  """A list, tuple or array (of at least one dimension); not a string."""
+  return (isinstance(value, (Sequence, np.ndarray)) and not isinstance(value, (str, bytes))
+          and getattr(value, "ndim", 1) >= 1)
+
+
+def _is_int_pair(value) -> bool:
+  """Two ints (not bools), as a list, tuple or array."""
+  return _is_sequence(value) and len(value) == 2 and all(map(is_int, value))

@@ -1,20 +1,13 @@
-"""Drawing Overcooked states without a display: RGB arrays, animated GIFs and text.
+"""Drawing Overcooked states without a display: RGB arrays and text.
 
-    image = render.rgb(env, state)                  # uint8[H * 32, W * 32, 3]
-    render.save_gif(env, states, "episode.gif")     # a list of states, or states stacked in time
+    image = render.rgb(env, state)                  # uint8[H * 32, W * 32, 3]; also env.render
     print(render.text(env, state))
 
-Only numpy is needed. GIFs are written by Pillow when it is installed, else by the small
-encoder here (GIF89a, LZW, one global palette: the drawings use a few dozen colours).
+GIFs of episodes: `jaxplay.io.gif.save_episode(env, states, path)` (any game that renders).
 """
 
 from __future__ import annotations
 
-import os
-import struct as _struct
-from typing import Any, Sequence
-
-import jax
 import numpy as np
 
 from jaxplay.games.overcooked import dynamics as dyn
@@ -132,122 +125,6 @@ def rgb(env, state, cell: int = CELL) -> np.ndarray:
     if s["held"][i]:
       _draw_object(tile, int(s["held"][i]), 0.6)
   return image
-
-
-def _frames(states) -> list[Any]:
-  """A list of single states from a list of states or one state stacked along time."""
-  if isinstance(states, (list, tuple)):
-    return list(states)
-  cells = np.asarray(states.cook_cell)
-  if cells.ndim == 1:
-    return [states]
-  if cells.ndim != 2:
-    raise ValueError(f"save_gif takes states stacked along one time axis; cook_cell has shape "
-                     f"{cells.shape} (pick one game of a batch first)")
-  return [jax.tree.map(lambda a, t=t: a[t], states) for t in range(cells.shape[0])]
-
-
-def save_gif(env, states, path: str | os.PathLike, fps: float = 6.0, cell: int = CELL) -> str:
-  """Writes an episode (a list of states, or states stacked along a leading time axis) as an
-  animated GIF that loops; returns the path."""
-  frames = [rgb(env, s, cell) for s in _frames(states)]
-  if not frames:
-    raise ValueError("save_gif needs at least one state")
-  delay_cs = max(int(round(100 / fps)), 2)
-  try:
-    from PIL import Image  # optional
-  except ImportError:
-    Image = None
-  path = os.fspath(path)
-  if Image is not None:
-    images = [Image.fromarray(f) for f in frames]
-    images[0].save(path, save_all=True, append_images=images[1:], duration=delay_cs * 10,
-                   loop=0, optimize=False)
-  else:
-    with open(path, "wb") as f:
-      f.write(encode_gif(frames, delay_cs))
-  return path
-
-
-# --- a minimal GIF89a encoder ------------------------------------------------------------------
-
-
-def encode_gif(frames: Sequence[np.ndarray], delay_cs: int = 10) -> bytes:
-  """An animated, looping GIF of `frames` (uint8[H, W, 3], all one shape, at most 256 distinct
-  colours in all), `delay_cs` hundredths of a second per frame."""
-  frames = [np.asarray(f, np.uint8) for f in frames]
-  height, width = frames[0].shape[:2]
-  if any(f.shape != (height, width, 3) for f in frames):
-    raise ValueError("encode_gif: every frame must be uint8[H, W, 3] of one shape")
-  stacked = np.stack(frames).reshape(-1, 3)
-  palette, indices = np.unique(stacked, axis=0, return_inverse=True)
-  if len(palette) > 256:
-    raise ValueError(f"encode_gif: {len(palette)} colours; a GIF palette holds 256")
-  indices = indices.reshape(len(frames), height * width)
-  bits = max(1, int(np.ceil(np.log2(max(len(palette), 2)))))
-  table = np.zeros((1 << bits, 3), np.uint8)
-  table[:len(palette)] = palette
-  out = bytearray(b"GIF89a")
-  out += _struct.pack("<HHBBB", width, height, 0x80 | (bits - 1), 0, 0)
-  out += table.tobytes()
-  out += b"\x21\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00"  # loop forever
-  min_code_size = max(2, bits)
-  for frame in indices:
-    out += _struct.pack("<BBBBHBB", 0x21, 0xF9, 4, 0, delay_cs, 0, 0)  # graphic control
-    out += _struct.pack("<BHHHHB", 0x2C, 0, 0, width, height, 0)       # image descriptor
-    out.append(min_code_size)
-    data = _lzw(frame.astype(np.uint8).tobytes(), min_code_size)
-    for i in range(0, len(data), 255):
-      chunk = data[i:i + 255]
-      out.append(len(chunk))
-      out += chunk
-    out.append(0)
-  out.append(0x3B)
-  return bytes(out)
-
-
-def _lzw(pixels: bytes, min_code_size: int) -> bytes:
-  """GIF's variable-width LZW (codes written least significant bit first)."""
-  clear, end = 1 << min_code_size, (1 << min_code_size) + 1
-  out = bytearray()
-  acc = nbits = 0
-
-  def emit(code: int, width: int):
-    nonlocal acc, nbits
-    acc |= code << nbits
-    nbits += width
-    while nbits >= 8:
-      out.append(acc & 0xFF)
-      acc >>= 8
-      nbits -= 8
-
-  def fresh():
-    return {bytes([i]): i for i in range(clear)}
-
-  table, next_code, width = fresh(), end + 1, min_code_size + 1
-  emit(clear, width)
-  prefix = b""
-  for value in pixels:
-    candidate = prefix + bytes([value])
-    if candidate in table:
-      prefix = candidate
-      continue
-    emit(table[prefix], width)
-    if next_code < 4096:
-      table[candidate] = next_code
-      next_code += 1
-      if next_code > (1 << width) and width < 12:
-        width += 1
-    else:  # the table is full: start over
-      emit(clear, width)
-      table, next_code, width = fresh(), end + 1, min_code_size + 1
-    prefix = bytes([value])
-  if prefix:
-    emit(table[prefix], width)
-  emit(end, width)
-  if nbits:
-    out.append(acc & 0xFF)
-  return bytes(out)
 
 
 # --- text --------------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ import numpy as np
 
 import jaxplay
 from jaxplay.core.env import FixedFeatures
-from jaxplay.core.errors import ConfigError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,30 +71,12 @@ class GameSet:
     return env.num_players if env.simultaneous else 1
 
 
-def make_game_set(names: Sequence[str], options: Mapping[str, Mapping[str, Any]] | None = None,
-                  reward_scales: Mapping[str, float] | None = None) -> GameSet:
-  """Builds the games `names`, each with `options[name]` as its `make` keywords and its
-  rewards multiplied by `reward_scales.get(name, 1)`.
-
-  Raises:
-    ConfigError: no games, a repeated game, or options / scales for a game not in `names`.
-    UnknownGameError, ConfigError: from `jaxplay.make`.
-  """
+def make_game_set(names: Sequence[str], options: Mapping[str, Mapping[str, Any]],
+                  reward_scales: Mapping[str, float]) -> GameSet:
+  """Builds the games `names` of a checked run config (`jaxplay.config.check`), each with
+  `options[name]` as its `make` keywords and its rewards multiplied by `reward_scales[name]`."""
   names = tuple(names)
-  options = {k: dict(v) for k, v in dict(options or {}).items()}
-  reward_scales = dict(reward_scales or {})
-  if not names:
-    raise ConfigError(f"games must name at least one of {jaxplay.registered_games()}")
-  if len(set(names)) != len(names):
-    raise ConfigError(f"games must not repeat: {list(names)}")
-  for field, given in (("game_options", options), ("reward_scale", reward_scales)):
-    stray = sorted(set(given) - set(names))
-    if stray:
-      raise ConfigError(f"{field} names {stray}, which are not among games={list(names)}")
-  for name, scale in reward_scales.items():
-    if not isinstance(scale, (int, float)) or not scale > 0:
-      raise ConfigError(f"reward_scale.{name} must be a positive number, got {scale!r}")
-  raw = tuple(jaxplay.make(name, **options.get(name, {})) for name in names)
+  raw = tuple(jaxplay.make(name, **dict(options[name])) for name in names)
   return GameSet(
       names=names, raw=raw,
       envs=tuple(jaxplay.wrap(env, auto_reset=True, episode_stats=True) for env in raw),
@@ -103,4 +84,4 @@ def make_game_set(names: Sequence[str], options: Mapping[str, Mapping[str, Any]]
                          max(e.observation_shape[1] for e in raw)),
       num_actions=max(e.num_actions for e in raw),
       token_counts=tuple(e.observation_shape[0] for e in raw),
-      reward_scales=tuple(float(reward_scales.get(name, 1.0)) for name in names))
+      reward_scales=tuple(float(reward_scales[name]) for name in names))

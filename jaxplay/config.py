@@ -1,0 +1,428 @@
+"""The run config: every field a training run has, its default, and the one place it is checked.
+
+    config = jaxplay.config.defaults()      # every field (experiments/configs/*.py start here)
+    config.games = ("leduc_poker",)
+    config = jaxplay.config.check(config)   # checked and normalized, frozen
+
+`check` is the only place a run config is validated. What it returns is what every consumer
+(the `Learner`, the evaluators, the experiment binaries) reads, and they trust it:
+
+- no field it does not know (a mistyped name fails instead of being ignored), every value of
+  the type and in the range its field allows, the first problem as one `ConfigError`;
+- normalized: tuples for sequences, `game_options` holding every option of each trained game
+  (the game's defaults filled in; options of games not trained must stay at their defaults and
+  are dropped), `reward_scale` a factor for every trained game;
+- frozen (`ml_collections.FrozenConfigDict`), so nothing downstream changes a checked value.
+
+`defaults()` lists the options of every registered game under `game_options`, so any game
+option can be set on the command line (`--config.game_options.overcooked.horizon=200`).
+A game of your own (an `Env` subclass registered with `jaxplay.core.register`) trains like the
+built-in ones: name the module that registers it in `imports`, and the run (and its later
+evaluation, which reads the saved config) imports it first.
+The `run` and `eval` sections decide what is logged and when, not what is learned: a resumed
+run may change them (`learned_part`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from typing import Any, Callable, Mapping
+
+import ml_collections
+
+from jaxplay.agents.networks import NETWORKS
+from jaxplay.core.errors import ConfigError
+from jaxplay.core.registry import game_options, make, registered_games
+
+ADVANTAGES = ("gae", "rae")
+MAGNET_UPDATES = ("ema", "distill")
+# The `ppo` fields `ppo_by_game` may set for one game; the rest are shared by all games.
+PER_GAME_FIELDS = ("advantage", "gamma", "gae_lambda", "rae_alpha", "clip_eps",
+                   "normalize_advantages", "entropy_coef", "final_entropy_coef", "kl_coef",
+                   "magnet_coef", "final_magnet_fraction")
+# Sections a resumed run may change: they decide what is logged and when, not what is learned.
+RESUMABLE_SECTIONS = ("run", "eval")
+# Sections keyed by game name: {game: value}.
+_BY_GAME = ("game_options", "reward_scale", "ppo_by_game")
+
+
+def defaults() -> ml_collections.ConfigDict:
+  """Every field of a run config, with its default."""
+  config = ml_collections.ConfigDict()
+  config.seed = 0
+  config.imports = ()                    # modules to import first: they register games of yours
+  config.games = ("kuhn_poker",)         # trained together by one network
+  config.game_options = _all_game_options()  # {game: {make keyword: value}}
+  config.reward_scale = ml_collections.ConfigDict()   # {game: factor on its training rewards}
+  config.ppo_by_game = ml_collections.ConfigDict()  # {game: {ppo field: value}} overrides
+  config.total_env_steps = 1_000_000     # over all games: num_envs x num_steps x games per update
+
+  config.network = ml_collections.ConfigDict()
+  config.network.kind = "transformer"    # or "mlp"
+  config.network.width = 64              # transformer: token width
+  config.network.depth = 2               # transformer: blocks
+  config.network.heads = 4
+  config.network.mlp_ratio = 2
+  config.network.hidden = (128, 128)     # mlp: hidden layer sizes
+  config.network.separate_critic = False  # mlp: a second trunk for the value (JaxMARL IPPO's)
+  config.network.token_embed = 0         # mlp: map each token to this many features first
+
+  config.ppo = ml_collections.ConfigDict()
+  config.ppo.num_envs = 256              # B games of each game, side by side
+  config.ppo.num_steps = 16              # T steps per rollout
+  config.ppo.num_epochs = 4
+  config.ppo.num_minibatches = 4
+  config.ppo.learning_rate = 3e-4        # Adam
+  config.ppo.final_lr_fraction = 1.0     # linear schedule to learning_rate x this at the end
+  config.ppo.max_grad_norm = 0.5
+  config.ppo.gamma = 1.0
+  config.ppo.gae_lambda = 0.95
+  config.ppo.advantage = "gae"           # or "rae": SPIRAL's role-conditioned advantages
+  config.ppo.rae_alpha = 0.95            # RAE's baseline: b <- alpha b + (1 - alpha) R
+  config.ppo.bootstrap_truncated = True  # bootstrap from the value where a time limit cuts a game
+  config.ppo.clip_eps = 0.2
+  config.ppo.clip_value = True
+  config.ppo.value_coef = 0.5
+  config.ppo.entropy_coef = 0.01
+  config.ppo.final_entropy_coef = 0.01   # linear schedule to this at the end
+  config.ppo.normalize_advantages = True
+  config.ppo.kl_coef = 0.0               # KL(old policy || policy): a proximal term
+  config.ppo.magnet_coef = 0.0           # KL(policy || magnet): magnetic mirror descent
+  config.ppo.final_magnet_fraction = 1.0  # linear schedule to magnet_coef x this at the end
+  config.ppo.magnet_ema = 0.01           # the magnet: parameters averaged with this step
+  config.ppo.final_magnet_ema_fraction = 1.0  # linear schedule to magnet_ema x this at the end,
+  config.ppo.magnet_ema_decay_start = 0.0     # starting at this fraction of the run
+  config.ppo.magnet_update = "ema"       # or "distill": the magnet learns the played policies
+  config.ppo.magnet_lr = 1e-4            # "distill": Adam step size, one step an update
+
+  config.shaping = ml_collections.ConfigDict()
+  config.shaping.coef = 0.0              # weight of the env's shaped rewards (Overcooked)
+  config.shaping.anneal_env_steps = 1    # linearly down to 0 over this many env steps
+
+  config.run = ml_collections.ConfigDict()
+  config.run.updates_per_call = 10       # K updates per compiled call
+  config.run.log_every = 10              # updates between progress lines (a multiple of K)
+  config.run.eval_every = 50             # updates between evaluations (0: only at the end)
+  config.run.checkpoint_every = 100      # updates between checkpoints (and at the end)
+  config.run.keep_checkpoints = 3
+
+  config.eval = ml_collections.ConfigDict()
+  config.eval.num_games = 1000           # games per match or metric evaluation
+  config.eval.greedy = False             # play the most likely action instead of sampling
+  config.eval.magnet = True              # also evaluate the averaged parameters (the magnet)
+  return config
+
+
+def _all_game_options() -> ml_collections.ConfigDict:
+  """{game: {option: default}} for every registered game. Each field takes any type (a
+  negotiation objective is a name or a number, a layout a name or rows), so that config files
+  and `--config.game_options.<game>.<option>=...` can set any value the game accepts."""
+  options = ml_collections.ConfigDict()
+  for name in registered_games():
+    options[name] = ml_collections.ConfigDict({
+        option: ml_collections.FieldReference(default, field_type=object)
+        for option, default in game_options(name).items()})
+  return options
+
+
+# --- checking -------------------------------------------------------------------------------
+
+Rule = Callable[[str, Any], Any]  # (field path, value) -> normalized value; raises ConfigError
+
+
+def _fail(path: str, allowed: str, value: Any) -> None:
+  raise ConfigError(f"{path} must be {allowed}, got {value!r}")
+
+
+def _int(low: int = 0, what: str = "an int >= 0") -> Rule:
+  def rule(path, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+      _fail(path, what, value)
+    return value
+  return rule
+
+
+def _number(low: float, high: float) -> Rule:
+  def rule(path, value):
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+        or not low <= value <= high):
+      _fail(path, f"a number in [{low}, {high}]", value)
+    return float(value)
+  return rule
+
+
+def _bool(path: str, value: Any) -> bool:
+  if not isinstance(value, bool):
+    _fail(path, "True or False", value)
+  return value
+
+
+def _one_of(options: tuple[str, ...]) -> Rule:
+  def rule(path, value):
+    if value not in options:
+      _fail(path, f"one of {options}", value)
+    return value
+  return rule
+
+
+def _positive_ints(path: str, value: Any) -> tuple[int, ...]:
+  if (isinstance(value, (str, bytes)) or not hasattr(value, "__iter__")
+      or not (value := tuple(value))
+      or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)):
+    _fail(path, "a non-empty sequence of positive ints", value)
+  return value
+
+
+_POSITIVE = _int(1, "a positive int")
+_UNBOUNDED = 1e9
+_PPO_RULES: dict[str, Rule] = {
+    "num_envs": _POSITIVE, "num_steps": _POSITIVE, "num_epochs": _POSITIVE,
+    "num_minibatches": _POSITIVE,
+    "learning_rate": _number(0, 1), "final_lr_fraction": _number(0, 1),
+    "max_grad_norm": _number(0, _UNBOUNDED), "gamma": _number(0, 1),
+    "gae_lambda": _number(0, 1), "advantage": _one_of(ADVANTAGES), "rae_alpha": _number(0, 1),
+    "bootstrap_truncated": _bool, "clip_eps": _number(0, _UNBOUNDED), "clip_value": _bool,
+    "value_coef": _number(0, _UNBOUNDED), "entropy_coef": _number(0, _UNBOUNDED),
+    "final_entropy_coef": _number(0, _UNBOUNDED), "normalize_advantages": _bool,
+    "kl_coef": _number(0, _UNBOUNDED), "magnet_coef": _number(0, _UNBOUNDED),
+    "final_magnet_fraction": _number(0, 1), "magnet_ema": _number(0, 1),
+    "final_magnet_ema_fraction": _number(0, 1), "magnet_ema_decay_start": _number(0, 1),
+    "magnet_update": _one_of(MAGNET_UPDATES), "magnet_lr": _number(0, 1),
+}
+# Every leaf outside the sections keyed by game: its rule.
+_RULES: dict[str, Rule] = {
+    "seed": _int(),
+    "total_env_steps": _POSITIVE,
+    "network.kind": _one_of(NETWORKS),
+    "network.width": _POSITIVE, "network.depth": _POSITIVE, "network.heads": _POSITIVE,
+    "network.mlp_ratio": _POSITIVE, "network.hidden": _positive_ints,
+    "network.separate_critic": _bool, "network.token_embed": _int(),
+    **{f"ppo.{field}": rule for field, rule in _PPO_RULES.items()},
+    "shaping.coef": _number(0, _UNBOUNDED), "shaping.anneal_env_steps": _POSITIVE,
+    # The intervals are multiples of updates_per_call (`_check_run`).
+    "run.updates_per_call": _POSITIVE, "run.log_every": _int(), "run.eval_every": _int(),
+    "run.checkpoint_every": _int(), "run.keep_checkpoints": _POSITIVE,
+    "eval.num_games": _POSITIVE, "eval.greedy": _bool, "eval.magnet": _bool,
+}
+
+
+def check(config: ml_collections.ConfigDict | Mapping) -> ml_collections.FrozenConfigDict:
+  """The config, checked and normalized (see the module docstring).
+
+  Raises:
+    ConfigError: the first field with a name or value it does not allow; the message names
+      the field and what is allowed.
+    UnknownGameError: a game that is not registered.
+  """
+  data = config.to_dict() if isinstance(config, ml_collections.ConfigDict) else dict(config)
+  imports = _import_modules(data.get("imports", ()))
+  _check_known_fields(data, defaults().to_dict())
+  out = {}
+  for path, rule in _RULES.items():
+    section, _, field = path.rpartition(".")
+    value = rule(path, (data[section] if section else data)[field])
+    (out.setdefault(section, {}) if section else out)[field] = value
+  out["imports"] = imports
+  games = out["games"] = _check_games(data["games"])
+  options = _check_game_options(data["game_options"], games)
+  envs = {name: make(name, **kwargs) for name, kwargs in options.items()}
+  out["game_options"] = {name: {option: _as_tuples(value) for option, value in kwargs.items()}
+                         for name, kwargs in options.items()}
+  out["reward_scale"] = _check_reward_scales(data["reward_scale"], games)
+  out["ppo_by_game"] = _check_ppo_by_game(data["ppo_by_game"], games)
+  _check_network(out["network"])
+  _check_sizes(out, envs)
+  _check_run(out["run"])
+  return ml_collections.FrozenConfigDict(out)
+
+
+def _import_modules(names: Any) -> tuple[str, ...]:
+  """Imports the modules a config names (registering the games they define)."""
+  if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+    _fail("imports", "a sequence of module names", names)
+  for name in names:
+    try:
+      importlib.import_module(name)
+    except ImportError as error:
+      raise ConfigError(f"imports: cannot import {name!r} ({error}); run from the directory "
+                        "that holds it, or install it") from None
+  return tuple(names)
+
+
+def _check_known_fields(data: Mapping, known: Mapping, prefix: str = "") -> None:
+  """Every field of `data` exists in `known` (at any depth; sections keyed by game take any
+  game name, checked later)."""
+  for key, value in data.items():
+    path = f"{prefix}{key}"
+    if key not in known:
+      raise ConfigError(f"unknown config field {path!r}; the fields of its section are "
+                        f"{sorted(known)} (all fields, with defaults: jaxplay/config.py)")
+    if isinstance(known[key], Mapping) and path not in _BY_GAME:
+      if not isinstance(value, Mapping):
+        _fail(path, "a section (fields " + ", ".join(sorted(known[key])) + ")", value)
+      _check_known_fields(value, known[key], f"{path}.")
+
+
+def _check_games(games: Any) -> tuple[str, ...]:
+  if isinstance(games, str) or not hasattr(games, "__iter__") or not tuple(games):
+    raise ConfigError(f"games must be a non-empty sequence of names from "
+                      f"{registered_games()}, got {games!r}")
+  games = tuple(games)
+  if len(set(games)) != len(games):
+    raise ConfigError(f"games must not repeat: {list(games)}")
+  for name in games:
+    game_options(name)  # UnknownGameError names the registered games
+  return games
+
+
+def _check_game_options(given: Mapping, games: tuple[str, ...]) -> dict[str, dict]:
+  """Each trained game's options with its defaults filled in; options of other registered
+  games must be at their defaults."""
+  for name, options in given.items():
+    if not isinstance(options, Mapping):
+      _fail(f"game_options.{name}", "a section of options", options)
+    if name not in games:
+      defaults_ = game_options(name) if name in registered_games() else None
+      if defaults_ is None:
+        raise ConfigError(f"game_options names {name!r}, which is not a registered game "
+                          f"({', '.join(registered_games())})")
+      changed = sorted(k for k, v in options.items() if k not in defaults_ or v != defaults_[k])
+      if changed:
+        raise ConfigError(f"game_options.{name} sets {changed}, but {name} is not among "
+                          f"games={list(games)}")
+  return {name: {**game_options(name), **dict(given.get(name, {}))} for name in games}
+
+
+def _as_tuples(value: Any) -> Any:
+  """Lists (as JSON gives them back) as tuples, at any depth: one form for every option."""
+  if isinstance(value, (list, tuple)):
+    return tuple(_as_tuples(v) for v in value)
+  return value
+
+
+def _check_reward_scales(given: Mapping, games: tuple[str, ...]) -> dict[str, float]:
+  stray = sorted(set(given) - set(games))
+  if stray:
+    raise ConfigError(f"reward_scale names {stray}, which are not among games={list(games)}")
+  scales = {}
+  for name in games:
+    scale = given.get(name, 1.0)
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
+      _fail(f"reward_scale.{name}", "a positive number", scale)
+    scales[name] = float(scale)
+  return scales
+
+
+def _check_ppo_by_game(given: Mapping, games: tuple[str, ...]) -> dict[str, dict]:
+  stray = sorted(set(given) - set(games))
+  if stray:
+    raise ConfigError(f"ppo_by_game names {stray}, which are not among games={list(games)}")
+  out = {}
+  for name, overrides in given.items():
+    if not isinstance(overrides, Mapping):
+      _fail(f"ppo_by_game.{name}", "a section of ppo fields", overrides)
+    wrong = sorted(set(overrides) - set(PER_GAME_FIELDS))
+    if wrong:
+      raise ConfigError(f"ppo_by_game.{name} sets {wrong}; the fields a game can set are "
+                        f"{list(PER_GAME_FIELDS)}")
+    out[name] = {field: _PPO_RULES[field](f"ppo_by_game.{name}.{field}", value)
+                 for field, value in overrides.items()}
+  return out
+
+
+def _check_network(network: dict) -> None:
+  if network["kind"] == "transformer" and network["width"] % network["heads"]:
+    raise ConfigError(f"network.width ({network['width']}) must be a multiple of "
+                      f"network.heads ({network['heads']})")
+
+
+def _check_sizes(config: dict, envs: Mapping[str, Any]) -> None:
+  """An update's steps fit total_env_steps, and its samples the minibatches."""
+  ppo = config["ppo"]
+  steps_per_update = ppo["num_envs"] * ppo["num_steps"] * len(envs)
+  if config["total_env_steps"] < steps_per_update:
+    raise ConfigError(f"total_env_steps must be at least one update's steps (num_envs x "
+                      f"num_steps x games = {steps_per_update}), got {config['total_env_steps']}")
+  actors = sum(env.num_players if env.simultaneous else 1 for env in envs.values())
+  samples = ppo["num_envs"] * ppo["num_steps"] * actors
+  if samples < ppo["num_minibatches"]:
+    raise ConfigError(f"ppo.num_minibatches ({ppo['num_minibatches']}) exceeds the samples "
+                      f"of an update ({samples})")
+
+
+def _check_run(run: dict) -> None:
+  """The logging, evaluation and checkpoint intervals fit the compiled chunks of K updates."""
+  k = run["updates_per_call"]
+  for field in ("log_every", "eval_every", "checkpoint_every"):
+    value, may_be_zero = run[field], field == "eval_every"
+    if value % k or (value == 0 and not may_be_zero):
+      raise ConfigError(f"run.{field} must be a positive multiple of run.updates_per_call ({k})"
+                        f"{' or 0 (only at the end)' if may_be_zero else ''}, got {value!r}")
+
+
+# --- derived views of a checked config --------------------------------------------------------
+
+
+def game_ppo(config: ml_collections.FrozenConfigDict) -> tuple[ml_collections.ConfigDict, ...]:
+  """Per trained game, `ppo` with the game's `ppo_by_game` overrides."""
+  out = []
+  for name in config.games:
+    merged = config.ppo.to_dict()
+    merged.update(config.ppo_by_game.get(name, {}))
+    out.append(ml_collections.FrozenConfigDict(merged))
+  return tuple(out)
+
+
+def steps_per_update(config: ml_collections.FrozenConfigDict) -> int:
+  """Env steps of one update: num_envs x num_steps x games."""
+  return config.ppo.num_envs * config.ppo.num_steps * len(config.games)
+
+
+def num_updates(config: ml_collections.FrozenConfigDict) -> int:
+  """Updates of the whole run: total_env_steps // steps_per_update."""
+  return config.total_env_steps // steps_per_update(config)
+
+
+# --- saved configs ------------------------------------------------------------------------------
+
+
+def to_json(config: ml_collections.ConfigDict) -> str:
+  """The config as JSON (what a run saves as config.json)."""
+  return config.to_json_best_effort(indent=1)
+
+
+def from_saved(saved: Mapping) -> ml_collections.ConfigDict:
+  """A run's saved config (its config.json as a dict) with every field added to the configs
+  since then at its default, which keeps what the code did before the field existed.
+  Unchecked: `check` it."""
+  return ml_collections.ConfigDict(_with_defaults(dict(saved), defaults().to_dict()))
+
+
+def _with_defaults(saved: dict, defaults_: dict) -> dict:
+  """`saved` with every field of `defaults_` it lacks, at any depth."""
+  out = dict(saved)
+  for key, value in defaults_.items():
+    if key not in out:
+      out[key] = value
+    elif isinstance(value, dict) and isinstance(out[key], dict):
+      out[key] = _with_defaults(out[key], value)
+  return out
+
+
+def learned_part(config: ml_collections.ConfigDict) -> dict:
+  """A checked config as a JSON dict without the sections a resumed run may change."""
+  data = json.loads(config.to_json_best_effort())
+  return {k: v for k, v in data.items() if k not in RESUMABLE_SECTIONS}
+
+
+def differences(saved: Mapping, current: Mapping, prefix: str = "") -> list[str]:
+  """'field: saved -> current' for every leaf field that differs between two config dicts."""
+  out = []
+  for key in sorted(set(saved) | set(current)):
+    a, b = saved.get(key, "<absent>"), current.get(key, "<absent>")
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+      out += differences(a, b, f"{prefix}{key}.")
+    elif a != b:
+      out.append(f"{prefix}{key}: {a!r} -> {b!r}")
+  return out

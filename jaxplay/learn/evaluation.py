@@ -1,0 +1,57 @@
+"""Evaluating a learner's policies with each game's own evaluator (`Env.evaluator`).
+
+    evaluation = Evaluation(learner)
+    metrics = evaluation(state, update)     # {"<game>/<metric>": value, "<game>/magnet/...": ...}
+    headline_keys(learner.games.raw, metrics)   # the ones worth a glance
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import jax
+
+from jaxplay.core.env import Env
+from jaxplay.eval.policy_eval import make_evaluator
+from jaxplay.learn.learner import Learner, TrainState
+
+MAGNET = "magnet/"  # prefix of the magnet's metrics
+
+
+def probs_fn(learner: Learner, game: int) -> Callable:
+  """`(params, observation, legal) -> probabilities` of game `game`, as evaluators take it."""
+  return lambda params, observation, legal: learner.policy_probs(params, observation, legal, game)
+
+
+class Evaluation:
+  """Every game's evaluator for a learner: `(state, update) -> {"<game>/<metric>": value}`
+  for the learned parameters and, with the config's `eval.magnet`, their magnet
+  (`<game>/magnet/<metric>`). Evaluation keys derive from the run's seed and the update, so an
+  evaluation repeats exactly."""
+
+  def __init__(self, learner: Learner):
+    self.learner, self.config = learner, learner.config
+    self.evaluators = [
+        (env.name, make_evaluator(env, probs_fn(learner, game),
+                                  num_games=self.config.eval.num_games,
+                                  greedy=self.config.eval.greedy))
+        for game, env in enumerate(learner.games.raw)]
+
+  def __call__(self, state: TrainState, update: int) -> dict[str, float]:
+    key = jax.random.fold_in(jax.random.key(self.config.seed + 1), update)
+    policies = [("", state.params)] + ([(MAGNET, state.magnet)] if self.config.eval.magnet
+                                       else [])
+    metrics = {}
+    for name, evaluator in self.evaluators:
+      for prefix, params in policies:
+        for metric, value in evaluator(params, key).items():
+          metrics[f"{name}/{prefix}{metric}"] = value
+    return metrics
+
+
+def headline_keys(envs: Sequence[Env], metrics: dict[str, float]) -> list[str]:
+  """The evaluation metrics worth a glance, per game: its declared `headline_metrics`, of the
+  parameters and of the magnet, those present in `metrics`."""
+  keys = [f"{env.name}/{prefix}{metric}" for env in envs for prefix in ("", MAGNET)
+          for metric in env.headline_metrics]
+  return [key for key in keys if key in metrics]
