@@ -8,7 +8,8 @@
 (the `Learner`, the evaluators, the experiment binaries) reads, and they trust it:
 
 - no field it does not know (a mistyped name fails instead of being ignored), every value of
-  the type and in the range its field allows, the first problem as one `ConfigError`;
+  the type and in the range its field allows, the first problem as one `ConfigError`; a
+  field it lacks takes its default;
 - normalized: tuples for sequences, `game_options` holding every option of each trained game
   (the game's defaults filled in; options of games not trained must stay at their defaults and
   are dropped), `reward_scale` a factor for every trained game;
@@ -217,7 +218,9 @@ def check(config: ml_collections.ConfigDict | Mapping) -> ml_collections.FrozenC
   """
   data = config.to_dict() if isinstance(config, ml_collections.ConfigDict) else dict(config)
   imports = _import_modules(data.get("imports", ()))
-  _check_known_fields(data, defaults().to_dict())
+  known = defaults().to_dict()
+  _check_known_fields(data, known)
+  data = _with_defaults(data, known)
   out = {}
   for path, rule in _RULES.items():
     section, _, field = path.rpartition(".")
@@ -301,10 +304,15 @@ def _as_tuples(value: Any) -> Any:
   return value
 
 
-def _check_reward_scales(given: Mapping, games: tuple[str, ...]) -> dict[str, float]:
+def _only_trained(section: str, given: Mapping, games: tuple[str, ...]) -> None:
+  """A section keyed by game names only games the run trains."""
   stray = sorted(set(given) - set(games))
   if stray:
-    raise ConfigError(f"reward_scale names {stray}, which are not among games={list(games)}")
+    raise ConfigError(f"{section} names {stray}, which are not among games={list(games)}")
+
+
+def _check_reward_scales(given: Mapping, games: tuple[str, ...]) -> dict[str, float]:
+  _only_trained("reward_scale", given, games)
   scales = {}
   for name in games:
     scale = given.get(name, 1.0)
@@ -315,9 +323,7 @@ def _check_reward_scales(given: Mapping, games: tuple[str, ...]) -> dict[str, fl
 
 
 def _check_ppo_by_game(given: Mapping, games: tuple[str, ...]) -> dict[str, dict]:
-  stray = sorted(set(given) - set(games))
-  if stray:
-    raise ConfigError(f"ppo_by_game names {stray}, which are not among games={list(games)}")
+  _only_trained("ppo_by_game", given, games)
   out = {}
   for name, overrides in given.items():
     if not isinstance(overrides, Mapping):

@@ -129,3 +129,9 @@ def test_every_game_option_can_be_set_from_the_defaults():
   checked = config_lib.check(config)
   assert checked.game_options.negotiation.objective == 0.5
   assert checked.game_options.overcooked.pad_to == (7, 9)
+
+
+def test_a_plain_dict_with_some_fields_takes_the_defaults_for_the_rest():
+  checked = config_lib.check({"games": ["tic_tac_toe"], "ppo": {"num_envs": 8}})
+  assert checked.games == ("tic_tac_toe",) and checked.ppo.num_envs == 8
+  assert checked.ppo.num_steps == config_lib.defaults().ppo.num_steps

@@ -69,8 +69,9 @@ def test_shapes_and_dtypes(game):
   chex.assert_type(state.observation, np.int8)
   chex.assert_shape(state.legal_action_mask, (p, a))
   chex.assert_type(state.legal_action_mask, bool)
-  chex.assert_shape(state.rewards, (p,))
-  chex.assert_type(state.rewards, np.float32)
+  chex.assert_shape((state.rewards, state.shaped_rewards), ((p,), (p,)))
+  chex.assert_type((state.rewards, state.shaped_rewards), np.float32)
+  assert env.has_shaped_rewards or not state.shaped_rewards.any()
   for field in ("terminated", "truncated"):
     chex.assert_shape(getattr(state, field), ())
     chex.assert_type(getattr(state, field), bool)
@@ -96,8 +97,11 @@ def test_random_play_keeps_the_contract(game):
     expected = np.arange(env.num_players) == before.current_player[..., None]
     np.testing.assert_array_equal(movers[~done_before], expected[~done_before])
   assert not after.legal_action_mask[after.terminated].any(), "legal actions after the end"
-  # A finished game is returned unchanged, with zero rewards.
+  # A finished game is returned unchanged, with zero rewards (shaped ones too).
   np.testing.assert_array_equal(after.rewards[done_before], 0.0)
+  np.testing.assert_array_equal(after.shaped_rewards[done_before], 0.0)
+  if not env.has_shaped_rewards:
+    np.testing.assert_array_equal(after.shaped_rewards, 0.0)
   np.testing.assert_array_equal(after.observation[done_before], before.observation[done_before])
   np.testing.assert_array_equal(after.step_count[done_before], before.step_count[done_before])
   np.testing.assert_array_equal(after.step_count[~done_before], before.step_count[~done_before] + 1)

@@ -308,6 +308,11 @@ def test_horizon_truncates_and_then_nothing_moves():
   assert not bool(states[4].legal_action_mask.any())
   assert int(states[5].step_count) == 5
   np.testing.assert_array_equal(states[5].observation, states[4].observation)
+  # Stepping a finished game zeroes both kinds of reward of the (no-)transition.
+  shaped_last = states[4].replace(shaped_rewards=jnp.array([3.0, 5.0]))
+  after = step(shaped_last, jnp.array([5, 5], jnp.int32))
+  np.testing.assert_array_equal(after.shaped_rewards, [0.0, 0.0])
+  np.testing.assert_array_equal(after.rewards, [0.0, 0.0])
   # Urgency: fewer than 40 steps left, on every cell.
   assert (np.asarray(states[0].observation)[..., F["urgency"]] == 1).all()
   assert (np.asarray(kit()[0].init(jax.random.key(0)).observation)[..., F["urgency"]] == 0).all()

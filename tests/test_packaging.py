@@ -38,3 +38,21 @@ def test_the_wheel_holds_jaxplay_only_and_imports_without_the_checkout(tmp_path)
   jaxplay_file = pathlib.Path(out[0])
   assert site in jaxplay_file.parents or ROOT in jaxplay_file.parents
 
+
+
+def test_what_the_readme_runs_after_the_plain_install_is_a_runtime_requirement():
+  """`tensorboard --logdir=...` follows `pip install -e .` in the README: not a test extra."""
+  requirements = (ROOT / "requirements.txt").read_text().split()
+  assert any(line.startswith("tensorboard==") for line in requirements)
+  assert "tensorboard" not in (ROOT / "setup.py").read_text().split("extras_require")[1]
+
+
+def test_the_binaries_outside_the_repository_root_fail_in_one_line(tmp_path):
+  """They are not installed: outside a checkout Python says so in one line."""
+  result = subprocess.run([sys.executable, "-m", "experiments.train", "--workdir=w",
+                           "--config=experiments/configs/kuhn_poker.py"], cwd=tmp_path,
+                          capture_output=True, text=True, check=False)
+  assert result.returncode == 1
+  assert result.stderr.strip().splitlines() == [
+      f"{sys.executable}: Error while finding module specification for 'experiments.train' "
+      "(ModuleNotFoundError: No module named 'experiments')"]

@@ -127,11 +127,11 @@ def test_bad_run_configs_raise_one_clear_error(tmp_path, field, value, message):
 def test_evaluate_prints_metrics_plots_and_exports_for_openspiel(finished_run, tmp_path):
   workdir, _ = finished_run
   lines = []
-  policy_path = tmp_path / "kuhn_policy.json"
-  metrics = evaluate_bin.evaluate(workdir, plot=str(tmp_path / "curves.png"),
+  policy_path = tmp_path / "new" / "kuhn_policy.json"  # folders that do not exist yet
+  metrics = evaluate_bin.evaluate(workdir, plot=str(tmp_path / "plots" / "curves.png"),
                                   export_openspiel_policy=str(policy_path),
                                   print_fn=lines.append)
-  assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+  assert (tmp_path / "plots" / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
   assert any("kuhn_poker/exploitability" in line for line in lines)
   # OpenSpiel's exploitability of the exported policy is ours.
   game = pyspiel.load_game("kuhn_poker")

@@ -1,1 +1,2 @@
-"""Checkpoints, metric writers, plots and policy export."""
+"""Reading and writing what a run makes: checkpoints, metrics (JSON lines, TensorBoard), plots,
+GIFs, and OpenSpiel policies and histories."""

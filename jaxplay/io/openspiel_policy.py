@@ -55,13 +55,15 @@ def infostate_strings(tree: GameTree) -> list[str]:
 def export_policy(tree: GameTree, policy: Policy, path: str | pathlib.Path | None = None
                   ) -> dict:
   """The JSON object of `policy` (a table or policy function; see the module docstring),
-  also written to `path` if given."""
+  also written to `path` if given (its folder is made if missing)."""
   table = policy_table(tree, policy)
   data = {"game": openspiel_game_string(tree),
           "policy": {key: [float(p) for p in row]
                      for key, row in zip(infostate_strings(tree), table)}}
   if path is not None:
-    pathlib.Path(path).write_text(json.dumps(data, indent=1))
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1))
   return data
 
 

@@ -29,6 +29,7 @@ from flax import struct
 from jaxplay import config as config_lib
 from jaxplay.agents.networks import make_network
 from jaxplay.agents.policy import categorical_kl, masked_logits, masked_probs
+from jaxplay.core.env import tree_select
 from jaxplay.learn import advantages as adv_lib
 from jaxplay.learn import shuffle
 from jaxplay.learn.game_set import make_game_set
@@ -250,17 +251,18 @@ class Learner:
 
   def train_chunk(self, state: TrainState, num_updates: int):
     """Up to `num_updates` updates in one `lax.scan`, never past the run's last update (the
-    scan skips the rest, so the run's last, shorter chunk reuses the same compiled program).
+    state stays as it is for the rest, so the run's last, shorter chunk reuses the same
+    compiled program). A select, not a `lax.cond`: inside a conditional XLA compiles the update
+    differently (results within 3e-6 after 10 Kuhn updates, no longer bitwise those of a
+    plain scan), and the work wasted on the skipped updates is at most K - 1 updates a run.
 
     Returns:
       (state, metrics of the updates done, averaged: `chunk_metrics`).
     """
-    skipped = jax.tree.map(jnp.zeros_like, jax.eval_shape(self.update, state)[1])
-
     def step(state, _):
       live = state.update < self.num_updates
-      state, metrics = jax.lax.cond(live, self.update, lambda s: (s, skipped), state)
-      return state, (metrics, live)
+      updated, metrics = self.update(state)
+      return tree_select(live, updated, state), (metrics, live)
 
     state, (stacked, done) = jax.lax.scan(step, state, None, length=num_updates)
     return state, self.chunk_metrics(stacked, done)
