@@ -150,6 +150,7 @@ def learner_batch(inputs, game, legal, logits):
   n = len(game)
   zeros = jnp.zeros(n)
   return Batch(inputs=inputs, legal=legal, game=game, action=jnp.zeros(n, jnp.int32),
+               member=jnp.zeros(n, jnp.int32),
                log_prob=zeros, logits=logits, magnet_logits=jnp.zeros_like(logits),
                advantage=zeros, target=zeros, old_value=zeros, policy_weight=jnp.ones(n),
                value_weight=jnp.ones(n))

@@ -23,7 +23,7 @@ def batch(**overrides) -> Batch:
   n = 2
   fields = dict(
       inputs=jnp.zeros((n, 1, 1), jnp.int8), legal=jnp.ones((n, 2), bool),
-      game=jnp.zeros(n, jnp.int32), action=jnp.array([0, 1]),
+      game=jnp.zeros(n, jnp.int32), action=jnp.array([0, 1]), member=jnp.zeros(n, jnp.int32),
       log_prob=jnp.log(jnp.array([0.25, 0.75])), logits=jnp.log(jnp.array([[0.25, 0.75]] * 2)),
       magnet_logits=jnp.zeros((n, 2)), advantage=jnp.array([1.0, -2.0]),
       target=jnp.array([1.0, 0.0]), old_value=jnp.array([0.0, 0.5]),

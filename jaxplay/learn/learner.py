@@ -18,7 +18,7 @@ exploitable than the last iterate.
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
@@ -159,44 +159,14 @@ class Learner:
     key = jax.random.wrap_key_data(state.key)
     key, shuffle_key, *game_keys = jax.random.split(key, 2 + len(self.games.envs))
     schedules = self.schedules(state.update)
-    batches, env_states, baselines, metrics = [], [], [], {}
-    for game, name in enumerate(self.games.names):
-      players, game_ppo = self.games.raw[game].num_players, self.game_ppo[game]
-      env_state, traj, last_value, last_decides = rollout(
-          self.games, game, self.model, state.params, state.env_states[game], game_keys[game],
-          ppo.num_steps, shaping=schedules["shaping"],
-          bootstrap_truncated=bool(ppo.bootstrap_truncated))
-      baseline = state.baselines[game, :players]
-      if game_ppo.advantage == "gae":
-        advantage, target, valid = adv_lib.seat_gae(
-            traj.reward, traj.done, traj.seat, traj.acted, traj.value, traj.bootstrap,
-            last_value, last_decides, game_ppo.gamma, game_ppo.gae_lambda)
-      else:
-        target, valid = adv_lib.monte_carlo_returns(traj.reward, traj.done, traj.seat,
-                                                    traj.acted, game_ppo.gamma)
-        baseline = adv_lib.update_role_baseline(baseline, target, valid, traj.seat,
-                                                game_ppo.rae_alpha)
-        advantage = adv_lib.rae_advantages(target, valid, traj.seat, baseline)
-      env_states.append(env_state)
-      baselines.append(state.baselines[game].at[:players].set(baseline))
-      batches.append(_batch(traj, game, advantage, target, valid))
-      metrics.update(_episode_metrics(name, traj))
-      metrics[f"{name}/advantage_std"] = jnp.sqrt(
-          jnp.sum(jnp.where(valid, advantage ** 2, 0.0)) / jnp.maximum(valid.sum(), 1))
-
-    batch = jax.tree.map(lambda *xs: jnp.concatenate(xs), *batches)
-    if uses(self.loss_config.magnet_coef):
-      magnet_logits, _ = self.model.apply(state.magnet, batch.inputs, batch.game)
-      batch = batch.replace(magnet_logits=masked_logits(magnet_logits, batch.legal))
-    params, opt_state, loss_metrics = self._optimize(state.params, state.opt_state, batch,
+    batch, env_states, baselines, _, metrics = self.collect(
+        state.params, state.env_states, state.baselines, game_keys, schedules)
+    batch = self.with_magnet_logits(batch, state.magnet)
+    params, opt_state, loss_metrics = self.optimize(state.params, state.opt_state, batch,
                                                      shuffle_key, schedules)
-    magnet_opt_state = state.magnet_opt_state
-    if self.magnet_update == "ema":
-      step = metrics["magnet_ema"] = schedules["magnet_ema"]
-      magnet = jax.tree.map(lambda m, p: m + step * (p - m), state.magnet, params)
-    else:
-      magnet, magnet_opt_state, metrics["magnet_distill_kl"] = self._distill_magnet(
-          state.magnet, magnet_opt_state, batch)
+    magnet, magnet_opt_state, magnet_metrics = self.magnet_step(
+        state.magnet, state.magnet_opt_state, params, batch, schedules)
+    metrics.update(magnet_metrics)
     metrics.update(loss_metrics, shaping=schedules["shaping"])
     for game, name in enumerate(self.games.names):
       metrics[f"{name}/entropy_coef"] = schedules["entropy_coef"][game]
@@ -206,9 +176,74 @@ class Learner:
     metrics["learning_rate"] = self.learning_rate(
         (state.update + 1) * ppo.num_epochs * ppo.num_minibatches)
     return TrainState(params=params, magnet=magnet, opt_state=opt_state,
-                      magnet_opt_state=magnet_opt_state,
-                      env_states=tuple(env_states), key=jax.random.key_data(key),
-                      update=state.update + 1, baselines=jnp.stack(baselines)), metrics
+                      magnet_opt_state=magnet_opt_state, env_states=env_states,
+                      key=jax.random.key_data(key), update=state.update + 1,
+                      baselines=baselines), metrics
+
+  def collect(self, params, env_states: tuple, baselines: jax.Array, keys, schedules,
+              members: tuple | None = None):
+    """Rolls out every game (`ppo.num_steps` steps of its B games) and estimates advantages.
+
+    Args:
+      params: the network's parameters (self-play), or with `members` a population's stacked
+        parameters [N, ...].
+      env_states: per game, its B running games.
+      baselines: float32[G, R] RAE's return averages per game and role; a role is a seat in
+        self-play, (member, seat) as member * P + seat in a population (P the most seats).
+      keys: one PRNG key per game.
+      members: per game, int32[B, P_g] the member in each seat (see `rollout`).
+
+    Returns:
+      (the samples of every game as one Batch, env states, baselines, per game its
+      Trajectory, metrics of the rollouts).
+    """
+    ppo = self.config.ppo
+    batches, new_states, new_baselines, trajectories, metrics = [], [], [], [], {}
+    for game, name in enumerate(self.games.names):
+      game_ppo = self.game_ppo[game]
+      env_state, traj, last_value, last_decides = rollout(
+          self.games, game, self.model, params, env_states[game], keys[game], ppo.num_steps,
+          shaping=schedules["shaping"], bootstrap_truncated=ppo.bootstrap_truncated,
+          members=None if members is None else members[game])
+      baseline = baselines[game]
+      if game_ppo.advantage == "gae":
+        advantage, target, valid = adv_lib.seat_gae(
+            traj.reward, traj.done, traj.seat, traj.acted, traj.value, traj.bootstrap,
+            last_value, last_decides, game_ppo.gamma, game_ppo.gae_lambda)
+      else:
+        role = traj.member * self.num_players + traj.seat
+        target, valid = adv_lib.monte_carlo_returns(traj.reward, traj.done, traj.seat,
+                                                    traj.acted, game_ppo.gamma)
+        baseline = adv_lib.update_role_baseline(baseline, target, valid, role,
+                                                game_ppo.rae_alpha)
+        advantage = adv_lib.rae_advantages(target, valid, role, baseline)
+      new_states.append(env_state)
+      new_baselines.append(baseline)
+      trajectories.append(traj)
+      batches.append(_batch(traj, game, advantage, target, valid))
+      metrics.update(_episode_metrics(name, traj))
+      metrics[f"{name}/advantage_std"] = jnp.sqrt(
+          jnp.sum(jnp.where(valid, advantage ** 2, 0.0)) / jnp.maximum(valid.sum(), 1))
+    batch = jax.tree.map(lambda *xs: jnp.concatenate(xs), *batches)
+    return batch, tuple(new_states), jnp.stack(new_baselines), tuple(trajectories), metrics
+
+  def with_magnet_logits(self, batch: Batch, magnet) -> Batch:
+    """The batch with the magnet's masked logits of every sample (when the loss uses them)."""
+    if not uses(self.loss_config.magnet_coef):
+      return batch
+    magnet_logits, _ = self.model.apply(magnet, batch.inputs, batch.game)
+    return batch.replace(magnet_logits=masked_logits(magnet_logits, batch.legal))
+
+  def magnet_step(self, magnet, magnet_opt_state, params, batch: Batch, schedules):
+    """The magnet after an update to `params`: an EMA step towards them, or a distillation
+    step towards the policy that played `batch`. Returns (magnet, its optimizer state,
+    metrics)."""
+    if self.magnet_update == "ema":
+      step = schedules["magnet_ema"]
+      magnet = jax.tree.map(lambda m, p: m + step * (p - m), magnet, params)
+      return magnet, magnet_opt_state, {"magnet_ema": step}
+    magnet, magnet_opt_state, kl = self._distill_magnet(magnet, magnet_opt_state, batch)
+    return magnet, magnet_opt_state, {"magnet_distill_kl": kl}
 
   def _distill_magnet(self, magnet, opt_state, batch: Batch):
     """One Adam step (`ppo.magnet_lr`) of the magnet towards the policy that played `batch`:
@@ -224,7 +259,7 @@ class Learner:
     updates, opt_state = self.magnet_optimizer.update(grads, opt_state, magnet)
     return optax.apply_updates(magnet, updates), opt_state, kl
 
-  def _optimize(self, params, opt_state, batch: Batch, key, schedules):
+  def optimize(self, params, opt_state, batch: Batch, key, schedules):
     """Epochs of shuffled minibatch steps (with the loss's `schedules` of this update); the
     loss metrics averaged over all of them."""
     ppo = self.config.ppo
@@ -259,13 +294,7 @@ class Learner:
     Returns:
       (state, metrics of the updates done, averaged: `chunk_metrics`).
     """
-    def step(state, _):
-      live = state.update < self.num_updates
-      updated, metrics = self.update(state)
-      return tree_select(live, updated, state), (metrics, live)
-
-    state, (stacked, done) = jax.lax.scan(step, state, None, length=num_updates)
-    return state, self.chunk_metrics(stacked, done)
+    return chunk_scan(self.update, self, state, num_updates)
 
   def chunk_metrics(self, stacked: dict[str, jax.Array], done: jax.Array
                     ) -> dict[str, jax.Array]:
@@ -285,6 +314,19 @@ class Learner:
     return out
 
 
+def chunk_scan(update: Callable, learner: Learner, state: Any, num_updates: int):
+  """`num_updates` calls of `update(state) -> (state, metrics)` in one `lax.scan`, keeping
+  the state as it is once `state.update` reaches the learner's `num_updates` (see
+  `Learner.train_chunk`); returns (state, `learner.chunk_metrics` of the updates done)."""
+  def step(state, _):
+    live = state.update < learner.num_updates
+    updated, metrics = update(state)
+    return tree_select(live, updated, state), (metrics, live)
+
+  state, (stacked, done) = jax.lax.scan(step, state, None, length=num_updates)
+  return state, learner.chunk_metrics(stacked, done)
+
+
 def _batch(traj: Trajectory, game: int, advantage, target, valid) -> Batch:
   """The flat samples [T * B * K] of one game's rollout."""
   flat = lambda x: x.reshape((-1,) + x.shape[3:])
@@ -292,6 +334,7 @@ def _batch(traj: Trajectory, game: int, advantage, target, valid) -> Batch:
   return Batch(
       inputs=flat(traj.inputs), legal=flat(traj.legal),
       game=jnp.full(traj.action.size, game, jnp.int32), action=flat(traj.action),
+      member=flat(traj.member),
       log_prob=flat(traj.log_prob), logits=flat(traj.logits),
       magnet_logits=jnp.zeros_like(flat(traj.logits)), advantage=flat(advantage),
       target=flat(target), old_value=flat(traj.value),

@@ -35,6 +35,7 @@ class Batch:
   Attributes:
     inputs: [N, ...] the network's inputs of each sample's observation (`from_inputs`);
     legal: bool[N, A]; game: int32[N]; action: int32[N].
+    member: int32[N] the population member that acted (0 in self-play).
     log_prob: float32[N] the behaviour policy's log-probability of `action`.
     logits: float32[N, A] the behaviour policy's masked logits.
     magnet_logits: float32[N, A] the magnet policy's masked logits (zeros without a magnet).
@@ -46,6 +47,7 @@ class Batch:
   legal: jax.Array
   game: jax.Array
   action: jax.Array
+  member: jax.Array
   log_prob: jax.Array
   logits: jax.Array
   magnet_logits: jax.Array

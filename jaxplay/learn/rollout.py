@@ -6,7 +6,15 @@ move (K = 1 actor slot per game, half or a third of the work of running every se
 simultaneous game every seat (K = P). Rewards are recorded for every seat, so that each seat's
 advantages can follow its own decisions (`advantages.seat_gae`).
 
-Shapes: T steps, B games, K actor slots, P seats, L x F padded tokens, A padded actions.
+Self-play runs one parameter set for every seat. A population runs stacked parameters
+[N, ...] with a seat -> member map `members int32[B, P]` (fixed for the rollout; a game slot
+that restarts keeps its seats' members): every member's forward pass runs over the step's
+actors and each actor takes its own member's output (`member_forward`; no copy of the
+parameters is gathered per game). The trajectory records each actor's member, so that each
+learning member learns from its own decisions only.
+
+Shapes: T steps, B games, K actor slots, P seats, N members, L x F padded tokens, A padded
+actions.
 """
 
 from __future__ import annotations
@@ -43,6 +51,7 @@ class Trajectory:
       observation before the step.
     legal: bool[T, B, K, A] its legal actions then.
     seat: int32[T, B, K] which seat each actor slot is.
+    member: int32[T, B, K] which population member acted there (0 in self-play).
     acted: bool[T, B, K] the slot had a legal move (always, in a live game).
     action: int32[T, B, K] the action it sampled.
     log_prob: float32[T, B, K] its log-probability under the acting parameters.
@@ -59,6 +68,7 @@ class Trajectory:
   inputs: jax.Array
   legal: jax.Array
   seat: jax.Array
+  member: jax.Array
   acted: jax.Array
   action: jax.Array
   log_prob: jax.Array
@@ -79,6 +89,30 @@ def forward(model: Model, params: Any, observation: jax.Array, game: int):
   logits, value = model.apply(params, inputs, jnp.full(inputs.shape[:1], game, jnp.int32))
   return (logits.reshape(lead + logits.shape[-1:]), value.reshape(lead),
           inputs.reshape(lead + inputs.shape[1:]))
+
+
+def member_forward(model: Model, params: Any, observation: jax.Array, game: int,
+                   member: jax.Array | None):
+  """`forward` of actors [..., L, F], each by its own member: with `member` None, `params` is
+  one network's; otherwise `params` are stacked [N, ...] and `member` int32[...] says whose
+  output each actor takes. Every member runs over all the actors (N forward passes of the
+  batch; the selection is exact), which costs N times one pass and never copies parameters
+  per actor."""
+  if member is None:
+    return forward(model, params, observation, game)
+  logits, value, inputs = jax.vmap(forward, in_axes=(None, 0, None, None))(
+      model, params, observation, game)                     # [N, ...]: every member's view
+  pick = lambda x: jnp.take_along_axis(x, member.reshape((1,) + member.shape + (1,) * (
+      x.ndim - 1 - member.ndim)), axis=0)[0]
+  return pick(logits), pick(value), inputs[0]
+
+
+def seat_members(members: jax.Array | None, seat: jax.Array) -> jax.Array | None:
+  """int32[B, K]: the member in each actor's seat (`members` int32[B, P], seat int32[B, K]),
+  or None in self-play."""
+  if members is None:
+    return None
+  return jnp.take_along_axis(members, seat, axis=1)
 
 
 def actors(games: GameSet, game: int, states: Any):
@@ -104,10 +138,13 @@ def joint_action(action: jax.Array, seat: jax.Array, num_players: int) -> jax.Ar
 
 def rollout(games: GameSet, game: int, model: Model, params: Any, states: Any,
             key: jax.Array, num_steps: int, *, shaping: jax.Array | float = 0.0,
-            bootstrap_truncated: bool = True):
+            bootstrap_truncated: bool = True, members: jax.Array | None = None):
   """Plays `num_steps` steps of game `game` in the B games `states` (wrapped envs).
 
   Args:
+    params: one network's parameters (self-play), or with `members` a population's stacked
+      parameters [N, ...].
+    members: int32[B, P] the member in each seat of each game (see the module docstring).
     shaping: weight of the env's `shaped_rewards` (games that declare them) added to its
       rewards.
     bootstrap_truncated: record the values of games cut by a time limit (`Trajectory.bootstrap`).
@@ -125,7 +162,8 @@ def rollout(games: GameSet, game: int, model: Model, params: Any, states: Any,
   def one_step(states, step_key):
     action_key, env_key = split_keys(step_key, 2)
     observation, legal, seat = actors(games, game, states)
-    logits, value, inputs = forward(model, params, observation, game)
+    member = seat_members(members, seat)
+    logits, value, inputs = member_forward(model, params, observation, game, member)
     logits = masked_logits(logits, legal)
     action = sample_actions(action_key, logits)
     after = step(states, joint_action(action, seat, num_players),
@@ -135,10 +173,12 @@ def rollout(games: GameSet, game: int, model: Model, params: Any, states: Any,
       reward = reward + shaping * after.shaped_rewards
     cut = after.truncated & ~after.terminated
     record = Trajectory(  # log_prob and acted are filled in after the scan, all steps at once
-        inputs=inputs, legal=legal, seat=seat, acted=None, action=action,
+        inputs=inputs, legal=legal, seat=seat,
+        member=jnp.zeros_like(seat) if member is None else member, acted=None, action=action,
         log_prob=None, logits=logits, value=value,
         reward=reward * scale, done=after.terminated | after.truncated,
-        bootstrap=_cut_values(games, game, model, params, after, cut, bootstrap_truncated),
+        bootstrap=_cut_values(games, game, model, params, members, after, cut,
+                              bootstrap_truncated),
         episode_return=after.returned_episode_return,
         episode_length=after.returned_episode_length)
     return after, record
@@ -149,11 +189,11 @@ def rollout(games: GameSet, game: int, model: Model, params: Any, states: Any,
       acted=trajectory.legal.any(-1),
       log_prob=jnp.take_along_axis(log_probs, trajectory.action[..., None], -1)[..., 0])
   observation = games.pad_observation(states.observation)
-  _, last_value, _ = forward(model, params, observation, game)
+  _, last_value, _ = member_forward(model, params, observation, game, members)
   return states, trajectory, last_value, states.legal_action_mask.any(-1)
 
 
-def _cut_values(games, game, model, params, after, cut, enabled: bool) -> jax.Array:
+def _cut_values(games, game, model, params, members, after, cut, enabled: bool) -> jax.Array:
   """float32[B, P]: every seat's value of the observation a time limit cut its game at (zero
   for games not cut); the forward pass runs only on steps where some game was cut."""
   zeros = jnp.zeros(after.rewards.shape, jnp.float32)
@@ -161,7 +201,8 @@ def _cut_values(games, game, model, params, after, cut, enabled: bool) -> jax.Ar
     return zeros
 
   def values(_):
-    _, value, _ = forward(model, params, games.pad_observation(after.final_observation), game)
+    _, value, _ = member_forward(model, params, games.pad_observation(after.final_observation),
+                                 game, members)
     return jnp.where(cut[:, None], value, 0.0)
 
   return jax.lax.cond(cut.any(), values, lambda _: zeros, None)

@@ -1,0 +1,107 @@
+"""The population learner: self-play is a population of one (its update is the Learner's),
+members act only for their own seats and only the learner learns, adding a member compiles
+nothing, and the payoff matrix follows the training games."""
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxplay import config as config_lib
+from jaxplay.learn import population as population_lib
+from jaxplay.learn import rollout as rollout_lib
+from jaxplay.learn.learner import Learner
+
+
+def kuhn_learner(num_updates=3):
+  config = config_lib.defaults()
+  config.network.kind, config.network.hidden = "mlp", (16,)
+  config.ppo.num_envs, config.ppo.num_steps = 32, 4
+  config.ppo.num_epochs, config.ppo.num_minibatches = 2, 2
+  config.ppo.magnet_coef = 0.3
+  config.total_env_steps = 32 * 4 * num_updates
+  return Learner(config)
+
+
+@pytest.fixture(scope="module")
+def learner():
+  return kuhn_learner()
+
+
+def test_self_play_is_a_population_of_one(learner):
+  """Three updates of a one-member population equal three Learner updates."""
+  population = population_lib.Population(learner, capacity=1)
+  single, pop = learner.init(0), population.init(0)
+  single, single_metrics = jax.jit(learner.train_chunk, static_argnums=1)(single, 3)
+  pop, pop_metrics = jax.jit(population.train_chunk, static_argnums=1)(pop, 3)
+  chex.assert_trees_all_close(jax.tree.map(lambda x: x[0], pop.params), single.params,
+                              rtol=1e-5, atol=1e-6)
+  chex.assert_trees_all_close(jax.tree.map(lambda x: x[0], pop.magnet), single.magnet,
+                              rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(pop_metrics["kuhn_poker/return_0"],
+                             single_metrics["kuhn_poker/return_0"], rtol=1e-5)
+  assert float(pop.counts[0, 0]) > 0  # it played itself
+
+
+def test_each_actor_takes_its_own_members_output(learner):
+  """Member 1 is a copy of member 0 whose policy head is changed: the actors in its seats get
+  its logits, the others member 0's."""
+  state = learner.init(0)
+  other = jax.tree.map(lambda x: x + 0.5, state.params)
+  stacked = jax.tree.map(lambda a, b: jnp.stack([a, b]), state.params, other)
+  observation = learner.games.pad_observation(state.env_states[0].observation)  # [B, P, L, F]
+  member = jnp.tile(jnp.array([[0, 1]], jnp.int32), (observation.shape[0], 1))
+  logits, value, _ = rollout_lib.member_forward(learner.model, stacked, observation, 0, member)
+  want0 = rollout_lib.forward(learner.model, state.params, observation, 0)
+  want1 = rollout_lib.forward(learner.model, other, observation, 0)
+  chex.assert_trees_all_close((logits[:, 0], value[:, 0]), (want0[0][:, 0], want0[1][:, 0]))
+  chex.assert_trees_all_close((logits[:, 1], value[:, 1]), (want1[0][:, 1], want1[1][:, 1]))
+
+
+def test_frozen_members_act_and_only_the_learner_learns(learner):
+  population = population_lib.Population(learner, capacity=4,
+                                         matchmaker=fictitious_for_test)
+  update = jax.jit(population.update)
+  add = jax.jit(population.add_member)
+  state = add(population.init(0))                 # member 1: a frozen copy of the learner
+  assert state.live.tolist() == [True, True, False, False]
+  frozen_before = jax.tree.map(lambda x: x[1], state.params)
+  for _ in range(2):
+    state, metrics = update(state)
+  chex.assert_trees_all_equal(jax.tree.map(lambda x: x[1], state.params), frozen_before)
+  assert not jax.tree.all(jax.tree.map(jnp.array_equal,
+                                       jax.tree.map(lambda x: x[0], state.params),
+                                       frozen_before))
+  # Every game had the learner against member 1: the payoff matrix knows both entries, and
+  # as a zero-sum game they are opposite.
+  counts = np.asarray(state.counts)
+  assert counts[0, 1] > 0 and counts[1, 0] == counts[0, 1] and counts[2:].sum() == 0
+  np.testing.assert_allclose(state.payoff[0, 1], -state.payoff[1, 0], atol=1e-5)
+  # Adding members changes data, not shapes: nothing compiles again.
+  state = add(add(state))
+  assert state.live.all()
+  state, _ = update(state)
+  assert update._cache_size() == 1 and add._cache_size() == 1
+  assert bool(jnp.array_equal(add(state).live, state.live))  # a full population stays full
+
+
+def fictitious_for_test(payoff, counts, live, learner, key):
+  """Uniform over the live members other than the learner (the learner if alone)."""
+  del payoff, counts, key
+  others = live & (jnp.arange(live.shape[0]) != learner)
+  weights = jnp.where(others.any(), others, jnp.arange(live.shape[0]) == learner)
+  return weights / weights.sum()
+
+
+def test_fill_seats_puts_the_learner_in_one_seat_and_draws_the_rest():
+  members = population_lib.fill_seats(jax.random.key(0), jnp.int32(2),
+                                      jnp.array([0.5, 0.5, 0.0]), 4000, 3)
+  chex.assert_shape(members, (4000, 3))
+  chex.assert_type(members, jnp.int32)
+  members = np.asarray(members)
+  learner_seats = members == 2
+  assert (learner_seats.sum(1) == 1).all()
+  np.testing.assert_allclose(learner_seats.mean(0), 1 / 3, atol=0.03)
+  others = members[~learner_seats]
+  np.testing.assert_allclose((others == 0).mean(), 0.5, atol=0.03)
