@@ -1,5 +1,6 @@
-"""The Overcooked training benchmark runs end to end (a smoke test: 2 updates a library; the
-figures it prints are not checked, timings never are)."""
+"""The benchmarks run end to end (smoke tests: the Overcooked training benchmark for 2 updates
+a library, exact PSRO for a few iterations; the figures they print are not checked, timings
+never are)."""
 
 import subprocess
 import sys
@@ -14,3 +15,13 @@ def test_train_overcooked_benchmark_runs_both_libraries():
   assert [row.split("|")[1].strip() for row in rows[1:]] == ["JaxMARL IPPO", "jaxplay"]
   assert all(row.split("|")[2].strip() == "4,096" for row in rows[1:])
   assert "jaxplay / JaxMARL IPPO steps/s:" in result.stdout
+
+
+def test_exact_psro_benchmark_prints_its_curves():
+  result = subprocess.run(
+      [sys.executable, "-m", "benchmarks.psro_exact", "--games=kuhn_poker", "--iterations=3",
+       "--checkpoints=1,3"], capture_output=True, text=True, timeout=600, check=False)
+  assert result.returncode == 0, result.stderr[-2000:]
+  rows = [line.split("|")[1].strip() for line in result.stdout.splitlines()
+          if line.startswith("| ") and not line.startswith("| n ")]
+  assert rows == ["1", "3"], result.stdout

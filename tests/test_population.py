@@ -1,6 +1,6 @@
 """The population learner: self-play is a population of one (its update is the Learner's),
 members act only for their own seats and only the learner learns, adding a member compiles
-nothing, and the payoff matrix follows the training games."""
+nothing, the payoff matrix follows the training games, and bad schemes are one clear error."""
 
 import chex
 import jax
@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from jaxplay import config as config_lib
+from jaxplay.core.errors import ConfigError
 from jaxplay.learn import population as population_lib
 from jaxplay.learn import rollout as rollout_lib
 from jaxplay.learn.learner import Learner
@@ -60,8 +61,7 @@ def test_each_actor_takes_its_own_members_output(learner):
 
 
 def test_frozen_members_act_and_only_the_learner_learns(learner):
-  population = population_lib.Population(learner, capacity=4,
-                                         matchmaker=fictitious_for_test)
+  population = population_lib.Population(learner, capacity=4, scheme="fictitious")
   update = jax.jit(population.update)
   add = jax.jit(population.add_member)
   state = add(population.init(0))                 # member 1: a frozen copy of the learner
@@ -86,22 +86,8 @@ def test_frozen_members_act_and_only_the_learner_learns(learner):
   assert bool(jnp.array_equal(add(state).live, state.live))  # a full population stays full
 
 
-def fictitious_for_test(payoff, counts, live, learner, key):
-  """Uniform over the live members other than the learner (the learner if alone)."""
-  del payoff, counts, key
-  others = live & (jnp.arange(live.shape[0]) != learner)
-  weights = jnp.where(others.any(), others, jnp.arange(live.shape[0]) == learner)
-  return weights / weights.sum()
-
-
-def test_fill_seats_puts_the_learner_in_one_seat_and_draws_the_rest():
-  members = population_lib.fill_seats(jax.random.key(0), jnp.int32(2),
-                                      jnp.array([0.5, 0.5, 0.0]), 4000, 3)
-  chex.assert_shape(members, (4000, 3))
-  chex.assert_type(members, jnp.int32)
-  members = np.asarray(members)
-  learner_seats = members == 2
-  assert (learner_seats.sum(1) == 1).all()
-  np.testing.assert_allclose(learner_seats.mean(0), 1 / 3, atol=0.03)
-  others = members[~learner_seats]
-  np.testing.assert_allclose((others == 0).mean(), 0.5, atol=0.03)
+def test_an_unknown_scheme_or_option_is_one_clear_error(learner):
+  with pytest.raises(ConfigError, match="scheme must be one of .*, got .league."):
+    population_lib.Population(learner, capacity=2, scheme="league")
+  with pytest.raises(ConfigError, match="meta_solver"):
+    population_lib.Population(learner, capacity=2, scheme="psro", meta_solver="alpharank")

@@ -2,7 +2,7 @@
 mask, one learning member beside frozen ones, matchmaking on device, and the payoff matrix of
 the training games, all in one compiled update.
 
-    population = Population(learner, capacity=8, matchmaker=matchmaking.fictitious)
+    population = Population(learner, capacity=8, scheme="pfsp", weighting="hard")
     state = population.init(seed=0)
     state, metrics = jax.jit(population.update)(state)
     state = jax.jit(population.add_member)(state)   # freeze the learner's copy; no recompile
@@ -11,9 +11,10 @@ Every array has a leading member axis N = `capacity`; which members exist is dat
 so adding one changes no shape and compiles nothing. The learner (`state.learner`) is the one
 member with gradients and optimizer work; the others act only. Each update:
 
-1. the matchmaker turns (payoff, counts, live, learner, key) into a distribution over
-   opponents, and each game's seats are filled: the learner in one seat, drawn opponents in
-   the rest (`matchmaking.seat_members`: members int32[B, P] per game);
+1. the matchmaking scheme (`jaxplay.learn.matchmaking`: self-play, fictitious self-play,
+   PFSP, PSRO's meta-strategies) turns (payoff, counts, live, learner) into a distribution
+   over opponents, and each game's seats are filled: the learner in one seat, drawn
+   opponents in the rest (`matchmaking.seat_members`: members int32[B, P] per game);
 2. the games are played with every member's forward pass over the actors and each actor
    taking its own member's output (`rollout`), advantages per seat as in self-play;
 3. the learner's PPO epochs run on its own decisions only (the others' samples weigh 0), and
@@ -28,16 +29,14 @@ schedules) are the `Learner`'s; see jaxplay/learn/learner.py.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 from flax import struct
 
+from jaxplay.learn import matchmaking
 from jaxplay.learn.learner import Learner, chunk_scan
-
-# (payoff [N, N], counts [N, N], live bool[N], learner int32[], key) -> opponents float32[N].
-Matchmaker = Callable[..., jax.Array]
 
 
 @struct.dataclass
@@ -79,23 +78,6 @@ def _put(tree: Any, index: jax.Array, value: Any) -> Any:
   return jax.tree.map(lambda x, v: x.at[index].set(v), tree, value)
 
 
-def self_play(payoff, counts, live, learner, key) -> jax.Array:
-  """float32[N]: every opponent is the learner itself."""
-  del payoff, counts, key
-  return (jnp.arange(live.shape[0]) == learner).astype(jnp.float32)
-
-
-def fill_seats(key: jax.Array, learner: jax.Array, opponents: jax.Array, num_games: int,
-               num_players: int) -> jax.Array:
-  """int32[B, P]: per game, the learner in a uniformly drawn seat and every other seat an
-  opponent drawn from `opponents` (float32[N], summing to 1)."""
-  seat_key, opponent_key = jax.random.split(key)
-  learner_seat = jax.random.randint(seat_key, (num_games, 1), 0, num_players)
-  drawn = jax.random.categorical(opponent_key, jnp.log(opponents),
-                                 shape=(num_games, num_players)).astype(jnp.int32)
-  return jnp.where(jnp.arange(num_players) == learner_seat, learner, drawn)
-
-
 class Population:
   """A population of up to `capacity` members of the learner's network (see the module
   docstring).
@@ -103,14 +85,21 @@ class Population:
   Args:
     learner: what is static (games, network, optimizer, schedules, config).
     capacity: N, the most members.
-    matchmaker: (payoff, counts, live, learner, key) -> opponents float32[N].
+    scheme: a matchmaking scheme of `matchmaking.SCHEMES`, with its `options` (PFSP's
+      weighting, PSRO's meta-solver, ...).
     payoff_ema: the step of the payoff matrix towards each update's mean returns.
+
+  Raises:
+    ConfigError: an unknown scheme or option (the message names the allowed ones).
   """
 
-  def __init__(self, learner: Learner, capacity: int, matchmaker: Matchmaker = self_play,
-               payoff_ema: float = 0.1):
-    self.learner, self.capacity = learner, capacity
-    self.matchmaker, self.payoff_ema = matchmaker, payoff_ema
+  def __init__(self, learner: Learner, capacity: int, scheme: str = "self_play", *,
+               payoff_ema: float = 0.1, **options):
+    self.learner, self.capacity, self.payoff_ema = learner, capacity, payoff_ema
+    self.scheme, self.options = scheme, options
+    matchmaking.opponent_distribution(  # checks the scheme and its options now, not in jit
+        scheme, jnp.zeros((capacity, capacity)), jnp.zeros((capacity, capacity)),
+        jnp.arange(capacity) == 0, jnp.int32(0), **options)
     self.num_updates = learner.num_updates
 
   def init(self, seed: int) -> PopulationState:
@@ -135,10 +124,10 @@ class Population:
     match_key = jax.random.fold_in(key, 0x6d617463)  # leaves the learner's own split intact
     key, shuffle_key, *game_keys = jax.random.split(key, 2 + len(learner.games.envs))
     schedules = learner.schedules(state.update)
-    opponents = self.matchmaker(state.payoff, state.counts, state.live, state.learner,
-                                match_key)
+    opponents = matchmaking.opponent_distribution(
+        self.scheme, state.payoff, state.counts, state.live, state.learner, **self.options)
     members = tuple(
-        fill_seats(k, state.learner, opponents, ppo.num_envs, env.num_players)
+        matchmaking.seat_members(k, state.learner, opponents, ppo.num_envs, env.num_players)
         for k, env in zip(jax.random.split(match_key, len(learner.games.raw)),
                           learner.games.raw))
     batch, env_states, baselines, trajectories, metrics = learner.collect(
