@@ -81,6 +81,12 @@ def seat_population_ids(members: Array, num_members: int) -> Array:
   return members + jnp.arange(members.shape[-1], dtype=jnp.int32) * num_members
 
 
+def _check_one_of(where: str, option: str, value, allowed: tuple[str, ...]) -> None:
+  if value not in allowed:
+    raise ConfigError(f"{where}: {option} must be one of {', '.join(map(repr, allowed))}, "
+                      f"got {value!r}")
+
+
 def _check_seat(learner_seat) -> None:
   """ConfigError unless `learner_seat` is None (shared population) or a seat 0 or 1."""
   if learner_seat is not None:
@@ -228,9 +234,7 @@ def pfsp(payoff: Array, counts: Array, live: Array, learner: Array, *,
     float32[N], 0 for members not live.
   """
   _check_seat(learner_seat)
-  if weighting not in PFSP_WEIGHTINGS:
-    raise ConfigError(f"pfsp: weighting must be one of {', '.join(map(repr, PFSP_WEIGHTINGS))}, "
-                      f"got {weighting!r}")
+  _check_one_of("pfsp", "weighting", weighting, PFSP_WEIGHTINGS)
   if not (is_real(k) and 0 <= k < math.inf):
     raise ConfigError(f"pfsp: k must be a finite number >= 0, got {k!r}")
   _, candidates = _sides(live, learner, learner_seat)
@@ -281,9 +285,7 @@ def psro(payoff: Array, counts: Array, live: Array, learner: Array, *,
     float32[N], 0 for members not live.
   """
   _check_seat(learner_seat)
-  if meta_solver not in META_SOLVERS:
-    raise ConfigError(f"psro: meta_solver must be one of {', '.join(map(repr, META_SOLVERS))}, "
-                      f"got {meta_solver!r}")
+  _check_one_of("psro", "meta_solver", meta_solver, META_SOLVERS)
   unknown = sorted(set(solver_options) - set(_SOLVER_OPTIONS[meta_solver]))
   if unknown:
     allowed = ", ".join(_SOLVER_OPTIONS[meta_solver]) or "none"
@@ -318,9 +320,7 @@ scheme(payoff, counts, live, learner, *, learner_seat=None, col_payoff=None, **o
 
 def get_scheme(name: str) -> Callable[..., Array]:
   """The opponent distribution called `name`, or ConfigError naming the schemes."""
-  if name not in SCHEMES:
-    raise ConfigError(f"matchmaking: scheme must be one of {', '.join(map(repr, SCHEMES))}, "
-                      f"got {name!r}")
+  _check_one_of("matchmaking", "scheme", name, tuple(SCHEMES))
   return SCHEMES[name]
 
 
