@@ -91,3 +91,16 @@ def test_an_unknown_scheme_or_option_is_one_clear_error(learner):
     population_lib.Population(learner, capacity=2, scheme="league")
   with pytest.raises(ConfigError, match="meta_solver"):
     population_lib.Population(learner, capacity=2, scheme="psro", meta_solver="alpharank")
+
+
+def test_grouped_apply_equals_each_rows_own_member():
+  """Uneven shares, a member without rows, chunks smaller and larger than a share."""
+  params = {"w": jnp.arange(5.0)[:, None] + 1.0, "b": -jnp.arange(5.0)}   # 5 members
+  apply = lambda p, x: (x * p["w"] + p["b"], x.sum(-1))
+  inputs = jax.random.normal(jax.random.key(0), (37, 3))
+  member = jnp.array([0] * 20 + [4] * 9 + [1] * 8, jnp.int32)[jax.random.permutation(
+      jax.random.key(1), 37)]
+  want = jax.vmap(lambda m, x: apply(jax.tree.map(lambda a: a[m], params), x))(member, inputs)
+  grouped = jax.jit(rollout_lib.grouped_apply, static_argnums=(0, 4))
+  for chunk in (None, 1, 4, 64):
+    chex.assert_trees_all_close(grouped(apply, params, inputs, member, chunk), want, atol=1e-6)

@@ -94,17 +94,54 @@ def forward(model: Model, params: Any, observation: jax.Array, game: int):
 def member_forward(model: Model, params: Any, observation: jax.Array, game: int,
                    member: jax.Array | None):
   """`forward` of actors [..., L, F], each by its own member: with `member` None, `params` is
-  one network's; otherwise `params` are stacked [N, ...] and `member` int32[...] says whose
-  output each actor takes. Every member runs over all the actors (N forward passes of the
-  batch; the selection is exact), which costs N times one pass and never copies parameters
-  per actor."""
+  one network's; otherwise `params` are stacked [N, ...] and `member` int32[...] says which
+  member plays each actor. The actors are grouped by member (`grouped_apply`): about two
+  passes of the batch whatever N, and no copy of the parameters per actor."""
   if member is None:
     return forward(model, params, observation, game)
-  logits, value, inputs = jax.vmap(forward, in_axes=(None, 0, None, None))(
-      model, params, observation, game)                     # [N, ...]: every member's view
-  pick = lambda x: jnp.take_along_axis(x, member.reshape((1,) + member.shape + (1,) * (
-      x.ndim - 1 - member.ndim)), axis=0)[0]
-  return pick(logits), pick(value), inputs[0]
+  num_members = jax.tree.leaves(params)[0].shape[0]
+  if num_members == 1:
+    return forward(model, jax.tree.map(lambda x: x[0], params), observation, game)
+  lead = observation.shape[:-2]
+  inputs = model.inputs(observation.reshape((-1,) + observation.shape[-2:]))
+  apply = lambda p, x: model.apply(p, x, jnp.full(x.shape[:1], game, jnp.int32))
+  logits, value = grouped_apply(apply, params, inputs, member.reshape(-1))
+  return (logits.reshape(lead + logits.shape[-1:]), value.reshape(lead),
+          inputs.reshape(lead + inputs.shape[1:]))
+
+
+def grouped_apply(apply: Callable, params: Any, inputs: jax.Array, member: jax.Array,
+                  chunk: int | None = None):
+  """`apply(params[member[x]], inputs[x])` for every row x of inputs [X, ...], with stacked
+  params [N, ...] and member int32[X], computed by groups instead of per row.
+
+  The rows are sorted by member and each member's run is padded to whole chunks of `chunk`
+  rows (default ceil(X / N)), so that every chunk belongs to one member: the chunks (at most
+  X / chunk + N of them, static) run as one vmapped apply, each with its member's parameters
+  (gathered once per chunk). The cost is at most X + N * chunk rows (two passes of the batch
+  by default) whatever the members' shares, against N passes for running every member over
+  every row. Returns apply's outputs, in the rows' order.
+  """
+  num_rows, num_members = member.shape[0], jax.tree.leaves(params)[0].shape[0]
+  chunk = chunk or -(-num_rows // num_members)
+  num_chunks = -(-num_rows // chunk) + num_members
+  order = jnp.argsort(member, stable=True)
+  counts = jnp.bincount(member, length=num_members)
+  padded = -(-counts // chunk) * chunk                         # each member's rows, padded
+  start = jnp.cumsum(counts) - counts                          # first sorted row per member
+  padded_start = jnp.cumsum(padded) - padded                   # first padded row per member
+  sorted_member = member[order]
+  slot = padded_start[sorted_member] + jnp.arange(num_rows) - start[sorted_member]  # [X]
+  rows = jnp.zeros((num_chunks * chunk,) + inputs.shape[1:], inputs.dtype).at[slot].set(
+      inputs[order])
+  chunk_start = jnp.arange(num_chunks) * chunk
+  chunk_member = jnp.clip(jnp.searchsorted(padded_start + padded, chunk_start, side="right"),
+                          0, num_members - 1)               # padding past the end: any member
+  chunk_params = jax.tree.map(lambda x: x[chunk_member], params)
+  outputs = jax.vmap(apply)(chunk_params, rows.reshape((num_chunks, chunk) + inputs.shape[1:]))
+  unsort = jnp.zeros_like(order).at[order].set(jnp.arange(num_rows))
+  return jax.tree.map(
+      lambda y: y.reshape((num_chunks * chunk,) + y.shape[2:])[slot][unsort], outputs)
 
 
 def seat_members(members: jax.Array | None, seat: jax.Array) -> jax.Array | None:
