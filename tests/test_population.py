@@ -104,3 +104,22 @@ def test_grouped_apply_equals_each_rows_own_member():
   grouped = jax.jit(rollout_lib.grouped_apply, static_argnums=(0, 4))
   for chunk in (None, 1, 4, 64):
     chex.assert_trees_all_close(grouped(apply, params, inputs, member, chunk), want, atol=1e-6)
+
+
+def test_learners_side_by_side_each_play_their_own_games(learner):
+  """Two self-play learners in one program: each plays only itself, in its own games, and
+  learns from its own decisions."""
+  population = population_lib.Population(learner, capacity=3, num_learners=2)
+  state = population.init(0)
+  assert state.live.tolist() == [True, True, False]
+  chex.assert_shape(state.env_states[0].current_player, (2 * 32,))
+  start = state.params
+  state, metrics = jax.jit(population.update)(state)
+  counts = np.asarray(state.counts)
+  assert counts[0, 0] > 0 and counts[1, 1] > 0 and counts[0, 1] == counts[1, 0] == 0
+  moved = [not jax.tree.all(jax.tree.map(lambda a, b: jnp.array_equal(a[i], b[i]),
+                                         state.params, start)) for i in range(3)]
+  assert moved == [True, True, False]
+  assert np.isfinite(metrics["entropy"])
+  with pytest.raises(ConfigError, match="num_learners must be in 1..capacity"):
+    population_lib.Population(learner, capacity=1, num_learners=2)

@@ -86,3 +86,112 @@ def plot_learning_curves(rows: list[dict], path: str | os.PathLike,
   out.parent.mkdir(parents=True, exist_ok=True)
   fig.savefig(out, format="png", dpi=100)
   return str(out)
+
+
+# --- payoff matrices ----------------------------------------------------------------------------
+
+MAX_ANNOTATED = 16  # payoff heatmaps of at most this many members print their values
+
+
+def _payoff_figure(payoff, *, labels=None, live=None, counts=None, title=None):
+  """The matplotlib Figure (on an Agg canvas) of `plot_payoff_matrix`, and the indices int[M]
+  of the members shown; see there for the arguments and errors."""
+  import numpy as np
+  from matplotlib.backends.backend_agg import FigureCanvasAgg
+  from matplotlib.figure import Figure
+
+  from jaxplay.core.errors import ConfigError
+
+  payoff = np.asarray(payoff, np.float64)
+  if payoff.ndim != 2 or payoff.shape[0] != payoff.shape[1]:
+    raise ConfigError(f"plot_payoff_matrix: payoff must be a square float[N, N] matrix, got "
+                      f"shape {payoff.shape}")
+  n = payoff.shape[0]
+  live = np.ones(n, bool) if live is None else np.asarray(live)
+  if live.shape != (n,) or live.dtype != np.bool_:
+    raise ConfigError(f"plot_payoff_matrix: live must be a bool[{n}] mask, got "
+                      f"{live.dtype}{list(live.shape)}")
+  played = np.ones((n, n), bool)
+  if counts is not None:
+    counts = np.asarray(counts, np.float64)
+    if counts.shape != (n, n):
+      raise ConfigError(f"plot_payoff_matrix: counts must be float[{n}, {n}] like payoff, got "
+                        f"shape {counts.shape}")
+    played = counts > 0
+  labels = [str(i) for i in range(n)] if labels is None else [str(label) for label in labels]
+  if len(labels) != n:
+    raise ConfigError(f"plot_payoff_matrix: labels must name the {n} members, got {len(labels)}")
+  shown = np.flatnonzero(live)
+  if shown.size == 0:
+    raise PlotError("plot_payoff_matrix: no live members to plot")
+
+  sub = np.ix_(shown, shown)
+  values = np.where(played[sub], payoff[sub], np.nan)          # NaN: never played, blank
+  finite = values[np.isfinite(values)]
+  limit = float(np.abs(finite).max()) if finite.size else 1.0
+  limit = limit if limit > 0 else 1.0
+  m = shown.size
+  side = min(14.0, 3.0 + 0.45 * m)
+  fig = Figure(figsize=(side + 1.2, side), layout="constrained")
+  FigureCanvasAgg(fig)
+  ax = fig.add_subplot()
+  image = ax.imshow(np.ma.masked_invalid(values), cmap="RdBu", vmin=-limit, vmax=limit,
+                    interpolation="nearest")
+  ax.set_facecolor("0.85")                                     # the blanks
+  names = [labels[i] for i in shown]
+  ax.set_xticks(range(m), names, rotation=90 if m > 8 else 0)
+  ax.set_yticks(range(m), names)
+  ax.set(xlabel="opponent (column)", ylabel="member (row)")
+  if m <= MAX_ANNOTATED:
+    for (row, col), value in np.ndenumerate(values):
+      if np.isfinite(value):
+        ax.text(col, row, f"{value:.2g}", ha="center", va="center", fontsize="small",
+                color="white" if abs(value) > 0.6 * limit else "black")
+  fig.colorbar(image, ax=ax, label="mean return of row against column", shrink=0.8)
+  if title:
+    ax.set_title(title)
+  return fig, shown
+
+
+def plot_payoff_matrix(payoff, path: str | os.PathLike, *, labels: Sequence[str] | None = None,
+                       live=None, counts=None, title: str | None = None) -> str:
+  """Writes a PNG heatmap of a population's payoff matrix (folder made if missing) and returns
+  its path.
+
+  Cell (i, j) is member i's mean return against member j, on a diverging colormap (RdBu: red
+  below 0, blue above) centred at 0 and symmetric (+-max |payoff| of the cells shown). With
+  at most 16 members shown the values are printed in the cells. Members not live are left
+  out (rows and columns), and entries with counts 0 (never played) or not finite are left
+  blank (gray). The image is (4.2 + 0.45 M) x (3 + 0.45 M) inches (width x height) at 100
+  dpi for M members shown, at most 15.2 x 14.
+
+  Args:
+    payoff: float[N, N] payoff[i, j] member i's mean return against member j.
+    path: the PNG file to write.
+    labels: N names of the members, by index; default their indices "0", "1", ...
+    live: bool[N] the members shown; default all.
+    counts: float[N, N] the games behind each entry; default all played.
+    title: drawn above the matrix.
+
+  Raises:
+    ConfigError: a payoff that is not [N, N], or live, counts or labels not matching N.
+    PlotError: no live member.
+  """
+  fig, _ = _payoff_figure(payoff, labels=labels, live=live, counts=counts, title=title)
+  out = pathlib.Path(path)
+  out.parent.mkdir(parents=True, exist_ok=True)
+  fig.savefig(out, format="png", dpi=100)
+  return str(out)
+
+
+def payoff_image(payoff, *, labels: Sequence[str] | None = None, live=None, counts=None,
+                 title: str | None = None, dpi: int = 100):
+  """uint8[H, W, 3] (numpy, RGB) the figure of `plot_payoff_matrix` rendered to an array, e.g.
+  for a TensorBoard image summary; H x W is the figure's size in inches times `dpi`. Arguments
+  and errors as in `plot_payoff_matrix`."""
+  import numpy as np
+
+  fig, _ = _payoff_figure(payoff, labels=labels, live=live, counts=counts, title=title)
+  fig.set_dpi(dpi)
+  fig.canvas.draw()
+  return np.ascontiguousarray(np.asarray(fig.canvas.buffer_rgba())[..., :3])

@@ -161,7 +161,7 @@ class Learner:
     schedules = self.schedules(state.update)
     batch, env_states, baselines, _, metrics = self.collect(
         state.params, state.env_states, state.baselines, game_keys, schedules)
-    batch = self.with_magnet_logits(batch, state.magnet)
+    batch = self.with_magnet_logits(jax.tree.map(lambda x: x[0], batch), state.magnet)
     params, opt_state, loss_metrics = self.optimize(state.params, state.opt_state, batch,
                                                      shuffle_key, schedules)
     magnet, magnet_opt_state, magnet_metrics = self.magnet_step(
@@ -181,7 +181,7 @@ class Learner:
                       baselines=baselines), metrics
 
   def collect(self, params, env_states: tuple, baselines: jax.Array, keys, schedules,
-              members: tuple | None = None):
+              members: tuple | None = None, blocks: int = 1):
     """Rolls out every game (`ppo.num_steps` steps of its B games) and estimates advantages.
 
     Args:
@@ -192,10 +192,13 @@ class Learner:
         self-play, (member, seat) as member * P + seat in a population (P the most seats).
       keys: one PRNG key per game.
       members: per game, int32[B, P_g] the member in each seat (see `rollout`).
+      blocks: split every game's B games into this many equal runs (a population's learners
+        each own one).
 
     Returns:
-      (the samples of every game as one Batch, env states, baselines, per game its
-      Trajectory, metrics of the rollouts).
+      (the samples of every game as one Batch [blocks, S, ...] (block j: the samples of
+      every game's j-th run of games), env states, baselines, per game its Trajectory,
+      metrics of the rollouts).
     """
     ppo = self.config.ppo
     batches, new_states, new_baselines, trajectories, metrics = [], [], [], [], {}
@@ -220,11 +223,11 @@ class Learner:
       new_states.append(env_state)
       new_baselines.append(baseline)
       trajectories.append(traj)
-      batches.append(_batch(traj, game, advantage, target, valid))
+      batches.append(_batch(traj, game, advantage, target, valid, blocks))
       metrics.update(_episode_metrics(name, traj))
       metrics[f"{name}/advantage_std"] = jnp.sqrt(
           jnp.sum(jnp.where(valid, advantage ** 2, 0.0)) / jnp.maximum(valid.sum(), 1))
-    batch = jax.tree.map(lambda *xs: jnp.concatenate(xs), *batches)
+    batch = jax.tree.map(lambda *xs: jnp.concatenate(xs, axis=1), *batches)
     return batch, tuple(new_states), jnp.stack(new_baselines), tuple(trajectories), metrics
 
   def with_magnet_logits(self, batch: Batch, magnet) -> Batch:
@@ -327,13 +330,18 @@ def chunk_scan(update: Callable, learner: Learner, state: Any, num_updates: int)
   return state, learner.chunk_metrics(stacked, done)
 
 
-def _batch(traj: Trajectory, game: int, advantage, target, valid) -> Batch:
-  """The flat samples [T * B * K] of one game's rollout."""
-  flat = lambda x: x.reshape((-1,) + x.shape[3:])
+def _batch(traj: Trajectory, game: int, advantage, target, valid, blocks: int) -> Batch:
+  """The samples of one game's rollout [T, B, K] as [blocks, T * (B / blocks) * K]: block j
+  holds the samples of the j-th of `blocks` equal runs of the B games."""
+  def flat(x):
+    t, b, k = x.shape[:3]
+    x = x.reshape((t, blocks, b // blocks, k) + x.shape[3:])
+    return jnp.moveaxis(x, 1, 0).reshape((blocks, -1) + x.shape[4:])
   valid = valid & traj.acted
   return Batch(
       inputs=flat(traj.inputs), legal=flat(traj.legal),
-      game=jnp.full(traj.action.size, game, jnp.int32), action=flat(traj.action),
+      game=jnp.full((blocks, traj.action.size // blocks), game, jnp.int32),
+      action=flat(traj.action),
       member=flat(traj.member),
       log_prob=flat(traj.log_prob), logits=flat(traj.logits),
       magnet_logits=jnp.zeros_like(flat(traj.logits)), advantage=flat(advantage),

@@ -8,8 +8,9 @@ the training games, all in one compiled update.
     state = jax.jit(population.add_member)(state)   # freeze the learner's copy; no recompile
 
 Every array has a leading member axis N = `capacity`; which members exist is data (`live`),
-so adding one changes no shape and compiles nothing. The learner (`state.learner`) is the one
-member with gradients and optimizer work; the others act only. Each update:
+so adding one changes no shape and compiles nothing. The learners (`state.learners`, L of
+them, vmapped: independent self-play runs, per-seat best responses) have gradients and
+optimizer work; the others act only. Each update:
 
 1. the matchmaking scheme (`jaxplay.learn.matchmaking`: self-play, fictitious self-play,
    PFSP, PSRO's meta-strategies) turns (payoff, counts, live, learner) into a distribution
@@ -17,8 +18,8 @@ member with gradients and optimizer work; the others act only. Each update:
    opponents in the rest (`matchmaking.seat_members`: members int32[B, P] per game);
 2. the games are played with every member's forward pass over the actors and each actor
    taking its own member's output (`rollout`), advantages per seat as in self-play;
-3. the learner's PPO epochs run on its own decisions only (the others' samples weigh 0), and
-   its magnet takes its step;
+3. each learner's PPO epochs run on its own decisions in its own games only (the others'
+   samples weigh 0), and its magnet takes its step;
 4. the payoff matrix moves towards the returns of the games that ended (an EMA per pair of
    members, `payoff_ema`; `counts` how many games each entry has seen).
 
@@ -35,6 +36,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
+from jaxplay.core.errors import ConfigError
 from jaxplay.learn import matchmaking
 from jaxplay.learn.learner import Learner, chunk_scan
 
@@ -46,11 +48,12 @@ class PopulationState:
   Attributes:
     params, magnet, opt_state, magnet_opt_state: per member, as in `TrainState`.
     live: bool[N] the members that exist.
-    learner: int32[] the member that learns (the others are frozen).
+    learners: int32[L] the members that learn (the others are frozen); learner l plays the
+      l-th run of every game's B = L x num_envs games.
     payoff: float32[N, N] member i's mean return against member j in the training games (an
       EMA; for more than two seats, in the games where both played).
     counts: float32[N, N] the games behind each entry.
-    env_states, key, update: as in `TrainState`.
+    env_states, key, update: as in `TrainState`, with L x num_envs games of each game.
     baselines: float32[G, N * P] RAE's return averages per game and role (member, seat).
   """
 
@@ -59,7 +62,7 @@ class PopulationState:
   opt_state: Any
   magnet_opt_state: Any
   live: jax.Array
-  learner: jax.Array
+  learners: jax.Array
   payoff: jax.Array
   counts: jax.Array
   env_states: tuple
@@ -78,24 +81,43 @@ def _put(tree: Any, index: jax.Array, value: Any) -> Any:
   return jax.tree.map(lambda x, v: x.at[index].set(v), tree, value)
 
 
+def _over_learners(fn):
+  """`fn` mapped over the leading learner axis of its arguments: vmapped, or for one learner
+  called on it directly (a vmap of size one ran the Kuhn update 10% slower on XLA:CPU)."""
+  def mapped(*args):
+    if jax.tree.leaves(args)[0].shape[0] > 1:
+      return jax.vmap(fn)(*args)
+    out = fn(*jax.tree.map(lambda x: x[0], args))
+    return jax.tree.map(lambda x: x[None], out)
+  return mapped
+
+
 class Population:
   """A population of up to `capacity` members of the learner's network (see the module
   docstring).
 
   Args:
-    learner: what is static (games, network, optimizer, schedules, config).
+    learner: what is static (games, network, optimizer, schedules, config); each learning
+      member gets the config's batch (`ppo.num_envs` games of each game) and schedule.
     capacity: N, the most members.
     scheme: a matchmaking scheme of `matchmaking.SCHEMES`, with its `options` (PFSP's
       weighting, PSRO's meta-solver, ...).
+    num_learners: L, the members that learn side by side (members 0 .. L - 1 at first, each
+      initialized from its own seed), as one vmapped program.
     payoff_ema: the step of the payoff matrix towards each update's mean returns.
 
   Raises:
-    ConfigError: an unknown scheme or option (the message names the allowed ones).
+    ConfigError: an unknown scheme or option (the message names the allowed ones), or more
+      learners than the capacity.
   """
 
   def __init__(self, learner: Learner, capacity: int, scheme: str = "self_play", *,
-               payoff_ema: float = 0.1, **options):
+               num_learners: int = 1, payoff_ema: float = 0.1, **options):
+    if not 1 <= num_learners <= capacity:
+      raise ConfigError(f"population: num_learners must be in 1..capacity ({capacity}), got "
+                        f"{num_learners!r}")
     self.learner, self.capacity, self.payoff_ema = learner, capacity, payoff_ema
+    self.num_learners = num_learners
     self.scheme, self.options = scheme, options
     matchmaking.opponent_distribution(  # checks the scheme and its options now, not in jit
         scheme, jnp.zeros((capacity, capacity)), jnp.zeros((capacity, capacity)),
@@ -103,54 +125,75 @@ class Population:
     self.num_updates = learner.num_updates
 
   def init(self, seed: int) -> PopulationState:
-    """One live member (member 0, the learner, initialized as `Learner.init(seed)` does); the
-    other slots hold initial parameters of their own until added."""
-    first = self.learner.init(seed)
-    n = self.capacity
-    stacked = lambda tree: jax.tree.map(lambda x: jnp.broadcast_to(x, (n,) + x.shape), tree)
-    players = self.learner.num_players
+    """L live members, the learners: member l initialized (parameters and its run of games)
+    as `Learner.init(seed + l)` does; the other slots hold member 0's initial parameters
+    until added."""
+    starts = [self.learner.init(seed + l) for l in range(self.num_learners)]
+    first, n = starts[0], self.capacity
+    rest = lambda tree: jnp.broadcast_to(tree, (n - self.num_learners,) + tree.shape)
+    stacked = lambda get: jax.tree.map(lambda *xs: jnp.concatenate(
+        [jnp.stack(xs), rest(xs[0])]), *[get(s) for s in starts])
+    games = lambda *xs: jnp.concatenate(xs)  # each learner's run of games, one after another
     return PopulationState(
-        params=stacked(first.params), magnet=stacked(first.magnet),
-        opt_state=stacked(first.opt_state), magnet_opt_state=stacked(first.magnet_opt_state),
-        live=jnp.arange(n) == 0, learner=jnp.int32(0),
+        params=stacked(lambda s: s.params), magnet=stacked(lambda s: s.magnet),
+        opt_state=stacked(lambda s: s.opt_state),
+        magnet_opt_state=stacked(lambda s: s.magnet_opt_state),
+        live=jnp.arange(n) < self.num_learners,
+        learners=jnp.arange(self.num_learners, dtype=jnp.int32),
         payoff=jnp.zeros((n, n), jnp.float32), counts=jnp.zeros((n, n), jnp.float32),
-        env_states=first.env_states, key=first.key, update=first.update,
-        baselines=jnp.zeros((first.baselines.shape[0], n * players), jnp.float32))
+        env_states=jax.tree.map(games, *[s.env_states for s in starts]), key=first.key,
+        update=first.update,
+        baselines=jnp.zeros((first.baselines.shape[0], n * self.learner.num_players),
+                            jnp.float32))
 
   def update(self, state: PopulationState) -> tuple[PopulationState, dict[str, jax.Array]]:
-    """One update of the learner against the opponents its matchmaker draws (pure)."""
+    """One update of every learner against the opponents its matchmaker draws (pure)."""
     learner, ppo = self.learner, self.learner.config.ppo
     key = jax.random.wrap_key_data(state.key)
     match_key = jax.random.fold_in(key, 0x6d617463)  # leaves the learner's own split intact
     key, shuffle_key, *game_keys = jax.random.split(key, 2 + len(learner.games.envs))
     schedules = learner.schedules(state.update)
-    opponents = matchmaking.opponent_distribution(
-        self.scheme, state.payoff, state.counts, state.live, state.learner, **self.options)
-    members = tuple(
-        matchmaking.seat_members(k, state.learner, opponents, ppo.num_envs, env.num_players)
-        for k, env in zip(jax.random.split(match_key, len(learner.games.raw)),
-                          learner.games.raw))
+    opponents = jax.vmap(lambda l: matchmaking.opponent_distribution(
+        self.scheme, state.payoff, state.counts, state.live, l, **self.options))(
+            state.learners)                                                      # [L, N]
+    members = tuple(self._seats(k, state.learners, opponents, env.num_players)
+                    for k, env in zip(jax.random.split(match_key, len(learner.games.raw)),
+                                      learner.games.raw))
     batch, env_states, baselines, trajectories, metrics = learner.collect(
-        state.params, state.env_states, state.baselines, game_keys, schedules, members)
-    mine = (batch.member == state.learner).astype(jnp.float32)
-    batch = batch.replace(policy_weight=batch.policy_weight * mine,
-                          value_weight=batch.value_weight * mine)
-    magnet = _take(state.magnet, state.learner)
-    batch = learner.with_magnet_logits(batch, magnet)
-    params, opt_state, loss_metrics = learner.optimize(
-        _take(state.params, state.learner), _take(state.opt_state, state.learner), batch,
-        shuffle_key, schedules)
-    magnet, magnet_opt_state, magnet_metrics = learner.magnet_step(
-        magnet, _take(state.magnet_opt_state, state.learner), params, batch, schedules)
+        state.params, state.env_states, state.baselines, game_keys, schedules, members,
+        blocks=self.num_learners)
+
+    def learn(member, params, opt_state, magnet, magnet_opt_state, batch):
+      mine = (batch.member == member).astype(jnp.float32)  # its own decisions in its games
+      batch = batch.replace(policy_weight=batch.policy_weight * mine,
+                            value_weight=batch.value_weight * mine)
+      batch = learner.with_magnet_logits(batch, magnet)
+      params, opt_state, loss_metrics = learner.optimize(params, opt_state, batch,
+                                                         shuffle_key, schedules)
+      magnet, magnet_opt_state, magnet_metrics = learner.magnet_step(
+          magnet, magnet_opt_state, params, batch, schedules)
+      return params, opt_state, magnet, magnet_opt_state, {**loss_metrics, **magnet_metrics}
+
+    mine = lambda tree: _take(tree, state.learners)
+    params, opt_state, magnet, magnet_opt_state, learn_metrics = _over_learners(learn)(
+        state.learners, mine(state.params), mine(state.opt_state), mine(state.magnet),
+        mine(state.magnet_opt_state), batch)
     payoff, counts = self._payoff_step(state.payoff, state.counts, trajectories, members)
-    metrics.update(loss_metrics, **magnet_metrics, shaping=schedules["shaping"])
+    metrics.update(jax.tree.map(jnp.mean, learn_metrics), shaping=schedules["shaping"])
+    put = lambda tree, value: _put(tree, state.learners, value)
     return state.replace(
-        params=_put(state.params, state.learner, params),
-        opt_state=_put(state.opt_state, state.learner, opt_state),
-        magnet=_put(state.magnet, state.learner, magnet),
-        magnet_opt_state=_put(state.magnet_opt_state, state.learner, magnet_opt_state),
+        params=put(state.params, params), opt_state=put(state.opt_state, opt_state),
+        magnet=put(state.magnet, magnet),
+        magnet_opt_state=put(state.magnet_opt_state, magnet_opt_state),
         payoff=payoff, counts=counts, env_states=env_states, baselines=baselines,
         key=jax.random.key_data(key), update=state.update + 1), metrics
+
+  def _seats(self, key, learners, opponents, num_players: int) -> jax.Array:
+    """int32[L x num_envs, P]: learner l's run of games, its seat and its drawn opponents."""
+    games = self.learner.config.ppo.num_envs
+    members = jax.vmap(lambda k, l, o: matchmaking.seat_members(k, l, o, games, num_players))(
+        jax.random.split(key, self.num_learners), learners, opponents)
+    return members.reshape((-1, num_players))
 
   def _payoff_step(self, payoff, counts, trajectories, members):
     """The payoff matrix moved towards the mean returns of this update's finished games: for
@@ -174,16 +217,18 @@ class Population:
     moved = payoff + self.payoff_ema * (mean - payoff)
     return jnp.where(games > 0, moved, payoff), counts + games
 
-  def add_member(self, state: PopulationState) -> PopulationState:
-    """Freezes a copy of the learner in the first slot not yet live (parameters, magnet,
-    optimizer state; its payoff row and column start at the learner's). The learner keeps
-    learning. A full population is left as it is (check `state.live.all()` before)."""
-    slot = jnp.argmin(state.live)  # the first dead slot
+  def add_member(self, state: PopulationState, which: int | jax.Array = 0
+                 ) -> PopulationState:
+    """Freezes a copy of learner `which` (an index into `state.learners`) in the first slot
+    not yet live (parameters, magnet, optimizer state; its payoff row and column start at
+    the learner's). The learner keeps learning. A full population is left as it is (check
+    `state.live.all()` before)."""
+    slot, source = jnp.argmin(state.live), state.learners[which]  # the first dead slot
     full = state.live.all()
     copy = lambda tree: jax.tree.map(
-        lambda x: jnp.where(full, x, x.at[slot].set(x[state.learner])), tree)
-    payoff = jnp.where(full, state.payoff, state.payoff.at[slot].set(state.payoff[state.learner])
-                       .at[:, slot].set(state.payoff[:, state.learner]))
+        lambda x: jnp.where(full, x, x.at[slot].set(x[source])), tree)
+    payoff = jnp.where(full, state.payoff, state.payoff.at[slot].set(state.payoff[source])
+                       .at[:, slot].set(state.payoff[:, source]))
     counts = jnp.where(full, state.counts, state.counts.at[slot].set(0.0).at[:, slot].set(0.0))
     return state.replace(params=copy(state.params), magnet=copy(state.magnet),
                          opt_state=copy(state.opt_state),
