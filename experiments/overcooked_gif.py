@@ -11,7 +11,9 @@ import jax
 from absl import app, flags
 
 import jaxplay
+from jaxplay.agents import random_agent
 from jaxplay.core.errors import JaxplayError
+from jaxplay.eval import play as play_lib
 from jaxplay.games.overcooked import layouts, render
 from jaxplay.io import gif
 
@@ -24,18 +26,9 @@ _SEED = flags.DEFINE_integer("seed", 0, "Seed of the random actions.")
 _OUT = flags.DEFINE_string("out", "overcooked.gif", "Where to write the GIF.")
 
 
-def play(env, key: jax.Array, num_steps: int):
-  """The states of one random-play episode, stacked along time (the initial state first)."""
-
-  def body(state, key):
-    action = jaxplay.random_legal_actions(key, state.legal_action_mask)
-    state = env.step(state, action)
-    return state, state
-
-  init = env.init(key)
-  _, states = jax.jit(lambda s, k: jax.lax.scan(body, s, jax.random.split(k, num_steps)))(
-      init, key)
-  return [init] + [jax.tree.map(lambda a, t=t: a[t], states) for t in range(num_steps)]
+def play(env, key: jax.Array, num_steps: int) -> list:
+  """The states of one random-play episode, one per step (the initial state first)."""
+  return gif.frames_of(play_lib.episode(env, random_agent(), key, num_steps))
 
 
 def main(argv):

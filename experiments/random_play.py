@@ -16,11 +16,14 @@ import time
 from typing import Callable
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from absl import app, flags
 
 import jaxplay
+from jaxplay.agents import random_agent
 from jaxplay.core.errors import ConfigError, JaxplayError
+from jaxplay.eval import play as play_lib
 
 _GAMES = flags.DEFINE_list("games", list(jaxplay.registered_games()),
                            "Registered game names to play (default: every registered game).")
@@ -36,20 +39,15 @@ _SEED = flags.DEFINE_integer("seed", 0, "Seed of the deals and the random action
 
 
 def make_runner(env, batch_size: int, num_steps: int):
-  """A jitted function key -> per-step stacks of (rewards [T, B, P], ended [T, B])."""
+  """A jitted function key -> per-step stacks of (rewards [T, B, P], ended [T, B]): the play
+  loop (`jaxplay.eval.play`) with the random agent in every seat of an auto-resetting env."""
   env = jaxplay.wrap(env, auto_reset=True)
+  seats = jnp.zeros((batch_size, env.num_players), jnp.int32)
 
   def run(key):
-    init_key, key = jax.random.split(key)
-    state = jax.vmap(env.init)(jax.random.split(init_key, batch_size))
-
-    def body(state, key):
-      act_key, step_key = jax.random.split(key)
-      action = jaxplay.random_legal_actions(act_key, state.legal_action_mask)
-      state = jax.vmap(env.step)(state, action, jax.random.split(step_key, batch_size))
-      return state, (state.rewards, state.terminated | state.truncated)
-
-    return jax.lax.scan(body, state, jax.random.split(key, num_steps))[1]
+    played = play_lib.play(env, (random_agent(),), seats, key, num_steps,
+                           record=("rewards", "ends"))
+    return played.rewards, played.ends
 
   return jax.jit(run)
 

@@ -10,6 +10,7 @@ from open_spiel.python.algorithms import minimax as openspiel_minimax
 import jaxplay
 from jaxplay import agents
 from jaxplay.eval import build_tree, match, minimax
+from jaxplay.eval import play as play_lib
 from jaxplay.eval.tree import TreeError
 
 
@@ -70,6 +71,17 @@ def test_match_runner_against_perfect_play(env, solution):
   for seat in (0, 1):
     assert random_vs_perfect[seat]["win"] == 0.0
     assert random_vs_perfect[seat]["loss"] > 0.5
+
+
+def test_perfect_play_in_any_seat_map_never_loses(env, solution):
+  seats = jax.random.randint(jax.random.key(5), (256, 2), 0, 2)        # 0 perfect, 1 random
+  returns = play_lib.play(env, (agents.perfect_agent(solution), agents.random_agent()), seats,
+                          jax.random.key(6), 9, solution=solution).returns
+  returns, seats = np.asarray(returns), np.asarray(seats)
+  assert (returns[seats == 0] >= 0).all()             # perfect play never loses, in any seat
+  duel = seats[:, 0] != seats[:, 1]
+  assert (returns[duel][seats[duel] == 0] > 0).mean() > 0.5  # and mostly beats random play
+  np.testing.assert_array_equal(returns[(seats == 0).all(1)], 0.0)  # draws against itself
 
 
 def test_policy_agent_greedy_and_sampled(env, solution):

@@ -1,6 +1,6 @@
 """Agents: policy-value networks (a transformer over observation tokens, an MLP baseline) with
 the masked policy head, and the agents that play seats in matches (random, perfect, a policy)."""
 
-from jaxplay.agents.agent import Agent, perfect_agent, policy_agent, random_agent
+from jaxplay.agents.agent import Actors, Agent, perfect_agent, policy_agent, random_agent
 from jaxplay.agents.networks import MLP, Transformer, make_network
 from jaxplay.agents.policy import masked_logits, masked_policy, masked_probs

@@ -21,17 +21,17 @@ factory of its own:
 
 from __future__ import annotations
 
-import functools
 from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxplay.agents.agent import choose_actions, perfect_agent, policy_agent, random_agent
+from jaxplay.agents.agent import perfect_agent, policy_agent, random_agent
 from jaxplay.core.env import Env
 from jaxplay.core.errors import ConfigError
 from jaxplay.eval import match, minimax
+from jaxplay.eval import play as play_lib
 from jaxplay.eval.exploitability import exploitability, policy_table
 from jaxplay.eval.tree import build_tree
 
@@ -99,50 +99,22 @@ class MinimaxEvaluator:
     return metrics
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3, 4))
 def selfplay(env: Env, probs_fn: ProbsFn, num_games: int, max_steps: int, greedy: bool,
              params, key: jax.Array):
   """B games of the policy against itself from `env.init`, at most `max_steps` joint moves
-  (every seat's action from one forward pass). Returns (final states [B], returns
-  float32[B, P], shaped returns float32[B, P]: the sums of the env's `rewards` and
-  `shaped_rewards`)."""
-  init_key, key = jax.random.split(key)
-  states = jax.vmap(env.init)(jax.random.split(init_key, num_games))
-
-  def move(carry, step_key):
-    states, returns, shaped = carry
-    action_key, env_key = jax.random.split(step_key)
-    observation = states.observation.reshape((-1,) + states.observation.shape[2:])
-    legal = states.legal_action_mask.reshape((-1,) + states.legal_action_mask.shape[2:])
-    action = choose_actions(action_key, probs_fn(params, observation, legal), legal, greedy)
-    states = jax.vmap(env.step)(states, action.reshape(num_games, env.num_players),
-                                jax.random.split(env_key, num_games))
-    shaped = shaped + states.shaped_rewards
-    return (states, returns + states.rewards, shaped), None
-
-  zeros = jnp.zeros((num_games, env.num_players), jnp.float32)
-  (states, returns, shaped), _ = jax.lax.scan(move, (states, zeros, zeros),
-                                              jax.random.split(key, max_steps))
-  return states, returns, shaped
+  (on the play loop, `jaxplay.eval.play`). Returns (final states [B], returns float32[B, P],
+  shaped returns float32[B, P]: the sums of the env's `rewards` and `shaped_rewards`)."""
+  seats = jnp.zeros((num_games, env.num_players), jnp.int32)
+  played = play_lib.play(env, (policy_agent(probs_fn, greedy, params),), seats, key, max_steps,
+                         record=("returns", "shaped_returns"))
+  return played.final, played.returns, played.shaped_returns
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
 def play_episode(env: Env, probs_fn: ProbsFn, num_steps: int, greedy: bool, params,
                  key: jax.Array):
   """One self-play game as states stacked along time [num_steps + 1] (the first is the
   initial state; a finished game repeats its last state), e.g. for rendering."""
-  init_key, key = jax.random.split(key)
-  state = env.init(init_key)
-
-  def move(state, step_key):
-    action_key, env_key = jax.random.split(step_key)
-    legal = state.legal_action_mask
-    action = choose_actions(action_key, probs_fn(params, state.observation, legal), legal, greedy)
-    state = env.step(state, action, env_key)
-    return state, state
-
-  _, states = jax.lax.scan(move, state, jax.random.split(key, num_steps))
-  return jax.tree.map(lambda first, rest: jnp.concatenate([first[None], rest]), state, states)
+  return play_lib.episode(env, policy_agent(probs_fn, greedy, params), key, num_steps)
 
 
 class SelfPlayEvaluator:

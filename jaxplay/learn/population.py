@@ -148,7 +148,7 @@ class Population:
 
   def update(self, state: PopulationState) -> tuple[PopulationState, dict[str, jax.Array]]:
     """One update of every learner against the opponents its matchmaker draws (pure)."""
-    learner, ppo = self.learner, self.learner.config.ppo
+    learner = self.learner
     key = jax.random.wrap_key_data(state.key)
     match_key = jax.random.fold_in(key, 0x6d617463)  # leaves the learner's own split intact
     key, shuffle_key, *game_keys = jax.random.split(key, 2 + len(learner.games.envs))
