@@ -82,13 +82,17 @@ def _put(tree: Any, index: jax.Array, value: Any) -> Any:
 
 
 def _over_learners(fn):
-  """`fn` mapped over the leading learner axis of its arguments: vmapped, or for one learner
-  called on it directly (a vmap of size one ran the Kuhn update 10% slower on XLA:CPU)."""
+  """`fn` mapped over the leading learner axis of its arguments. Vmapped on accelerators; on
+  the CPU one learner after the other (`lax.map`: the learners' updates there are already
+  compute-bound, and the vmapped program ran 11-18% slower than sequential updates, see
+  BUILD_NOTES.md); one learner is called directly."""
   def mapped(*args):
-    if jax.tree.leaves(args)[0].shape[0] > 1:
-      return jax.vmap(fn)(*args)
-    out = fn(*jax.tree.map(lambda x: x[0], args))
-    return jax.tree.map(lambda x: x[None], out)
+    if jax.tree.leaves(args)[0].shape[0] == 1:
+      out = fn(*jax.tree.map(lambda x: x[0], args))
+      return jax.tree.map(lambda x: x[None], out)
+    if jax.default_backend() == "cpu":
+      return jax.lax.map(lambda a: fn(*a), args)
+    return jax.vmap(fn)(*args)
   return mapped
 
 
