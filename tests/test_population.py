@@ -123,3 +123,37 @@ def test_learners_side_by_side_each_play_their_own_games(learner):
   assert np.isfinite(metrics["entropy"])
   with pytest.raises(ConfigError, match="num_learners must be in 1..capacity"):
     population_lib.Population(learner, capacity=1, num_learners=2)
+
+
+def test_per_seat_populations_grow_in_lockstep_and_play_across_seats(learner):
+  """PSRO's shape: one population per seat of Kuhn, one learner a seat against the other
+  seat's meta-strategy; a new generation freezes both learners and continues from copies."""
+  population = population_lib.Population(learner, capacity=3, scheme="psro",
+                                         meta_solver="nash", per_seat=True)
+  update, advance = jax.jit(population.update), jax.jit(population.next_generation)
+  state = population.init(0)
+  assert state.learners.tolist() == [0, 3] and state.live.tolist() == [1, 0, 0, 1, 0, 0]
+  state, _ = update(state)
+  state = advance(state)
+  assert state.learners.tolist() == [1, 4]
+  assert state.live.tolist() == [True, True, False, True, True, False]
+  frozen = jax.tree.map(lambda x: x[jnp.array([0, 3])], state.params)
+  state, _ = update(state)
+  chex.assert_trees_all_equal(jax.tree.map(lambda x: x[jnp.array([0, 3])], state.params),
+                              frozen)
+  counts = np.asarray(state.counts)
+  # Seat-0 members only ever met seat-1 members; the learners met the other seat's frozen
+  # member (its own counterpart, the other learner, is not an opponent).
+  assert counts[:3, :3].sum() == 0 and counts[3:, 3:].sum() == 0
+  assert counts[1, 3] > 0 and counts[4, 0] > 0 and counts[1, 4] == 0
+  assert update._cache_size() == 1
+  with pytest.raises(ConfigError, match="one two-player game"):
+    population_lib.Population(Learner(_three_player_config()), 2, per_seat=True)
+
+
+def _three_player_config():
+  config = config_lib.defaults()
+  config.game_options.kuhn_poker.num_players = 3
+  config.ppo.num_envs, config.ppo.num_steps = 8, 4
+  config.total_env_steps = 8 * 4
+  return config

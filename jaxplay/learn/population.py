@@ -108,42 +108,61 @@ class Population:
       weighting, PSRO's meta-solver, ...).
     num_learners: L, the members that learn side by side (members 0 .. L - 1 at first, each
       initialized from its own seed), as one vmapped program.
+    per_seat: one population per seat of a two-player game (poker; one shared population
+      diverges there, open_spiel#632): `capacity` members a seat, seat s's in slots s * N ..
+      s * N + N - 1 (`matchmaking.seat_population_ids`), one learner a seat, always in its
+      seat, against the other seat's population. `num_learners` is then 2.
     payoff_ema: the step of the payoff matrix towards each update's mean returns.
 
   Raises:
-    ConfigError: an unknown scheme or option (the message names the allowed ones), or more
-      learners than the capacity.
+    ConfigError: an unknown scheme or option (the message names the allowed ones), more
+      learners than the capacity, or per-seat populations of a game that is not one
+      two-player game.
   """
 
   def __init__(self, learner: Learner, capacity: int, scheme: str = "self_play", *,
-               num_learners: int = 1, payoff_ema: float = 0.1, **options):
-    if not 1 <= num_learners <= capacity:
+               num_learners: int = 1, per_seat: bool = False, payoff_ema: float = 0.1,
+               **options):
+    if per_seat:
+      players = [env.num_players for env in learner.games.raw]
+      if players != [2]:
+        raise ConfigError(f"population: per-seat populations need one two-player game, got "
+                          f"{list(learner.games.names)} with {players} players")
+      num_learners = 2
+    if not 1 <= num_learners <= capacity * (2 if per_seat else 1):
       raise ConfigError(f"population: num_learners must be in 1..capacity ({capacity}), got "
                         f"{num_learners!r}")
     self.learner, self.capacity, self.payoff_ema = learner, capacity, payoff_ema
-    self.num_learners = num_learners
+    self.num_learners, self.per_seat = num_learners, per_seat
+    self.num_slots = capacity * (2 if per_seat else 1)
     self.scheme, self.options = scheme, options
     matchmaking.opponent_distribution(  # checks the scheme and its options now, not in jit
         scheme, jnp.zeros((capacity, capacity)), jnp.zeros((capacity, capacity)),
-        jnp.arange(capacity) == 0, jnp.int32(0), **options)
+        jnp.arange(capacity) == 0, jnp.int32(0), learner_seat=0 if per_seat else None,
+        **options)
     self.num_updates = learner.num_updates
 
   def init(self, seed: int) -> PopulationState:
-    """L live members, the learners: member l initialized (parameters and its run of games)
-    as `Learner.init(seed + l)` does; the other slots hold member 0's initial parameters
-    until added."""
+    """L live members, the learners (slots 0 .. L - 1; per seat: the first slot of each
+    seat): learner l initialized (parameters and its run of games) as `Learner.init(seed +
+    l)` does; the other slots hold learner 0's initial parameters until added."""
     starts = [self.learner.init(seed + l) for l in range(self.num_learners)]
-    first, n = starts[0], self.capacity
-    rest = lambda tree: jnp.broadcast_to(tree, (n - self.num_learners,) + tree.shape)
-    stacked = lambda get: jax.tree.map(lambda *xs: jnp.concatenate(
-        [jnp.stack(xs), rest(xs[0])]), *[get(s) for s in starts])
+    first, n = starts[0], self.num_slots
+    learners = (jnp.arange(2, dtype=jnp.int32) * self.capacity if self.per_seat
+                else jnp.arange(self.num_learners, dtype=jnp.int32))
+
+    def stacked(get):
+      slots = jax.tree.map(lambda x: jnp.broadcast_to(x, (n,) + x.shape), get(first))
+      for l, start in enumerate(starts):
+        slots = _put(slots, learners[l], get(start))
+      return slots
+
     games = lambda *xs: jnp.concatenate(xs)  # each learner's run of games, one after another
     return PopulationState(
         params=stacked(lambda s: s.params), magnet=stacked(lambda s: s.magnet),
         opt_state=stacked(lambda s: s.opt_state),
         magnet_opt_state=stacked(lambda s: s.magnet_opt_state),
-        live=jnp.arange(n) < self.num_learners,
-        learners=jnp.arange(self.num_learners, dtype=jnp.int32),
+        live=jnp.isin(jnp.arange(n), learners), learners=learners,
         payoff=jnp.zeros((n, n), jnp.float32), counts=jnp.zeros((n, n), jnp.float32),
         env_states=jax.tree.map(games, *[s.env_states for s in starts]), key=first.key,
         update=first.update,
@@ -157,12 +176,7 @@ class Population:
     match_key = jax.random.fold_in(key, 0x6d617463)  # leaves the learner's own split intact
     key, shuffle_key, *game_keys = jax.random.split(key, 2 + len(learner.games.envs))
     schedules = learner.schedules(state.update)
-    opponents = jax.vmap(lambda l: matchmaking.opponent_distribution(
-        self.scheme, state.payoff, state.counts, state.live, l, **self.options))(
-            state.learners)                                                      # [L, N]
-    members = tuple(self._seats(k, state.learners, opponents, env.num_players)
-                    for k, env in zip(jax.random.split(match_key, len(learner.games.raw)),
-                                      learner.games.raw))
+    members = self._matchmake(state, match_key)
     batch, env_states, baselines, trajectories, metrics = learner.collect(
         state.params, state.env_states, state.baselines, game_keys, schedules, members,
         blocks=self.num_learners)
@@ -192,18 +206,41 @@ class Population:
         payoff=payoff, counts=counts, env_states=env_states, baselines=baselines,
         key=jax.random.key_data(key), update=state.update + 1), metrics
 
-  def _seats(self, key, learners, opponents, num_players: int) -> jax.Array:
-    """int32[L x num_envs, P]: learner l's run of games, its seat and its drawn opponents."""
+  def _matchmake(self, state: PopulationState, key: jax.Array) -> tuple[jax.Array, ...]:
+    """Per game, int32[L x num_envs, P] the slot in each seat: learner l's run of games, the
+    learner in its seat and drawn opponents in the others."""
     games = self.learner.config.ppo.num_envs
-    members = jax.vmap(lambda k, l, o: matchmaking.seat_members(k, l, o, games, num_players))(
-        jax.random.split(key, self.num_learners), learners, opponents)
-    return members.reshape((-1, num_players))
+    if self.per_seat:  # learner s sits in seat s; its opponents come from the other seat
+      n = self.capacity
+      view = dict(payoff=state.payoff[:n, n:], counts=state.counts[:n, n:],
+                  live=state.live.reshape(2, n), col_payoff=state.payoff[n:, :n].T)
+      runs = []
+      for seat, seat_key in enumerate(jax.random.split(key, 2)):
+        index = state.learners[seat] - seat * n
+        opponents = matchmaking.opponent_distribution(
+            self.scheme, view["payoff"], view["counts"], view["live"], index,
+            learner_seat=seat, col_payoff=view["col_payoff"], **self.options)
+        members = matchmaking.seat_members(seat_key, index, opponents, games, 2,
+                                           learner_seat=seat)
+        runs.append(matchmaking.seat_population_ids(members, n))
+      return (jnp.concatenate(runs),)
+    opponents = jax.vmap(lambda l: matchmaking.opponent_distribution(
+        self.scheme, state.payoff, state.counts, state.live, l, **self.options))(
+            state.learners)                                                      # [L, N]
+    out = []
+    for game_key, env in zip(jax.random.split(key, len(self.learner.games.raw)),
+                             self.learner.games.raw):
+      members = jax.vmap(lambda k, l, o: matchmaking.seat_members(
+          k, l, o, games, env.num_players))(jax.random.split(game_key, self.num_learners),
+                                            state.learners, opponents)
+      out.append(members.reshape((-1, env.num_players)))
+    return tuple(out)
 
   def _payoff_step(self, payoff, counts, trajectories, members):
     """The payoff matrix moved towards the mean returns of this update's finished games: for
     every ordered pair of seats (s, t) of a game, member members[s]'s return against
     members[t]."""
-    n = self.capacity
+    n = self.num_slots
     total, games = jnp.zeros((n, n)), jnp.zeros((n, n))
     for traj, seats in zip(trajectories, members):
       done = traj.done.astype(jnp.float32)                          # [T, B]
@@ -238,6 +275,30 @@ class Population:
                          opt_state=copy(state.opt_state),
                          magnet_opt_state=copy(state.magnet_opt_state),
                          live=state.live.at[slot].set(True), payoff=payoff, counts=counts)
+
+  def next_generation(self, state: PopulationState) -> PopulationState:
+    """Freezes every learner where it is and lets it continue from a copy in the next slot
+    (per seat: the next slot of its seat, so that the seats' populations grow in lockstep, as
+    PSRO's; shared: the first free slots), with its parameters, magnet and optimizer state
+    (a warm start). The copies' payoff rows and columns start at their learners'. A learner
+    whose population is full stays where it is (check `state.live` before)."""
+    if self.per_seat:
+      last = (jnp.arange(2) + 1) * self.capacity - 1
+      slots = jnp.minimum(state.learners + 1, last)
+    else:
+      slots = jnp.argsort(state.live, stable=True)[:self.num_learners]  # the first free ones
+      slots = jnp.where(state.live[slots], state.learners, slots)
+    move = lambda tree: jax.tree.map(lambda x: x.at[slots].set(x[state.learners]), tree)
+    payoff = (state.payoff.at[slots].set(state.payoff[state.learners])
+              .at[:, slots].set(state.payoff[:, state.learners]))
+    moved = (slots != state.learners)[:, None]
+    counts = state.counts.at[slots].set(jnp.where(moved, 0.0, state.counts[slots]))
+    counts = counts.at[:, slots].set(jnp.where(moved.T, 0.0, counts[:, slots]))
+    return state.replace(params=move(state.params), magnet=move(state.magnet),
+                         opt_state=move(state.opt_state),
+                         magnet_opt_state=move(state.magnet_opt_state),
+                         live=state.live.at[slots].set(True), learners=slots.astype(jnp.int32),
+                         payoff=payoff, counts=counts)
 
   def train_chunk(self, state: PopulationState, num_updates: int):
     """Up to `num_updates` updates in one `lax.scan`, as `Learner.train_chunk`."""
