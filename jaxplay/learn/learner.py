@@ -124,17 +124,23 @@ class Learner:
   def init(self, seed: int) -> TrainState:
     """A new run: fresh parameters and games, from `seed`."""
     param_key, env_key, key = jax.random.split(jax.random.key(seed), 3)
-    length, features = self.games.observation_shape
-    params = self.network.init(param_key, jnp.zeros((1, length, features), jnp.int8),
-                               jnp.zeros((1,), jnp.int32))
     env_keys = jax.random.split(env_key, len(self.games.envs))
     env_states = tuple(jax.vmap(env.init)(jax.random.split(k, self.config.ppo.num_envs))
                        for env, k in zip(self.games.envs, env_keys))
-    return TrainState(params=params, magnet=params, opt_state=self.optimizer.init(params),
-                      magnet_opt_state=(self.magnet_optimizer.init(params)
-                                        if self.magnet_update == "distill" else ()),
-                      env_states=env_states, key=jax.random.key_data(key), update=jnp.int32(0),
+    return TrainState(**self.fresh_network(param_key), env_states=env_states,
+                      key=jax.random.key_data(key), update=jnp.int32(0),
                       baselines=jnp.zeros((len(self.games.envs), self.num_players), jnp.float32))
+
+  def fresh_network(self, key: jax.Array) -> dict[str, Any]:
+    """A network as it starts (jittable): initial parameters from `key`, the magnet on
+    them, fresh optimizer states; the `TrainState` fields params, magnet, opt_state and
+    magnet_opt_state."""
+    length, features = self.games.observation_shape
+    params = self.network.init(key, jnp.zeros((1, length, features), jnp.int8),
+                               jnp.zeros((1,), jnp.int32))
+    return dict(params=params, magnet=params, opt_state=self.optimizer.init(params),
+                magnet_opt_state=(self.magnet_optimizer.init(params)
+                                  if self.magnet_update == "distill" else ()))
 
   # --- one update ----------------------------------------------------------------------------
 

@@ -276,27 +276,38 @@ class Population:
                          magnet_opt_state=copy(state.magnet_opt_state),
                          live=state.live.at[slot].set(True), payoff=payoff, counts=counts)
 
-  def next_generation(self, state: PopulationState) -> PopulationState:
-    """Freezes every learner where it is and lets it continue from a copy in the next slot
-    (per seat: the next slot of its seat, so that the seats' populations grow in lockstep, as
-    PSRO's; shared: the first free slots), with its parameters, magnet and optimizer state
-    (a warm start). The copies' payoff rows and columns start at their learners'. A learner
-    whose population is full stays where it is (check `state.live` before)."""
+  def next_generation(self, state: PopulationState, fresh: bool = False) -> PopulationState:
+    """Freezes every learner where it is and lets it continue in the next slot (per seat:
+    the next slot of its seat, so that the seats' populations grow in lockstep, as PSRO's;
+    shared: the first free slots): from a copy of its parameters, magnet and optimizer state
+    (a warm start), or with `fresh` (static) from a newly initialized network (keys from the
+    state's key and the slot). The new learners' payoff rows and columns start at their
+    predecessors'. A learner whose population is full stays where it is (check `state.live`
+    before)."""
     if self.per_seat:
       last = (jnp.arange(2) + 1) * self.capacity - 1
       slots = jnp.minimum(state.learners + 1, last)
     else:
       slots = jnp.argsort(state.live, stable=True)[:self.num_learners]  # the first free ones
       slots = jnp.where(state.live[slots], state.learners, slots)
-    move = lambda tree: jax.tree.map(lambda x: x.at[slots].set(x[state.learners]), tree)
+    if fresh:
+      base = jax.random.fold_in(jax.random.wrap_key_data(state.key), 0x6e6577)
+      start = jax.vmap(lambda slot: self.learner.fresh_network(jax.random.fold_in(base, slot)))(
+          slots)
+      move = lambda tree, name: jax.tree.map(lambda x, v: x.at[slots].set(v), tree,
+                                             start[name])
+    else:
+      move = lambda tree, name: jax.tree.map(lambda x: x.at[slots].set(x[state.learners]),
+                                             tree)
     payoff = (state.payoff.at[slots].set(state.payoff[state.learners])
               .at[:, slots].set(state.payoff[:, state.learners]))
     moved = (slots != state.learners)[:, None]
     counts = state.counts.at[slots].set(jnp.where(moved, 0.0, state.counts[slots]))
     counts = counts.at[:, slots].set(jnp.where(moved.T, 0.0, counts[:, slots]))
-    return state.replace(params=move(state.params), magnet=move(state.magnet),
-                         opt_state=move(state.opt_state),
-                         magnet_opt_state=move(state.magnet_opt_state),
+    return state.replace(params=move(state.params, "params"),
+                         magnet=move(state.magnet, "magnet"),
+                         opt_state=move(state.opt_state, "opt_state"),
+                         magnet_opt_state=move(state.magnet_opt_state, "magnet_opt_state"),
                          live=state.live.at[slots].set(True), learners=slots.astype(jnp.int32),
                          payoff=payoff, counts=counts)
 
