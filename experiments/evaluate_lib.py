@@ -9,6 +9,7 @@ import json
 import pathlib
 
 import jax
+import numpy as np
 
 from jaxplay import config as config_lib
 from jaxplay.core.errors import ConfigError
@@ -20,6 +21,7 @@ from jaxplay.io import openspiel_policy, plots
 from jaxplay.io.checkpoints import Checkpointer
 from jaxplay.learn.evaluation import Evaluation, headline_keys, probs_fn
 from jaxplay.learn.learner import Learner
+from jaxplay.learn.psro import PSRO
 
 
 def load_config(workdir: pathlib.Path, num_games: int | None = None):
@@ -41,11 +43,31 @@ def load_config(workdir: pathlib.Path, num_games: int | None = None):
 
 
 def load_run(workdir: pathlib.Path, step: int | None = None, num_games: int | None = None):
-  """(learner, restored TrainState) of a run's checkpoint (latest if `step` is None)."""
+  """(learner, PSRO or None, restored state) of a run's checkpoint (latest if `step` is
+  None): a `TrainState`, or for a PSRO run its `PopulationState`."""
   learner = Learner(load_config(workdir, num_games))
+  population = learner.config.population
+  psro = (PSRO(learner, population.iterations, population.meta_solver, population.fresh)
+          if population.scheme == "psro" else None)
+  target = learner.init(learner.config.seed) if psro is None else psro.init(learner.config.seed)
   with Checkpointer(workdir / "checkpoints") as checkpoints:
-    state = checkpoints.restore(step, learner.init(learner.config.seed))
-  return learner, state
+    state = checkpoints.restore(step, target)
+  return learner, psro, state
+
+
+def evaluate_psro(psro: PSRO, state, print_fn=print):
+  """The exact measurement of a PSRO run's members (`PSRO.measure`): metrics, and the payoff
+  matrix and meta-strategy printed; returns (metrics, report)."""
+  _, report = psro.measure(state)
+  name = psro.learner.games.names[0]
+  print_fn(f"meta-game of the {report.iteration} members a seat (seat 0's return, rows seat 0, "
+           f"columns seat 1):")
+  for row in report.payoff[..., 0]:
+    print_fn("  " + " ".join(f"{value:+.3f}" for value in row))
+  for seat, weights in enumerate(report.weights):
+    print_fn(f"meta-strategy of seat {seat}: {np.round(weights, 3).tolist()}")
+  return {f"{name}/exploitability": report.exploitability,
+          f"{name}/nash_conv": report.nash_conv, "members": report.iteration}, report
 
 
 def cfr_references(learner: Learner, iterations=(10, 100, 1000)) -> dict[str, float]:
@@ -109,16 +131,26 @@ def evaluate(workdir: str | pathlib.Path, *, step: int | None = None,
              gif_steps: int = 400, print_fn=print) -> dict[str, float]:
   """Everything `main` does; returns the evaluation metrics."""
   workdir = pathlib.Path(workdir)
-  learner, state = load_run(workdir, step, num_games)
+  learner, psro, state = load_run(workdir, step, num_games)
   update = int(state.update)
-  metrics = Evaluation(learner)(state, update)
-  print_fn(f"{workdir} at update {update} ({update * learner.steps_per_update:,} env steps):")
+  if psro is None:
+    metrics = Evaluation(learner)(state, update)
+  else:
+    metrics, report = evaluate_psro(psro, state, print_fn)
+  print_fn(f"{workdir} at update {update}:")
   for key in sorted(metrics):
     print_fn(f"  {key:48s} {metrics[key]:.6g}")
-  params = state.params if policy == "params" else state.magnet
   if plot != "":
     path = pathlib.Path(plot) if plot else workdir / "curves.png"
     print_fn(f"learning curves: {plot_curves(workdir, learner, path)}")
+  if psro is not None:
+    if export_openspiel_policy:
+      openspiel_policy.export_policy(psro.tree, report.policy, export_openspiel_policy)
+      print_fn(f"OpenSpiel policy of the meta-strategy: {export_openspiel_policy}")
+    if gif:
+      raise ConfigError("--gif renders games that draw themselves; PSRO runs poker")
+    return metrics
+  params = state.params if policy == "params" else state.magnet
   if export_openspiel_policy:
     game = write_openspiel_policy(learner, params, export_openspiel_policy)
     print_fn(f"OpenSpiel policy of {game}: {export_openspiel_policy}")

@@ -15,6 +15,7 @@ import time
 from typing import Callable
 
 import jax
+import numpy as np
 from absl import flags, logging
 
 import jaxplay
@@ -24,6 +25,7 @@ from jaxplay.io.checkpoints import Checkpointer, CheckpointError
 from jaxplay.io.metrics import MetricWriter
 from jaxplay.learn.evaluation import Evaluation, headline_keys
 from jaxplay.learn.learner import Learner, TrainState
+from jaxplay.learn.psro import PSRO
 
 # Training metrics shown on the progress line (after the per-game returns).
 PROGRESS_KEYS = ("entropy", "kl", "magnet_kl")
@@ -33,11 +35,12 @@ def _format(metrics: dict[str, float], keys) -> str:
   return " ".join(f"{k}={metrics[k]:.4g}" for k in keys if k in metrics)
 
 
-def restore_or_init(learner: Learner, checkpoints: Checkpointer) -> TrainState:
+def restore_or_init(learner: Learner, checkpoints: Checkpointer, fresh=None):
   """The latest checkpoint's state if the workdir has one (after checking that it was made by
-  the same config, up to the sections a resumed run may change), else a fresh state."""
+  the same config, up to the sections a resumed run may change), else a fresh state (`fresh`,
+  default the learner's initial `TrainState`)."""
   config = learner.config
-  state = learner.init(config.seed)
+  state = learner.init(config.seed) if fresh is None else fresh
   step = checkpoints.latest_step()
   if step is None:
     return state
@@ -84,6 +87,8 @@ def train(config, workdir: str | pathlib.Path, *, stop_after: int | None = None,
   workdir = pathlib.Path(workdir)
   learner = Learner(config)
   config, run = learner.config, learner.config.run
+  if config.population.scheme == "psro":
+    return train_psro(learner, workdir, stop_after=stop_after, print_fn=print_fn)
   make_workdir(workdir)
   with Checkpointer(workdir / "checkpoints", max_to_keep=run.keep_checkpoints) as checkpoints:
     state = restore_or_init(learner, checkpoints)
@@ -138,10 +143,54 @@ def train(config, workdir: str | pathlib.Path, *, stop_after: int | None = None,
           print_fn(f"eval @ {update}: {_format(metrics, headline_keys(envs, metrics))} "
                    f"({time.perf_counter() - start:.1f} s)")
         if update % run.checkpoint_every == 0 or last:
-          checkpoints.save(update, state, metadata={
-              "config": json.loads(config_lib.to_json(config)),
-              "jaxplay_version": jaxplay.__version__,
-              "env_steps": update * learner.steps_per_update})
+          save(checkpoints, update, state, learner)
+  return state
+
+
+def save(checkpoints: Checkpointer, update: int, state, learner: Learner) -> None:
+  """A checkpoint of `state` at `update`, with the run's config in its metadata."""
+  checkpoints.save(update, state, metadata={
+      "config": json.loads(config_lib.to_json(learner.config)),
+      "jaxplay_version": jaxplay.__version__,
+      "env_steps": update * learner.steps_per_update})
+
+
+def train_psro(learner: Learner, workdir: pathlib.Path, *, stop_after: int | None = None,
+               print_fn: Callable[[str], None] = print):
+  """Runs (or resumes) PSRO (`config.population.scheme = "psro"`, `jaxplay.learn.psro`) in
+  `workdir`: each iteration trains the best responses, measures the meta-strategy exactly,
+  writes its metrics (`<game>/exploitability`, `<game>/nash_conv`, the training metrics)
+  and a checkpoint. `stop_after`: stop once this many updates are done (whole iterations),
+  as a killed run would. Returns the final `PopulationState`."""
+  config, run = learner.config, learner.config.run
+  psro = PSRO(learner, config.population.iterations, config.population.meta_solver,
+              config.population.fresh)
+  make_workdir(workdir)
+  name, per_iteration = learner.games.names[0], psro.updates_per_iteration
+  with Checkpointer(workdir / "checkpoints", max_to_keep=run.keep_checkpoints) as checkpoints:
+    state = restore_or_init(learner, checkpoints, psro.init(config.seed))
+    update = int(state.update)
+    (workdir / "config.json").write_text(config_lib.to_json(config))
+    done = update // per_iteration
+    print_fn(f"{'resuming' if done else 'training'} PSRO on {name} in {workdir}: iteration "
+             f"{done}/{psro.iterations}, {per_iteration} updates of "
+             f"{2 * learner.steps_per_update} env steps each")
+    with MetricWriter(workdir, resume_step=update) as writer:
+      while done < psro.iterations:
+        if stop_after is not None and update >= stop_after:
+          return state
+        start = time.perf_counter()
+        state, report = psro.iteration(state)
+        done, update = done + 1, int(state.update)
+        metrics = {**report.training, f"{name}/exploitability": report.exploitability,
+                   f"{name}/nash_conv": report.nash_conv, "iteration": done,
+                   "env_steps": update * 2 * learner.steps_per_update}
+        writer.write(update, metrics)
+        print_fn(f"iteration {done}/{psro.iterations} | {metrics['env_steps']:,} env steps | "
+                 f"exploitability {report.exploitability:.4g} | meta-strategy seat 0 "
+                 f"{np.round(report.weights[0], 2).tolist()} "
+                 f"({time.perf_counter() - start:.1f} s)")
+        save(checkpoints, update, state, learner)
   return state
 
 

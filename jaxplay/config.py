@@ -42,6 +42,8 @@ MAGNET_UPDATES = ("ema", "distill")
 PER_GAME_FIELDS = ("advantage", "gamma", "gae_lambda", "rae_alpha", "clip_eps",
                    "normalize_advantages", "entropy_coef", "final_entropy_coef", "kl_coef",
                    "magnet_coef", "final_magnet_fraction")
+POPULATION_SCHEMES = ("self_play", "psro")
+META_SOLVERS = ("nash", "uniform")
 # Sections a resumed run may change: they decide what is logged and when, not what is learned.
 RESUMABLE_SECTIONS = ("run", "eval")
 # Sections keyed by game name: {game: value}.
@@ -107,6 +109,14 @@ def defaults() -> ml_collections.ConfigDict:
   config.run.eval_every = 50             # updates between evaluations (0: only at the end)
   config.run.checkpoint_every = 100      # updates between checkpoints (and at the end)
   config.run.keep_checkpoints = 3
+
+  config.population = ml_collections.ConfigDict()
+  config.population.scheme = "self_play"  # or "psro": PSRO with PPO best responses, a
+  #                                         population a seat (two-player games with a tree)
+  config.population.iterations = 20      # psro: best responses a seat; the updates of the run
+  #                                         are spread over them
+  config.population.meta_solver = "nash"  # psro: "nash" (PSRO) or "uniform" (fictitious play)
+  config.population.fresh = True         # psro: each best response from a new network
 
   config.eval = ml_collections.ConfigDict()
   config.eval.num_games = 1000           # games per match or metric evaluation
@@ -205,6 +215,8 @@ _RULES: dict[str, Rule] = {
     "run.updates_per_call": _POSITIVE, "run.log_every": _int(), "run.eval_every": _int(),
     "run.checkpoint_every": _int(), "run.keep_checkpoints": _POSITIVE,
     "eval.num_games": _POSITIVE, "eval.greedy": _bool, "eval.magnet": _bool,
+    "population.scheme": _one_of(POPULATION_SCHEMES), "population.iterations": _POSITIVE,
+    "population.meta_solver": _one_of(META_SOLVERS), "population.fresh": _bool,
 }
 
 
@@ -237,6 +249,7 @@ def check(config: ml_collections.ConfigDict | Mapping) -> ml_collections.FrozenC
   _check_network(out["network"])
   _check_sizes(out, envs)
   _check_run(out["run"])
+  _check_population(out, envs)
   return ml_collections.FrozenConfigDict(out)
 
 
@@ -365,6 +378,21 @@ def _check_run(run: dict) -> None:
     if value % k or (value == 0 and not may_be_zero):
       raise ConfigError(f"run.{field} must be a positive multiple of run.updates_per_call ({k})"
                         f"{' or 0 (only at the end)' if may_be_zero else ''}, got {value!r}")
+
+
+def _check_population(config: dict, envs: Mapping[str, Any]) -> None:
+  """PSRO needs one two-player game measured on its tree, and an update per iteration."""
+  population = config["population"]
+  if population["scheme"] != "psro":
+    return
+  env = next(iter(envs.values()))
+  if len(envs) != 1 or env.num_players != 2 or env.evaluator != "exploitability":
+    raise ConfigError(f"population.scheme 'psro' trains one two-player game measured on its "
+                      f"game tree (kuhn_poker, leduc_poker), got games={list(envs)}")
+  updates = config["total_env_steps"] // (config["ppo"]["num_envs"] * config["ppo"]["num_steps"])
+  if population["iterations"] > updates:
+    raise ConfigError(f"population.iterations ({population['iterations']}) exceeds the run's "
+                      f"updates ({updates}); every best response needs at least one")
 
 
 # --- derived views of a checked config --------------------------------------------------------

@@ -32,6 +32,7 @@ def tiny_config(games=("kuhn_poker",), **ppo):
 
 @pytest.mark.parametrize("module, argument", [
     ("kuhn_poker", None), ("leduc_poker", None), ("tic_tac_toe", None), ("multigame", None),
+    ("psro_kuhn_poker", None),
     ("negotiation", "cooperative"), ("negotiation", "semi_competitive"),
     ("negotiation", "competitive"), ("overcooked", "cramped_room"),
     ("overcooked", "counter_circuit")])
@@ -40,7 +41,7 @@ def test_every_committed_config_is_valid(module, argument):
   get_config = importlib.import_module(f"experiments.configs.{module}").get_config
   config = get_config() if argument is None else get_config(argument)
   base = common.base()
-  for section in ("ppo", "network", "shaping", "run", "eval"):
+  for section in ("ppo", "network", "shaping", "run", "eval", "population"):
     assert set(config[section]) == set(base[section]), (module, section)
   assert Learner(config).num_updates > 0
 

@@ -1,14 +1,22 @@
 """PSRO with the PPO oracle on Kuhn poker (tiny): the populations grow a member a seat an
-iteration, the meta-game is exact, and the reported exploitability is the aggregated
-meta-strategy's."""
+iteration, the meta-game is exact, the reported exploitability is the aggregated
+meta-strategy's (OpenSpiel's for the exported policy), and the binaries run, resume and
+evaluate it."""
 
+import chex
 import numpy as np
+import pyspiel
 import pytest
+from open_spiel.python.algorithms import exploitability as openspiel_exploitability
 
+from experiments import evaluate_lib, run_lib
 from jaxplay import config as config_lib
 from jaxplay.core.errors import ConfigError
 from jaxplay.eval import meta_game
 from jaxplay.eval.exploitability import exploitability
+from jaxplay.io import openspiel_policy
+from jaxplay.io.checkpoints import CheckpointError
+from jaxplay.io.metrics import read_metrics
 from jaxplay.learn.learner import Learner
 from jaxplay.learn.psro import PSRO
 
@@ -53,3 +61,62 @@ def test_bad_psro_settings_are_one_clear_error():
     PSRO(learner, iterations=3)
   with pytest.raises(ConfigError, match="meta_solver must be one of"):
     PSRO(learner, iterations=1, meta_solver="alpharank")
+
+
+def psro_config(iterations=3, updates=6):
+  config = config_lib.defaults()
+  config.network.kind, config.network.hidden = "mlp", (16,)
+  config.ppo.num_envs, config.ppo.num_steps = 32, 4
+  config.ppo.num_epochs, config.ppo.num_minibatches = 1, 2
+  config.total_env_steps = 32 * 4 * updates
+  config.population.scheme, config.population.iterations = "psro", iterations
+  return config
+
+
+@pytest.fixture(scope="module")
+def psro_run(tmp_path_factory):
+  workdir = tmp_path_factory.mktemp("psro")
+  lines = []
+  state = run_lib.train(psro_config(), workdir, print_fn=lines.append)
+  return workdir, state, lines
+
+
+def test_the_train_binary_runs_psro_with_metrics_and_checkpoints(psro_run):
+  workdir, state, lines = psro_run
+  assert lines[0].startswith("training PSRO on kuhn_poker")
+  assert [line.split(" |")[0] for line in lines[1:]] == [
+      "iteration 1/3", "iteration 2/3", "iteration 3/3"]
+  rows = read_metrics(workdir)
+  assert [r["iteration"] for r in rows] == [1, 2, 3]
+  assert [r["step"] for r in rows] == [2, 4, 6]
+  assert all(0 <= r["kuhn_poker/exploitability"] < 1 for r in rows)
+  assert sorted(int(p.name) for p in (workdir / "checkpoints").iterdir()) == [2, 4, 6]
+  assert np.asarray(state.live).reshape(2, -1).sum(1).tolist() == [4, 4]
+
+
+def test_a_killed_psro_run_resumes_to_the_same_result(psro_run, tmp_path):
+  _, uninterrupted, _ = psro_run
+  run_lib.train(psro_config(), tmp_path, stop_after=3, print_fn=lambda _: None)  # 2 iterations
+  lines = []
+  resumed = run_lib.train(psro_config(), tmp_path, print_fn=lines.append)
+  assert lines[0].startswith("resuming PSRO on kuhn_poker") and "iteration 2/3" in lines[0]
+  chex.assert_trees_all_equal(resumed.params, uninterrupted.params)
+  assert [r["iteration"] for r in read_metrics(tmp_path)] == [1, 2, 3]
+  with pytest.raises(CheckpointError, match=r"population.iterations: 3 -> 2"):
+    run_lib.train(psro_config(iterations=2), tmp_path, print_fn=lambda _: None)
+
+
+def test_evaluate_measures_and_exports_the_meta_strategy(psro_run, tmp_path):
+  workdir, _, _ = psro_run
+  lines = []
+  path = tmp_path / "meta.json"
+  metrics = evaluate_lib.evaluate(workdir, plot=str(tmp_path / "c.png"),
+                                  export_openspiel_policy=str(path), print_fn=lines.append)
+  assert any(line.startswith("meta-strategy of seat 0") for line in lines)
+  last = read_metrics(workdir)[-1]
+  assert metrics["kuhn_poker/exploitability"] == pytest.approx(
+      last["kuhn_poker/exploitability"], abs=1e-9)
+  game = pyspiel.load_game("kuhn_poker")
+  theirs = openspiel_exploitability.exploitability(game, openspiel_policy.to_tabular_policy(
+      str(path)))
+  assert theirs == pytest.approx(metrics["kuhn_poker/exploitability"], abs=1e-6)

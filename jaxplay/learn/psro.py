@@ -52,6 +52,8 @@ class Report:
     weights: per seat, float64[members] the meta-strategy over that seat's live members.
     payoff: float64[N_0, N_1, 2] the exact meta-game of the live members.
     training: the training metrics of the iteration's updates (averaged).
+    policy: float64[I, A] the meta-strategy as a behavioural policy on the tree's
+      information sets (what is measured, and what goes to OpenSpiel).
   """
 
   iteration: int
@@ -60,6 +62,7 @@ class Report:
   weights: tuple[np.ndarray, np.ndarray]
   payoff: np.ndarray
   training: dict[str, float]
+  policy: np.ndarray
 
 
 class PSRO:
@@ -114,8 +117,23 @@ class PSRO:
   def iteration(self, state: PopulationState) -> tuple[PopulationState, Report]:
     """One PSRO iteration (the module docstring's steps 1-4)."""
     state, training = self._train(state, self.updates_per_iteration)
+    state, report = self.measure(state, include_learners=True)
+    report = dataclasses.replace(report, training={
+        k: float(v) for k, v in jax.device_get(training).items()})
+    if report.iteration <= self.iterations:
+      state = self._next(state, self.fresh)
+    return state, report
+
+  def measure(self, state: PopulationState, include_learners: bool = False
+              ) -> tuple[PopulationState, Report]:
+    """The exact meta-game of the live members (the learners only with `include_learners`),
+    written into the state's payoff matrix, its meta-strategy and that strategy's
+    exploitability (steps 2-3). After a finished run, the members PSRO made."""
     tables = self.member_tables(state)
-    live = np.asarray(state.live).reshape(2, -1)
+    live = np.asarray(state.live).reshape(2, -1).copy()
+    if not include_learners:
+      for seat, slot in enumerate(np.asarray(state.learners)):
+        live[seat, slot - seat * live.shape[1]] = False
     payoff = meta_game.payoff_tensor(self.tree, list(tables))           # [N, N, 2], all slots
     state = state.replace(payoff=_slot_payoff(payoff, state.payoff.dtype),
                           counts=_slot_counts(live, state.counts.dtype))
@@ -124,16 +142,13 @@ class PSRO:
     weights = [np.zeros(len(row)) for row in live]
     for seat in range(2):
       weights[seat][live[seat]] = sub_weights[seat]
-    result = exploitability(self.tree, meta_game.aggregate_policy(self.tree, list(tables),
-                                                                  weights))
-    iteration = int(np.sum(live[0]))
-    report = Report(iteration=iteration, exploitability=float(result.exploitability),
-                    nash_conv=float(result.nash_conv),
-                    weights=(weights[0][live[0]], weights[1][live[1]]), payoff=sub,
-                    training={k: float(v) for k, v in jax.device_get(training).items()})
-    if iteration <= self.iterations:
-      state = self._next(state, self.fresh)
-    return state, report
+    table = meta_game.aggregate_policy(self.tree, list(tables), weights)
+    result = exploitability(self.tree, table)
+    return state, Report(iteration=int(np.sum(live[0])),
+                         exploitability=float(result.exploitability),
+                         nash_conv=float(result.nash_conv),
+                         weights=(weights[0][live[0]], weights[1][live[1]]), payoff=sub,
+                         training={}, policy=table)
 
 
 def _slot_payoff(payoff: np.ndarray, dtype) -> jax.Array:
