@@ -1,5 +1,6 @@
 """The errors a user can cause. Each says what was wrong and what is allowed."""
 
+import math
 import numbers
 
 
@@ -62,3 +63,15 @@ def check_number(where: str, option: str, value, low: float, high: float, *,
       return float(value)
   interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
   raise ConfigError(f"{where}: {option} must be a number in {interval}, got {value!r}")
+
+
+def check_return_range(where: str, return_range) -> tuple[float, float]:
+  """(lo, hi) as floats if `return_range` is two finite numbers with lo < hi (the range of a
+  game's returns, to map a return to a win probability); otherwise ConfigError."""
+  ok = (isinstance(return_range, (tuple, list)) and len(return_range) == 2
+        and all(is_real(x) and math.isfinite(x) for x in return_range)
+        and return_range[0] < return_range[1])
+  if not ok:
+    raise ConfigError(f"{where}: return_range must be two finite numbers (lo, hi) with lo < hi, "
+                      f"got {return_range!r}")
+  return float(return_range[0]), float(return_range[1])

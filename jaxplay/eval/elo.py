@@ -42,7 +42,7 @@ import math
 
 import numpy as np
 
-from jaxplay.core.errors import ConfigError, is_real
+from jaxplay.core.errors import ConfigError, check_return_range, is_real
 
 ANCHOR = 1000.0                       # the mean rating of the live members
 SCALE = 400.0                         # Elo per factor 10 in the odds
@@ -241,10 +241,4 @@ def _check_options(anchor, scale, prior_games) -> tuple[float, float, float]:
 
 def _check_range(return_range) -> tuple[float, float]:
   """(lo, hi) as floats, or ConfigError."""
-  ok = (isinstance(return_range, (tuple, list)) and len(return_range) == 2
-        and all(is_real(x) and math.isfinite(x) for x in return_range)
-        and return_range[0] < return_range[1])
-  if not ok:
-    raise ConfigError(f"elo: return_range must be two finite numbers (lo, hi) with lo < hi, "
-                      f"got {return_range!r}")
-  return float(return_range[0]), float(return_range[1])
+  return check_return_range("elo", return_range)

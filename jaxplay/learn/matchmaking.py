@@ -54,7 +54,7 @@ from typing import Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxplay.core.errors import ConfigError, check_int, is_real
+from jaxplay.core.errors import ConfigError, check_int, check_return_range, is_real
 from jaxplay.eval import meta_solvers
 
 Array = jax.Array
@@ -198,13 +198,7 @@ def win_probability(payoff: Array, counts: Array, learner: Array, *,
 
 def _check_range(return_range) -> tuple[float, float]:
   """(lo, hi) as floats, or ConfigError."""
-  ok = (isinstance(return_range, (tuple, list)) and len(return_range) == 2
-        and all(is_real(x) and math.isfinite(x) for x in return_range)
-        and return_range[0] < return_range[1])
-  if not ok:
-    raise ConfigError(f"pfsp: return_range must be two finite numbers (lo, hi) with lo < hi, "
-                      f"got {return_range!r}")
-  return float(return_range[0]), float(return_range[1])
+  return check_return_range("pfsp", return_range)
 
 
 def pfsp(payoff: Array, counts: Array, live: Array, learner: Array, *,
