@@ -11,15 +11,16 @@ import pathlib
 import jax
 import numpy as np
 
+from experiments import run_lib
 from jaxplay import config as config_lib
 from jaxplay.core.errors import ConfigError
-from jaxplay.eval import build_tree, cfr
+from jaxplay.eval import build_tree, cfr, elo
 from jaxplay.eval.policy_eval import ExploitabilityEvaluator, play_episode
 from jaxplay.io import gif as gif_lib
 from jaxplay.io import metrics as metrics_lib
 from jaxplay.io import openspiel_policy, plots
 from jaxplay.io.checkpoints import Checkpointer
-from jaxplay.learn.evaluation import Evaluation, headline_keys, probs_fn
+from jaxplay.learn.evaluation import headline_keys, probs_fn
 from jaxplay.learn.learner import Learner
 from jaxplay.learn.psro import PSRO
 
@@ -47,12 +48,37 @@ def load_run(workdir: pathlib.Path, step: int | None = None, num_games: int | No
   None): a `TrainState`, or for a PSRO run its `PopulationState`."""
   learner = Learner(load_config(workdir, num_games))
   population = learner.config.population
-  psro = (PSRO(learner, population.iterations, population.meta_solver, population.fresh)
-          if population.scheme == "psro" else None)
-  target = learner.init(learner.config.seed) if psro is None else psro.init(learner.config.seed)
+  run = (PSRO(learner, population.iterations, population.meta_solver, population.fresh)
+         if population.scheme == "psro" else run_lib.make_run(learner))
   with Checkpointer(workdir / "checkpoints") as checkpoints:
-    state = checkpoints.restore(step, target)
-  return learner, psro, state
+    state = checkpoints.restore(step, run.init(learner.config.seed))
+  return learner, run, state
+
+
+def evaluate_members(run, state, update: int, print_fn=print) -> dict[str, float]:
+  """Every live member of a league evaluated by its game's evaluator, printed as a table
+  with the members' Elo ratings; returns `<game>/member_<i>/<metric>` of the headline
+  metrics."""
+  live = np.flatnonzero(np.asarray(state.live))
+  envs, metrics, rows = run.learner.games.raw, {}, []
+  for member in live:
+    mine = lambda tree, m=member: jax.tree.map(lambda x: x[m], tree)
+    values = run.evaluation.of(mine(state.params), mine(state.magnet), update)
+    keys = headline_keys(envs, values)
+    keys = [k for k in keys if "/magnet/" not in k]
+    rows.append((member, {k: values[k] for k in keys}))
+    for key in keys:
+      game, metric = key.split("/", 1)
+      metrics[f"{game}/member_{member}/{metric}"] = values[key]
+  ratings = elo.elo_from_payoff(np.asarray(state.payoff), np.asarray(state.counts),
+                                np.asarray(state.live),
+                                return_range=tuple(run.config.return_range))
+  print_fn("members (Elo from the training games; the learner is member "
+           f"{int(state.learners[0])}):")
+  for member, values in rows:
+    shown = " ".join(f"{k}={v:.4g}" for k, v in values.items())
+    print_fn(f"  member {member:3d}  Elo {ratings[member]:7.1f}  {shown}")
+  return metrics
 
 
 def evaluate_psro(psro: PSRO, state, print_fn=print):
@@ -131,12 +157,15 @@ def evaluate(workdir: str | pathlib.Path, *, step: int | None = None,
              gif_steps: int = 400, print_fn=print) -> dict[str, float]:
   """Everything `main` does; returns the evaluation metrics."""
   workdir = pathlib.Path(workdir)
-  learner, psro, state = load_run(workdir, step, num_games)
+  learner, run, state = load_run(workdir, step, num_games)
   update = int(state.update)
-  if psro is None:
-    metrics = Evaluation(learner)(state, update)
-  else:
+  psro = run if isinstance(run, PSRO) else None
+  if psro is not None:
     metrics, report = evaluate_psro(psro, state, print_fn)
+  else:
+    metrics, _ = run.evaluate(state, update)
+    if isinstance(run, run_lib.LeagueRun):
+      metrics.update(evaluate_members(run, state, update, print_fn))
   print_fn(f"{workdir} at update {update}:")
   for key in sorted(metrics):
     print_fn(f"  {key:48s} {metrics[key]:.6g}")
@@ -151,6 +180,8 @@ def evaluate(workdir: str | pathlib.Path, *, step: int | None = None,
       raise ConfigError("--gif renders games that draw themselves; PSRO runs poker")
     return metrics
   params = state.params if policy == "params" else state.magnet
+  if isinstance(run, run_lib.LeagueRun):  # the learner's own network, as for self-play
+    params = jax.tree.map(lambda x: x[int(state.learners[0])], params)
   if export_openspiel_policy:
     game = write_openspiel_policy(learner, params, export_openspiel_policy)
     print_fn(f"OpenSpiel policy of {game}: {export_openspiel_policy}")

@@ -21,10 +21,13 @@ from absl import flags, logging
 import jaxplay
 from jaxplay import config as config_lib
 from jaxplay.core.errors import ConfigError, JaxplayError
+from jaxplay.eval import elo
+from jaxplay.io import plots
 from jaxplay.io.checkpoints import Checkpointer, CheckpointError
 from jaxplay.io.metrics import MetricWriter
 from jaxplay.learn.evaluation import Evaluation, headline_keys
-from jaxplay.learn.learner import Learner, TrainState
+from jaxplay.learn.learner import Learner
+from jaxplay.learn.population import Population
 from jaxplay.learn.psro import PSRO
 
 # Training metrics shown on the progress line (after the per-game returns).
@@ -35,15 +38,14 @@ def _format(metrics: dict[str, float], keys) -> str:
   return " ".join(f"{k}={metrics[k]:.4g}" for k in keys if k in metrics)
 
 
-def restore_or_init(learner: Learner, checkpoints: Checkpointer, fresh=None):
+def restore_or_init(learner: Learner, checkpoints: Checkpointer, fresh):
   """The latest checkpoint's state if the workdir has one (after checking that it was made by
-  the same config, up to the sections a resumed run may change), else a fresh state (`fresh`,
-  default the learner's initial `TrainState`)."""
+  the same config, up to the sections a resumed run may change), else `fresh` (the run's
+  initial state, whose structure the checkpoint must have)."""
   config = learner.config
-  state = learner.init(config.seed) if fresh is None else fresh
   step = checkpoints.latest_step()
   if step is None:
-    return state
+    return fresh
   where = checkpoints.directory.parent / "config.json"
   try:
     saved = config_lib.check(config_lib.from_saved(checkpoints.metadata(step).get("config", {})))
@@ -57,7 +59,7 @@ def restore_or_init(learner: Learner, checkpoints: Checkpointer, fresh=None):
         f"{checkpoints.path(step)} was written by a different config; resuming would mix two "
         f"runs. Differences (saved -> now): {'; '.join(differences[:8])}. Use the saved config "
         f"(its fields are in {where}) or a new --workdir.")
-  return checkpoints.restore(step, state)
+  return checkpoints.restore(step, fresh)
 
 
 def make_workdir(workdir: pathlib.Path) -> None:
@@ -72,9 +74,82 @@ def make_workdir(workdir: pathlib.Path) -> None:
                       "--workdir=<a writable directory>") from None
 
 
+class SelfPlayRun:
+  """What `train` runs for self-play: the learner's updates and its games' evaluators."""
+
+  def __init__(self, learner: Learner):
+    self.learner, self.evaluation = learner, Evaluation(learner)
+    self.describe = f"{learner.network.__class__.__name__} network"
+
+  def init(self, seed: int):
+    return self.learner.init(seed)
+
+  def train_chunk(self, state, num_updates: int):
+    return self.learner.train_chunk(state, num_updates)
+
+  def between_chunks(self, state, update: int):
+    del update
+    return state
+
+  def evaluate(self, state, update: int) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """(metrics, images for TensorBoard)."""
+    return self.evaluation(state, update), {}
+
+
+class LeagueRun:
+  """What `train` runs for fictitious self-play and PFSP: one learner against its frozen
+  snapshots (`Population`), a snapshot every `population.snapshot_every` updates until the
+  population is full; evaluated by its games' evaluators, the members' Elo ratings from the
+  training games' payoff matrix, and that matrix as an image."""
+
+  def __init__(self, learner: Learner):
+    population = learner.config.population
+    options = ({} if population.scheme == "fictitious" else
+               dict(weighting=population.weighting, k=population.k,
+                    return_range=tuple(population.return_range)))
+    self.learner, self.config = learner, population
+    self.population = Population(learner, population.capacity, population.scheme, **options)
+    self.evaluation = Evaluation(learner)
+    self._snapshot = jax.jit(self.population.add_member)
+    self.describe = (f"{learner.network.__class__.__name__} network, {population.scheme} "
+                     f"against up to {population.capacity - 1} snapshots")
+
+  def init(self, seed: int):
+    return self.population.init(seed)
+
+  def train_chunk(self, state, num_updates: int):
+    return self.population.train_chunk(state, num_updates)
+
+  def between_chunks(self, state, update: int):
+    if update % self.config.snapshot_every == 0 and not bool(state.live.all()):
+      state = self._snapshot(state)
+    return state
+
+  def evaluate(self, state, update: int) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    learner = int(state.learners[0])
+    mine = lambda tree: jax.tree.map(lambda x: x[learner], tree)
+    metrics = self.evaluation.of(mine(state.params), mine(state.magnet), update)
+    live = np.asarray(state.live)
+    ratings = elo.elo_from_payoff(np.asarray(state.payoff), np.asarray(state.counts), live,
+                                  return_range=tuple(self.config.return_range))
+    metrics["population/members"] = int(live.sum())
+    metrics["population/learner_elo"] = float(ratings[learner])
+    metrics.update({f"population/elo_{i}": float(ratings[i]) for i in np.flatnonzero(live)})
+    image = plots.payoff_image(np.asarray(state.payoff), live=live,
+                               counts=np.asarray(state.counts), title=f"payoff @ {update}")
+    return metrics, {"population/payoff": image}
+
+
+def make_run(learner: Learner) -> SelfPlayRun | LeagueRun:
+  """What `train` runs for the config's `population.scheme` (not "psro": `train_psro`)."""
+  return (SelfPlayRun(learner) if learner.config.population.scheme == "self_play"
+          else LeagueRun(learner))
+
+
 def train(config, workdir: str | pathlib.Path, *, stop_after: int | None = None,
-          print_fn: Callable[[str], None] = print) -> TrainState:
-  """Runs (or resumes) training in `workdir` until `total_env_steps`.
+          print_fn: Callable[[str], None] = print):
+  """Runs (or resumes) training in `workdir` until `total_env_steps`: self-play, a league
+  (fictitious self-play, PFSP) or PSRO, by `config.population.scheme`.
 
   Args:
     stop_after: stop once this many updates are done, without a final checkpoint or
@@ -82,16 +157,17 @@ def train(config, workdir: str | pathlib.Path, *, stop_after: int | None = None,
     print_fn: where progress lines go.
 
   Returns:
-    The final TrainState.
+    The final state (a `TrainState`, or a `PopulationState` for populations).
   """
   workdir = pathlib.Path(workdir)
   learner = Learner(config)
   config, run = learner.config, learner.config.run
   if config.population.scheme == "psro":
     return train_psro(learner, workdir, stop_after=stop_after, print_fn=print_fn)
+  trainer = make_run(learner)
   make_workdir(workdir)
   with Checkpointer(workdir / "checkpoints", max_to_keep=run.keep_checkpoints) as checkpoints:
-    state = restore_or_init(learner, checkpoints)
+    state = restore_or_init(learner, checkpoints, trainer.init(config.seed))
     update = int(state.update)
     (workdir / "config.json").write_text(config_lib.to_json(config))
     total = learner.num_updates
@@ -100,15 +176,13 @@ def train(config, workdir: str | pathlib.Path, *, stop_after: int | None = None,
       print_fn(f"resuming {workdir} at update {update}/{total}")
     else:
       print_fn(f"training {', '.join(names)} in {workdir}: {total} updates of "
-               f"{learner.steps_per_update} env steps, {learner.network.__class__.__name__} "
-               f"network")
+               f"{learner.steps_per_update} env steps, {trainer.describe}")
     if update >= total:
       print_fn(f"{workdir} already holds a finished run ({total} updates)")
       return state
-    evaluation = Evaluation(learner)
     start = time.perf_counter()
     # One program of K updates serves every call, the run's shorter last one included.
-    chunk = jax.jit(learner.train_chunk, static_argnums=1).lower(
+    chunk = jax.jit(trainer.train_chunk, static_argnums=1).lower(
         state, min(run.updates_per_call, total)).compile()
     print_fn(f"compiled {min(run.updates_per_call, total)} updates per call in "
              f"{time.perf_counter() - start:.1f} s")
@@ -123,6 +197,7 @@ def train(config, workdir: str | pathlib.Path, *, stop_after: int | None = None,
         state, chunk_metrics = jax.block_until_ready(chunk(state))
         seconds_since += time.perf_counter() - start
         update += count
+        state = trainer.between_chunks(state, update)
         steps_since += count * learner.steps_per_update
         last = update == total
         if update % run.log_every == 0 or last:
@@ -137,9 +212,11 @@ def train(config, workdir: str | pathlib.Path, *, stop_after: int | None = None,
                    f"{_format(logged, returns + list(PROGRESS_KEYS))}")
         if (run.eval_every and update % run.eval_every == 0) or last:
           start = time.perf_counter()
-          metrics = evaluation(state, update)
+          metrics, images = trainer.evaluate(state, update)
           metrics["env_steps"] = update * learner.steps_per_update
           writer.write(update, metrics)
+          for tag, image in images.items():
+            writer.image(update, tag, image)
           print_fn(f"eval @ {update}: {_format(metrics, headline_keys(envs, metrics))} "
                    f"({time.perf_counter() - start:.1f} s)")
         if update % run.checkpoint_every == 0 or last:

@@ -33,7 +33,7 @@ from typing import Any, Callable, Mapping
 import ml_collections
 
 from jaxplay.agents.networks import NETWORKS
-from jaxplay.core.errors import ConfigError
+from jaxplay.core.errors import ConfigError, check_return_range
 from jaxplay.core.registry import game_options, make, registered_games
 
 ADVANTAGES = ("gae", "rae")
@@ -42,8 +42,9 @@ MAGNET_UPDATES = ("ema", "distill")
 PER_GAME_FIELDS = ("advantage", "gamma", "gae_lambda", "rae_alpha", "clip_eps",
                    "normalize_advantages", "entropy_coef", "final_entropy_coef", "kl_coef",
                    "magnet_coef", "final_magnet_fraction")
-POPULATION_SCHEMES = ("self_play", "psro")
+POPULATION_SCHEMES = ("self_play", "fictitious", "pfsp", "psro")
 META_SOLVERS = ("nash", "uniform")
+PFSP_WEIGHTINGS = ("hard", "variance")
 # Sections a resumed run may change: they decide what is logged and when, not what is learned.
 RESUMABLE_SECTIONS = ("run", "eval")
 # Sections keyed by game name: {game: value}.
@@ -111,8 +112,14 @@ def defaults() -> ml_collections.ConfigDict:
   config.run.keep_checkpoints = 3
 
   config.population = ml_collections.ConfigDict()
-  config.population.scheme = "self_play"  # or "psro": PSRO with PPO best responses, a
-  #                                         population a seat (two-player games with a tree)
+  config.population.scheme = "self_play"  # "fictitious" / "pfsp": one learner against its
+  #   frozen snapshots (fictitious self-play, prioritized fictitious self-play); "psro": PSRO
+  #   with PPO best responses, a population a seat (two-player games with a tree)
+  config.population.capacity = 8         # fictitious, pfsp: the most members, learner included
+  config.population.snapshot_every = 100  # fictitious, pfsp: updates between snapshots
+  config.population.weighting = "hard"   # pfsp: "hard" (1 - p)^k or "variance" p (1 - p)
+  config.population.k = 2.0              # pfsp: the exponent of "hard"
+  config.population.return_range = (-1.0, 1.0)  # pfsp, Elo: returns -> win probabilities
   config.population.iterations = 20      # psro: best responses a seat; the updates of the run
   #                                         are spread over them
   config.population.meta_solver = "nash"  # psro: "nash" (PSRO) or "uniform" (fictitious play)
@@ -217,6 +224,9 @@ _RULES: dict[str, Rule] = {
     "eval.num_games": _POSITIVE, "eval.greedy": _bool, "eval.magnet": _bool,
     "population.scheme": _one_of(POPULATION_SCHEMES), "population.iterations": _POSITIVE,
     "population.meta_solver": _one_of(META_SOLVERS), "population.fresh": _bool,
+    "population.capacity": _int(2, "an int >= 2"), "population.snapshot_every": _POSITIVE,
+    "population.weighting": _one_of(PFSP_WEIGHTINGS), "population.k": _number(0, _UNBOUNDED),
+    "population.return_range": lambda path, value: check_return_range(path, value),
 }
 
 
@@ -383,6 +393,11 @@ def _check_run(run: dict) -> None:
 def _check_population(config: dict, envs: Mapping[str, Any]) -> None:
   """PSRO needs one two-player game measured on its tree, and an update per iteration."""
   population = config["population"]
+  if population["scheme"] in ("fictitious", "pfsp"):
+    k = config["run"]["updates_per_call"]
+    if population["snapshot_every"] % k:
+      raise ConfigError(f"population.snapshot_every must be a multiple of run.updates_per_call "
+                        f"({k}), got {population['snapshot_every']}")
   if population["scheme"] != "psro":
     return
   env = next(iter(envs.values()))

@@ -7,11 +7,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from tensorboard.backend.event_processing import event_accumulator
 
+from experiments import evaluate_lib, run_lib
 from jaxplay import config as config_lib
 from jaxplay.core.errors import ConfigError
 from jaxplay.learn import population as population_lib
 from jaxplay.learn import rollout as rollout_lib
+from jaxplay.io.metrics import read_metrics
+from jaxplay.io.tensorboard import read_scalars
 from jaxplay.learn.learner import Learner
 
 
@@ -157,3 +161,42 @@ def _three_player_config():
   config.ppo.num_envs, config.ppo.num_steps = 8, 4
   config.total_env_steps = 8 * 4
   return config
+
+
+def league_config(scheme="pfsp"):
+  config = config_lib.defaults()
+  config.games = ("tic_tac_toe",)
+  config.network.kind, config.network.hidden = "mlp", (16,)
+  config.ppo.num_envs, config.ppo.num_steps = 16, 4
+  config.ppo.num_epochs, config.ppo.num_minibatches = 1, 2
+  config.total_env_steps = 16 * 4 * 6
+  config.run.updates_per_call = 1
+  config.run.log_every, config.run.eval_every, config.run.checkpoint_every = 1, 3, 2
+  config.eval.num_games = 16
+  config.population.scheme, config.population.capacity = scheme, 3
+  config.population.snapshot_every = 2
+  return config
+
+
+def test_a_league_trains_through_the_binaries_with_snapshots_elo_and_resume(tmp_path):
+  lines = []
+  state = run_lib.train(league_config(), tmp_path / "run", print_fn=lines.append)
+  assert "pfsp against up to 2 snapshots" in lines[0]
+  assert np.asarray(state.live).tolist() == [True, True, True]  # snapshots at 2 and 4
+  rows = [r for r in read_metrics(tmp_path / "run") if "population/members" in r]
+  assert [(r["step"], r["population/members"]) for r in rows] == [(3, 2), (6, 3)]
+  assert np.isfinite(rows[-1]["population/learner_elo"])
+  scalars = {tag for tag, _, _ in read_scalars(tmp_path / "run" / "tensorboard")}
+  assert "population/elo_1" in scalars
+  events = event_accumulator.EventAccumulator(str(tmp_path / "run" / "tensorboard"),
+                                              size_guidance={event_accumulator.IMAGES: 0})
+  events.Reload()
+  assert [image.step for image in events.Images("population/payoff")] == [3, 6]
+  # A run killed at update 3 and resumed ends where the uninterrupted one did.
+  run_lib.train(league_config(), tmp_path / "again", stop_after=3, print_fn=lambda _: None)
+  resumed = run_lib.train(league_config(), tmp_path / "again", print_fn=lambda _: None)
+  chex.assert_trees_all_equal(resumed.params, state.params)
+  lines = []
+  metrics = evaluate_lib.evaluate(tmp_path / "run", plot="", print_fn=lines.append)
+  assert any(line.startswith("  member   2  Elo") for line in lines)
+  assert "tic_tac_toe/member_0/vs_perfect/seat0_loss" in metrics

@@ -115,6 +115,12 @@ class MetricWriter:
       self._events.scalars(step, {k: float(v) for k, v in metrics.items() if v is not None},
                            wall_time=row["time"])
 
+  def image(self, step: int, tag: str, rgb) -> None:
+    """An image (uint8[H, W, 3]) for TensorBoard at `step` (metrics.jsonl holds numbers
+    only; nothing is written without TensorBoard)."""
+    if self._events is not None:
+      self._events.image(step, tag, rgb)
+
   def flush(self) -> None:
     self._file.flush()
     if self._events is not None:

@@ -7,12 +7,15 @@ torch's SummaryWriter uses); `read_scalars` reads a run back with tensorboard's
 
 from __future__ import annotations
 
+import io
 import os
 import pathlib
 import re
 import time
 from typing import Mapping
 
+import numpy as np
+from PIL import Image
 from tensorboard.backend.event_processing import event_accumulator
 from tensorboard.compat.proto import event_pb2, summary_pb2
 from tensorboard.summary.writer.event_file_writer import EventFileWriter
@@ -54,6 +57,17 @@ class EventWriter:
     values = [summary_pb2.Summary.Value(tag=tag, simple_value=float(value))
               for tag, value in mapping.items()]
     self._add(step, wall_time, summary=summary_pb2.Summary(value=values))
+
+  def image(self, step: int, tag: str, rgb, wall_time: float | None = None) -> None:
+    """Appends an image (uint8[H, W, 3], stored as PNG) under `tag` at `step`."""
+    rgb = np.asarray(rgb, np.uint8)
+    png = io.BytesIO()
+    Image.fromarray(rgb).save(png, format="PNG")
+    height, width, channels = rgb.shape
+    picture = summary_pb2.Summary.Image(height=height, width=width, colorspace=channels,
+                                        encoded_image_string=png.getvalue())
+    self._add(step, wall_time, summary=summary_pb2.Summary(
+        value=[summary_pb2.Summary.Value(tag=tag, image=picture)]))
 
   def restart(self, step: int) -> None:
     """Marks a restart at `step` (a SessionLog START): TensorBoard then discards the events

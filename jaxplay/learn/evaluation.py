@@ -38,9 +38,12 @@ class Evaluation:
         for game, env in enumerate(learner.games.raw)]
 
   def __call__(self, state: TrainState, update: int) -> dict[str, float]:
+    return self.of(state.params, state.magnet, update)
+
+  def of(self, params, magnet, update: int) -> dict[str, float]:
+    """The metrics of one network's parameters and its magnet (a population's learner)."""
     key = jax.random.fold_in(jax.random.key(self.config.seed + 1), update)
-    policies = [("", state.params)] + ([(MAGNET, state.magnet)] if self.config.eval.magnet
-                                       else [])
+    policies = [("", params)] + ([(MAGNET, magnet)] if self.config.eval.magnet else [])
     metrics = {}
     for name, evaluator in self.evaluators:
       for prefix, params in policies:
