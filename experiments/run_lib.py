@@ -98,8 +98,8 @@ class SelfPlayRun:
 
 class LeagueRun:
   """What `train` runs for fictitious self-play and PFSP: one learner against its frozen
-  snapshots (`Population`), a snapshot every `population.snapshot_every` updates until the
-  population is full; evaluated by its games' evaluators, the members' Elo ratings from the
+  snapshots (`Population`), a snapshot every `population.snapshot_every` updates from
+  `population.snapshot_start` on until the population is full; evaluated by its games' evaluators, the members' Elo ratings from the
   training games' payoff matrix, and that matrix as an image."""
 
   def __init__(self, learner: Learner):
@@ -121,7 +121,8 @@ class LeagueRun:
     return self.population.train_chunk(state, num_updates)
 
   def between_chunks(self, state, update: int):
-    if update % self.config.snapshot_every == 0 and not bool(state.live.all()):
+    since = update - self.config.snapshot_start
+    if since >= 0 and since % self.config.snapshot_every == 0 and not bool(state.live.all()):
       state = self._snapshot(state)
     return state
 

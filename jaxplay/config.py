@@ -117,6 +117,7 @@ def defaults() -> ml_collections.ConfigDict:
   #   with PPO best responses, a population a seat (two-player games with a tree)
   config.population.capacity = 8         # fictitious, pfsp: the most members, learner included
   config.population.snapshot_every = 100  # fictitious, pfsp: updates between snapshots
+  config.population.snapshot_start = 0   # fictitious, pfsp: the update of the first snapshot
   config.population.weighting = "hard"   # pfsp: "hard" (1 - p)^k or "variance" p (1 - p)
   config.population.k = 2.0              # pfsp: the exponent of "hard"
   config.population.return_range = (-1.0, 1.0)  # pfsp, Elo: returns -> win probabilities
@@ -225,6 +226,7 @@ _RULES: dict[str, Rule] = {
     "population.scheme": _one_of(POPULATION_SCHEMES), "population.iterations": _POSITIVE,
     "population.meta_solver": _one_of(META_SOLVERS), "population.fresh": _bool,
     "population.capacity": _int(2, "an int >= 2"), "population.snapshot_every": _POSITIVE,
+    "population.snapshot_start": _int(),
     "population.weighting": _one_of(PFSP_WEIGHTINGS), "population.k": _number(0, _UNBOUNDED),
     "population.return_range": lambda path, value: check_return_range(path, value),
 }
@@ -395,9 +397,10 @@ def _check_population(config: dict, envs: Mapping[str, Any]) -> None:
   population = config["population"]
   if population["scheme"] in ("fictitious", "pfsp"):
     k = config["run"]["updates_per_call"]
-    if population["snapshot_every"] % k:
-      raise ConfigError(f"population.snapshot_every must be a multiple of run.updates_per_call "
-                        f"({k}), got {population['snapshot_every']}")
+    for field in ("snapshot_every", "snapshot_start"):
+      if population[field] % k:
+        raise ConfigError(f"population.{field} must be a multiple of run.updates_per_call "
+                          f"({k}), got {population[field]}")
   if population["scheme"] != "psro":
     return
   env = next(iter(envs.values()))

@@ -174,7 +174,7 @@ def league_config(scheme="pfsp"):
   config.run.log_every, config.run.eval_every, config.run.checkpoint_every = 1, 3, 2
   config.eval.num_games = 16
   config.population.scheme, config.population.capacity = scheme, 3
-  config.population.snapshot_every = 2
+  config.population.snapshot_start, config.population.snapshot_every = 2, 2
   return config
 
 
