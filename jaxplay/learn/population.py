@@ -53,6 +53,9 @@ class PopulationState:
     payoff: float32[N, N] member i's mean return against member j in the training games (an
       EMA; for more than two seats, in the games where both played).
     counts: float32[N, N] the games behind each entry.
+    opponents: float32[L, N'] each learner's opponent distribution of the last update (over
+      the population's slots, or per seat over the other seat's N' = capacity members); with
+      the scheme "given", the distribution it plays by, set from outside (`with_opponents`).
     env_states, key, update: as in `TrainState`, with L x num_envs games of each game.
     baselines: float32[G, N * P] RAE's return averages per game and role (member, seat).
   """
@@ -65,10 +68,14 @@ class PopulationState:
   learners: jax.Array
   payoff: jax.Array
   counts: jax.Array
+  opponents: jax.Array
   env_states: tuple
   key: jax.Array
   update: jax.Array
   baselines: jax.Array
+
+
+GIVEN = "given"  # the scheme of opponent distributions set from outside (`with_opponents`)
 
 
 def _take(tree: Any, index: jax.Array) -> Any:
@@ -105,7 +112,9 @@ class Population:
       member gets the config's batch (`ppo.num_envs` games of each game) and schedule.
     capacity: N, the most members.
     scheme: a matchmaking scheme of `matchmaking.SCHEMES`, with its `options` (PFSP's
-      weighting, PSRO's meta-solver, ...).
+      weighting, PSRO's meta-solver, ...), or "given": the learners play by the opponent
+      distributions in the state (`with_opponents`; PSRO sets its meta-strategy once an
+      iteration).
     num_learners: L, the members that learn side by side (members 0 .. L - 1 at first, each
       initialized from its own seed), as one vmapped program.
     per_seat: one population per seat of a two-player game (poker; one shared population
@@ -136,10 +145,11 @@ class Population:
     self.num_learners, self.per_seat = num_learners, per_seat
     self.num_slots = capacity * (2 if per_seat else 1)
     self.scheme, self.options = scheme, options
-    matchmaking.opponent_distribution(  # checks the scheme and its options now, not in jit
-        scheme, jnp.zeros((capacity, capacity)), jnp.zeros((capacity, capacity)),
-        jnp.arange(capacity) == 0, jnp.int32(0), learner_seat=0 if per_seat else None,
-        **options)
+    if scheme != GIVEN:  # checks the scheme and its options now, not in jit
+      matchmaking.opponent_distribution(
+          scheme, jnp.zeros((capacity, capacity)), jnp.zeros((capacity, capacity)),
+          jnp.arange(capacity) == 0, jnp.int32(0), learner_seat=0 if per_seat else None,
+          **options)
     self.num_updates = learner.num_updates
 
   def init(self, seed: int) -> PopulationState:
@@ -163,6 +173,9 @@ class Population:
         opt_state=stacked(lambda s: s.opt_state),
         magnet_opt_state=stacked(lambda s: s.magnet_opt_state),
         live=jnp.isin(jnp.arange(n), learners), learners=learners,
+        # At first every learner plays itself (per seat: the other seat's learner).
+        opponents=jax.nn.one_hot(learners % self.capacity if self.per_seat else learners,
+                                 self.capacity, dtype=jnp.float32),
         payoff=jnp.zeros((n, n), jnp.float32), counts=jnp.zeros((n, n), jnp.float32),
         env_states=jax.tree.map(games, *[s.env_states for s in starts]), key=first.key,
         update=first.update,
@@ -176,7 +189,7 @@ class Population:
     match_key = jax.random.fold_in(key, 0x6d617463)  # leaves the learner's own split intact
     key, shuffle_key, *game_keys = jax.random.split(key, 2 + len(learner.games.envs))
     schedules = learner.schedules(state.update)
-    members = self._matchmake(state, match_key)
+    members, opponents = self._matchmake(state, match_key)
     batch, env_states, baselines, trajectories, metrics = learner.collect(
         state.params, state.env_states, state.baselines, game_keys, schedules, members,
         blocks=self.num_learners)
@@ -203,30 +216,43 @@ class Population:
         params=put(state.params, params), opt_state=put(state.opt_state, opt_state),
         magnet=put(state.magnet, magnet),
         magnet_opt_state=put(state.magnet_opt_state, magnet_opt_state),
-        payoff=payoff, counts=counts, env_states=env_states, baselines=baselines,
-        key=jax.random.key_data(key), update=state.update + 1), metrics
+        payoff=payoff, counts=counts, opponents=opponents, env_states=env_states,
+        baselines=baselines, key=jax.random.key_data(key), update=state.update + 1), metrics
 
-  def _matchmake(self, state: PopulationState, key: jax.Array) -> tuple[jax.Array, ...]:
-    """Per game, int32[L x num_envs, P] the slot in each seat: learner l's run of games, the
-    learner in its seat and drawn opponents in the others."""
+  def with_opponents(self, state: PopulationState, opponents: jax.Array) -> PopulationState:
+    """The state with each learner's opponent distribution (float32[L, N'], see
+    `PopulationState.opponents`) set, for the scheme "given"."""
+    opponents = jnp.asarray(opponents, jnp.float32)
+    if opponents.shape != state.opponents.shape:
+      raise ConfigError(f"population: opponents must be float32{list(state.opponents.shape)}, "
+                        f"got shape {list(opponents.shape)}")
+    return state.replace(opponents=opponents)
+
+  def _matchmake(self, state: PopulationState, key: jax.Array):
+    """(per game, int32[L x num_envs, P] the slot in each seat: learner l's run of games,
+    the learner in its seat and drawn opponents in the others; the opponent distributions
+    float32[L, N'])."""
     games = self.learner.config.ppo.num_envs
     if self.per_seat:  # learner s sits in seat s; its opponents come from the other seat
       n = self.capacity
       view = dict(payoff=state.payoff[:n, n:], counts=state.counts[:n, n:],
                   live=state.live.reshape(2, n), col_payoff=state.payoff[n:, :n].T)
-      runs = []
+      runs, distributions = [], []
       for seat, seat_key in enumerate(jax.random.split(key, 2)):
         index = state.learners[seat] - seat * n
-        opponents = matchmaking.opponent_distribution(
-            self.scheme, view["payoff"], view["counts"], view["live"], index,
-            learner_seat=seat, col_payoff=view["col_payoff"], **self.options)
+        opponents = state.opponents[seat] if self.scheme == GIVEN else (
+            matchmaking.opponent_distribution(
+                self.scheme, view["payoff"], view["counts"], view["live"], index,
+                learner_seat=seat, col_payoff=view["col_payoff"], **self.options))
         members = matchmaking.seat_members(seat_key, index, opponents, games, 2,
                                            learner_seat=seat)
         runs.append(matchmaking.seat_population_ids(members, n))
-      return (jnp.concatenate(runs),)
-    opponents = jax.vmap(lambda l: matchmaking.opponent_distribution(
-        self.scheme, state.payoff, state.counts, state.live, l, **self.options))(
-            state.learners)                                                      # [L, N]
+        distributions.append(opponents)
+      return (jnp.concatenate(runs),), jnp.stack(distributions)
+    opponents = state.opponents if self.scheme == GIVEN else jax.vmap(
+        lambda l: matchmaking.opponent_distribution(
+            self.scheme, state.payoff, state.counts, state.live, l, **self.options))(
+                state.learners)                                                  # [L, N]
     out = []
     for game_key, env in zip(jax.random.split(key, len(self.learner.games.raw)),
                              self.learner.games.raw):
@@ -234,7 +260,7 @@ class Population:
           k, l, o, games, env.num_players))(jax.random.split(game_key, self.num_learners),
                                             state.learners, opponents)
       out.append(members.reshape((-1, env.num_players)))
-    return tuple(out)
+    return tuple(out), opponents
 
   def _payoff_step(self, payoff, counts, trajectories, members):
     """The payoff matrix moved towards the mean returns of this update's finished games: for

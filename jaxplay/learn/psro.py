@@ -10,8 +10,9 @@ seat, and with exact meta-games where the game tree is small enough to build.
 Each iteration (one compiled chunk of PPO updates, then host-side exact passes):
 
 1. the two learners (one a seat, `Population(per_seat=True)`) train `updates_per_iteration`
-   PPO updates as best responses to the other seat's meta-strategy (matchmaking "psro":
-   opponents drawn per game from the meta-solver's mixture over the frozen members);
+   PPO updates as best responses to the other seat's meta-strategy (opponents drawn per
+   game from the meta-solver's mixture over the frozen members, solved at the end of the
+   last iteration);
 2. the meta-game of every live member, the learners included, is computed exactly on the
    game tree (each member's policy on every information set; `meta_game.payoff_tensor`) and
    written into the population's payoff matrix;
@@ -38,7 +39,7 @@ from jaxplay.eval import meta_game
 from jaxplay.eval.exploitability import exploitability
 from jaxplay.eval.tree import build_tree
 from jaxplay.learn.learner import Learner
-from jaxplay.learn.population import Population, PopulationState
+from jaxplay.learn.population import GIVEN, Population, PopulationState
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,8 +94,11 @@ class PSRO:
     self.learner, self.iterations, self.meta_solver = learner, iterations, meta_solver
     self.fresh = fresh
     self.updates_per_iteration = learner.num_updates // iterations
-    self.population = Population(learner, capacity=iterations + 1, scheme="psro",
-                                 per_seat=True, meta_solver=meta_solver)
+    # The meta-strategy changes once an iteration: it is solved on the host from the exact
+    # meta-game and given to the learners, rather than re-solved (1000 solver iterations)
+    # inside every compiled update from the same numbers.
+    self.population = Population(learner, capacity=iterations + 1, scheme=GIVEN,
+                                 per_seat=True)
     self.tree = build_tree(learner.games.raw[0])
     tree = self.tree
     self._train = jax.jit(self.population.train_chunk, static_argnums=1)
@@ -121,7 +125,13 @@ class PSRO:
     report = dataclasses.replace(report, training={
         k: float(v) for k, v in jax.device_get(training).items()})
     if report.iteration <= self.iterations:
-      state = self._next(state, self.fresh)
+      live = np.asarray(state.live).reshape(2, -1)
+      weights = np.zeros(live.shape, np.float32)
+      for seat in range(2):
+        weights[seat, live[seat]] = report.weights[seat]
+      # The next learners, seat s, play the other seat's meta-strategy over the members now
+      # frozen (those just measured).
+      state = self.population.with_opponents(self._next(state, self.fresh), weights[::-1])
     return state, report
 
   def measure(self, state: PopulationState, include_learners: bool = False
