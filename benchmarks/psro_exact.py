@@ -2,12 +2,15 @@
 
     python -m benchmarks.psro_exact                      # kuhn_poker, leduc_poker
     python -m benchmarks.psro_exact --games=leduc_poker --iterations=50
+    python -m benchmarks.psro_exact --games="kuhn_poker(num_players=3)" --iterations=20
 
-Prints the exploitability of PSRO's meta-strategy (as a behavioural policy) after each number
-of iterations in --checkpoints, for the Nash meta-solver (PSRO proper) and the uniform one
-(fictitious play), and CFR+'s average policy after as many iterations, with wall times (after
-compilation). An iteration of PSRO adds one exact best response per player; one of CFR+ is one
-pass of regret updates, so the columns compare curves, not costs.
+Prints, after each number of iterations in --checkpoints, the exploitability (two players) or
+NashConv (more players) of PSRO's meta-strategy played as a behavioural policy, for each
+meta-solver (two players: Nash, PSRO proper, and uniform, fictitious play; more players:
+projected replicator dynamics and uniform), and of CFR+'s average policy after as many
+iterations, with wall times (after compilation). An iteration of PSRO adds one exact best
+response per player; one of CFR+ is one pass of regret updates, so the columns compare curves,
+not costs. Games are names or OpenSpiel-style strings of jaxplay's options.
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ import jax
 from absl import app, flags
 
 import jaxplay
+from jaxplay.core.openspiel import parse_game_string
 from jaxplay.eval import build_tree, cfr, meta_game
 
-_GAMES = flags.DEFINE_list("games", ["kuhn_poker", "leduc_poker"], "Games to solve.")
+_GAMES = flags.DEFINE_list("games", ["kuhn_poker", "leduc_poker"],
+                           "Games to solve: names, or name(option=value) strings.")
 _ITERATIONS = flags.DEFINE_integer("iterations", 50, "PSRO iterations (and CFR+'s).")
 _CHECKPOINTS = flags.DEFINE_list("checkpoints", ["1", "2", "5", "10", "20", "30", "50"],
                                  "Iteration counts at which exploitability is printed.")
@@ -31,20 +36,25 @@ def main(argv):
   checkpoints = [int(c) for c in _CHECKPOINTS.value if int(c) <= _ITERATIONS.value]
   print(f"# {platform.node()} | {jax.devices()[0].platform} | jax {jax.__version__} | "
         f"jaxplay {jaxplay.__version__}")
-  for name in _GAMES.value:
-    tree = build_tree(jaxplay.make(name))
-    meta_game.psro_exact(tree, 2, "nash")  # compiles the passes once, outside the timings
-    runs = {solver: meta_game.psro_exact(tree, _ITERATIONS.value, solver)
-            for solver in ("nash", "uniform")}
+  for game in _GAMES.value:
+    name, options = parse_game_string(game)
+    tree = build_tree(jaxplay.make(name, **options))
+    players = tree.num_players
+    solvers = ("nash", "uniform") if players == 2 else ("prd", "uniform")
+    for solver in solvers:       # compiles the passes and solvers outside the timings
+      meta_game.psro_exact(tree, 2, solver)
+    runs = {solver: meta_game.psro_exact(tree, _ITERATIONS.value, solver) for solver in solvers}
     cfr_curve = dict(cfr.solve(tree, _ITERATIONS.value, eval_at=tuple(checkpoints)).curve)
-    print(f"\n{name}: exploitability after n iterations")
-    print("| n | PSRO, Nash meta-solver | PSRO, uniform (fictitious play) | CFR+ |")
-    print("|---|---|---|---|")
+    # Curves hold exploitability (NashConv / players); more than two players report NashConv.
+    scale, measure = (1, "exploitability") if players == 2 else (players, "NashConv")
+    print(f"\n{game}: {measure} after n iterations")
+    print(f"| n | {' | '.join(f'PSRO, {s} meta-solver' for s in solvers)} | CFR+ |")
+    print("|---|" + "---|" * (len(solvers) + 1))
     for n in checkpoints:
-      values = [dict(runs[s].curve)[n] for s in ("nash", "uniform")] + [cfr_curve[n]]
-      print(f"| {n} | " + " | ".join(f"{v:.3g}" for v in values) + " |")
-    print(f"wall: PSRO-Nash {runs['nash'].seconds:.2f} s, fictitious play "
-          f"{runs['uniform'].seconds:.2f} s for {_ITERATIONS.value} iterations")
+      values = [dict(runs[s].curve)[n] for s in solvers] + [cfr_curve[n]]
+      print(f"| {n} | " + " | ".join(f"{scale * v:.3g}" for v in values) + " |")
+    print("wall: " + ", ".join(f"PSRO-{s} {runs[s].seconds:.2f} s" for s in solvers)
+          + f" for {_ITERATIONS.value} iterations")
 
 
 if __name__ == "__main__":

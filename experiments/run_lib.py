@@ -99,8 +99,9 @@ class SelfPlayRun:
 class LeagueRun:
   """What `train` runs for fictitious self-play and PFSP: one learner against its frozen
   snapshots (`Population`), a snapshot every `population.snapshot_every` updates from
-  `population.snapshot_start` on until the population is full; evaluated by its games' evaluators, the members' Elo ratings from the
-  training games' payoff matrix, and that matrix as an image."""
+  `population.snapshot_start` on until the population is full; evaluated by its games'
+  evaluators, the members' Elo ratings from the training games' payoff matrix, and that
+  matrix as an image."""
 
   def __init__(self, learner: Learner):
     population = learner.config.population
@@ -261,11 +262,16 @@ def train_psro(learner: Learner, workdir: pathlib.Path, *, stop_after: int | Non
         state, report = psro.iteration(state)
         done, update = done + 1, int(state.update)
         metrics = {**report.training, f"{name}/exploitability": report.exploitability,
-                   f"{name}/nash_conv": report.nash_conv, "iteration": done,
+                   f"{name}/nash_conv": report.nash_conv,
+                   **{f"{name}/best_response_gap_seat{seat}": gap
+                      for seat, gap in enumerate(report.best_response_gap)},
+                   "iteration": done,
                    "env_steps": update * 2 * learner.steps_per_update}
         writer.write(update, metrics)
         print_fn(f"iteration {done}/{psro.iterations} | {metrics['env_steps']:,} env steps | "
-                 f"exploitability {report.exploitability:.4g} | meta-strategy seat 0 "
+                 f"exploitability {report.exploitability:.4g} | best responses short of "
+                 f"exact by {np.round(report.best_response_gap, 3).tolist()} | "
+                 f"meta-strategy seat 0 "
                  f"{np.round(report.weights[0], 2).tolist()} "
                  f"({time.perf_counter() - start:.1f} s)")
         save(checkpoints, update, state, learner)

@@ -43,7 +43,7 @@ PER_GAME_FIELDS = ("advantage", "gamma", "gae_lambda", "rae_alpha", "clip_eps",
                    "normalize_advantages", "entropy_coef", "final_entropy_coef", "kl_coef",
                    "magnet_coef", "final_magnet_fraction")
 POPULATION_SCHEMES = ("self_play", "fictitious", "pfsp", "psro")
-META_SOLVERS = ("nash", "uniform")
+META_SOLVERS = ("nash", "prd", "uniform")
 PFSP_WEIGHTINGS = ("hard", "variance")
 # Sections a resumed run may change: they decide what is logged and when, not what is learned.
 RESUMABLE_SECTIONS = ("run", "eval")
@@ -123,7 +123,8 @@ def defaults() -> ml_collections.ConfigDict:
   config.population.return_range = (-1.0, 1.0)  # pfsp, Elo: returns -> win probabilities
   config.population.iterations = 20      # psro: best responses a seat; the updates of the run
   #                                         are spread over them
-  config.population.meta_solver = "nash"  # psro: "nash" (PSRO) or "uniform" (fictitious play)
+  config.population.meta_solver = "nash"  # psro: "nash" (PSRO), "prd" (projected replicator
+  #                                         dynamics) or "uniform" (fictitious play)
   config.population.fresh = True         # psro: each best response from a new network
 
   config.eval = ml_collections.ConfigDict()

@@ -32,7 +32,7 @@ def tiny_config(games=("kuhn_poker",), **ppo):
 
 @pytest.mark.parametrize("module, argument", [
     ("kuhn_poker", None), ("leduc_poker", None), ("tic_tac_toe", None), ("multigame", None),
-    ("psro_kuhn_poker", None), ("pfsp_tic_tac_toe", None),
+    ("psro_kuhn_poker", None), ("psro_leduc_poker", None), ("pfsp_tic_tac_toe", None),
     ("negotiation", "cooperative"), ("negotiation", "semi_competitive"),
     ("negotiation", "competitive"), ("overcooked", "cramped_room"),
     ("overcooked", "counter_circuit")])

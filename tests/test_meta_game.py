@@ -150,6 +150,9 @@ def test_psro_runs_on_three_player_kuhn_and_leduc(trees):
   check_psro_result(tree, result, 4)
   assert result.nash_conv[-1] < result.nash_conv[0]
   np.testing.assert_allclose([v for _, v in result.curve], result.nash_conv / 3)
+  prd = meta_game.psro_exact(tree, 3, "prd")        # projected replicator dynamics, 3 players
+  check_psro_result(tree, prd, 3)
+  assert prd.nash_conv[-1] < 0.5 * prd.nash_conv[0]
   leduc = meta_game.psro_exact(trees["leduc"], 3, "nash")
   check_psro_result(trees["leduc"], leduc, 3)
 

@@ -27,6 +27,8 @@ prd = jax.jit(ms.projected_replicator_dynamics,
               static_argnames=("iterations", "dt", "gamma", "average_last"))
 symmetric_prd = jax.jit(ms.symmetric_projected_replicator_dynamics,
                         static_argnames=("iterations", "dt", "gamma", "average_last"))
+players_prd = jax.jit(ms.players_projected_replicator_dynamics,
+                      static_argnames=("iterations", "dt", "gamma", "average_last"))
 
 RPS = np.array([[0, -1, 1], [1, 0, -1], [-1, 1, 0]], np.float32)
 # Biased RPS: rock beats scissors by 2. A symmetric zero-sum game; its Nash x makes every pure
@@ -207,6 +209,53 @@ def test_projected_replicator_dynamics_matches_openspiel():
                  average_last=last)
     np.testing.assert_allclose(result.row, expected[0], atol=1e-5)
     np.testing.assert_allclose(result.col, np.concatenate([[0], expected[1]]), atol=1e-5)
+
+
+def test_players_prd_with_two_players_is_the_two_player_prd():
+  rng = np.random.default_rng(2)
+  a, b = rng.normal(size=(2, SIZE, SIZE)).astype(np.float32)
+  a[3], b[:, 0] = np.nan, np.nan                      # row 3 and column 0 dead
+  live_row, live_col = live(3), np.array([False, True, True, True])
+  expected = prd(a, b, live_row, live_col, iterations=300, dt=0.05, gamma=0.01)
+  result = players_prd(np.stack([a, b], -1), np.stack([live_row, live_col]), iterations=300,
+                       dt=0.05, gamma=0.01)
+  np.testing.assert_allclose(result.strategies, np.stack([expected.row, expected.col]),
+                             atol=1e-6)
+  np.testing.assert_allclose(result.nash_conv, expected.nash_conv, atol=1e-6)
+
+
+def test_players_prd_matches_openspiel_with_three_players():
+  openspiel_prd = pytest.importorskip(
+      "open_spiel.python.algorithms.projected_replicator_dynamics")
+  rng = np.random.default_rng(3)
+  tensors = rng.normal(size=(3, 3, 3, 3))            # [player, i_0, i_1, i_2]
+  padded_payoff = np.full((SIZE,) * 3 + (3,), np.nan)
+  padded_payoff[:3, :3, :3] = np.moveaxis(tensors, 0, -1)
+  for iterations, dt, gamma, last in [(200, 0.05, 0.01, None), (300, 0.1, 1e-3, 50)]:
+    expected = openspiel_prd.projected_replicator_dynamics(
+        list(tensors), prd_iterations=iterations, prd_dt=dt, prd_gamma=gamma,
+        average_over_last_n_strategies=last)
+    result = players_prd(padded_payoff, np.stack([live(3)] * 3), iterations=iterations,
+                         dt=dt, gamma=gamma, average_last=last)
+    np.testing.assert_allclose(result.strategies, [padded(e, 3) for e in expected], atol=1e-5)
+
+
+def test_players_nash_conv_by_hand_and_a_dominant_profile():
+  # Three players, two members each; every player gets 1 for member 0, 0 for member 1,
+  # whatever the others do: (0, 0, 0) is the only equilibrium.
+  payoff = np.zeros((2, 2, 2, 3), np.float32)
+  for p in range(3):
+    index = [slice(None)] * 3
+    index[p] = 0
+    payoff[tuple(index) + (p,)] = 1.0
+  everyone = np.ones((3, 2), bool)
+  uniform_profile = np.full((3, 2), 0.5)
+  np.testing.assert_allclose(ms.players_nash_conv(payoff, uniform_profile, everyone), 1.5)
+  result = players_prd(payoff, everyone, iterations=2000, dt=0.05, gamma=1e-6)
+  np.testing.assert_array_less(result.nash_conv, 0.05)
+  assert (result.strategies[:, 0] > 0.95).all()
+  with pytest.raises(ValueError, match="payoff of shape"):
+    ms.players_nash_conv(payoff[..., :2], uniform_profile, everyone)
 
 
 def test_jit_is_deterministic_and_matches_eager():

@@ -97,6 +97,20 @@ def test_an_unknown_scheme_or_option_is_one_clear_error(learner):
     population_lib.Population(learner, capacity=2, scheme="psro", meta_solver="alpharank")
 
 
+def test_a_schedule_period_restarts_the_schedules_every_period():
+  config = kuhn_learner(num_updates=4).config.to_dict()
+  config["ppo"].update(entropy_coef=0.04, final_entropy_coef=0.0)
+  learner = Learner(config)
+  population = population_lib.Population(learner, capacity=2, schedule_period=2)
+  update, state, coefs = jax.jit(population.update), population.init(0), []
+  for _ in range(4):
+    state, metrics = update(state)
+    coefs.append(float(metrics["kuhn_poker/entropy_coef"]))
+  np.testing.assert_allclose(coefs, [0.04, 0.02, 0.04, 0.02], rtol=1e-6)
+  with pytest.raises(ConfigError, match=r"schedule_period must be in 1..4"):
+    population_lib.Population(learner, capacity=2, schedule_period=5)
+
+
 def test_grouped_apply_equals_each_rows_own_member():
   """Uneven shares, a member without rows, chunks smaller and larger than a share."""
   params = {"w": jnp.arange(5.0)[:, None] + 1.0, "b": -jnp.arange(5.0)}   # 5 members

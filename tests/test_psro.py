@@ -53,6 +53,17 @@ def test_psro_grows_the_populations_and_reports_the_meta_strategy():
                                                               list(last.weights)))
   assert last.exploitability == pytest.approx(again.exploitability, abs=1e-9)
   assert 0.0 <= last.exploitability < 0.5
+  # The last learners (member 2 of each seat) trained against the other seat's meta-strategy
+  # of the second report; an exact best response to it gains `best_response_gap` over them.
+  for seat in range(2):
+    against = np.append(reports[1].weights[1 - seat], 0.0)               # over members 0..2
+    own = np.eye(3)[2]
+    mixture = meta_game.aggregate_policy(psro.tree, tables,
+                                         [own, against] if seat == 0 else [against, own])
+    best = exploitability(psro.tree, mixture).best_response_values[seat]
+    learner = (against @ last.payoff[2, :, 0]) if seat == 0 else (against @ last.payoff[:, 2, 1])
+    assert last.best_response_gap[seat] == pytest.approx(best - learner, abs=1e-6)  # float32
+    assert last.best_response_gap[seat] >= -1e-9
 
 
 def test_bad_psro_settings_are_one_clear_error():

@@ -221,14 +221,21 @@ def uniform_meta_solver(payoff: np.ndarray) -> list[np.ndarray]:
 _two_player_nash = jax.jit(meta_solvers.nash, static_argnames=("iterations", "predictive"))
 
 
-def nash_meta_solver(payoff: np.ndarray, *, capacity: int = 64) -> list[np.ndarray]:
+def _padded_size(sizes: Sequence[int], least: int = 1) -> int:
+  """The populations' common padded size: the next power of two >= max(sizes, least), so
+  that a growing meta-game compiles its solver a few times, not once a size."""
+  return 1 << (max(max(sizes), least) - 1).bit_length()
+
+
+def nash_meta_solver(payoff: np.ndarray) -> list[np.ndarray]:
   """A Nash meta-strategy of a two-player meta-game (payoff float[N_0, N_1, 2]) by
-  `meta_solvers.nash` (predictive RM+, 1000 iterations), padded to `capacity` members with
-  live masks so that one compiled solver serves every iteration."""
+  `meta_solvers.nash` (predictive RM+, 1000 iterations), the populations padded with live
+  masks to 64 members or the next power of two."""
   sizes = payoff.shape[:2]
-  if len(sizes) != 2 or payoff.shape[-1] != 2 or max(sizes) > capacity:
-    raise MetaGameError(f"the Nash meta-solver takes two-player meta-games of at most "
-                        f"{capacity} members a player, got payoff of shape {payoff.shape}")
+  if len(sizes) != 2 or payoff.shape[-1] != 2:
+    raise MetaGameError(f"the Nash meta-solver takes two-player meta-games, got payoff of "
+                        f"shape {payoff.shape}")
+  capacity = _padded_size(sizes, 64)
   padded = np.zeros((capacity, capacity, 2), np.float32)
   padded[:sizes[0], :sizes[1]] = payoff
   live = [np.arange(capacity) < n for n in sizes]
@@ -236,8 +243,31 @@ def nash_meta_solver(payoff: np.ndarray, *, capacity: int = 64) -> list[np.ndarr
   return [np.asarray(profile.row)[:sizes[0]], np.asarray(profile.col)[:sizes[1]]]
 
 
+_players_prd = jax.jit(meta_solvers.players_projected_replicator_dynamics,
+                      static_argnames=("iterations", "dt", "gamma", "average_last"))
+
+
+def prd_meta_solver(payoff: np.ndarray) -> list[np.ndarray]:
+  """The meta-strategy of any number of players (payoff float[N_0, ..., N_{P-1}, P]) by
+  projected replicator dynamics with OpenSpiel's defaults (100_000 steps of 1e-3, floor
+  1e-6, the mean of all iterates; `meta_solvers.players_projected_replicator_dynamics`),
+  the populations padded to the next power of two (`_padded_size`)."""
+  sizes = payoff.shape[:-1]
+  players = len(sizes)
+  if payoff.shape[-1] != players:
+    raise MetaGameError(f"a meta-game of {players} populations has {players} payoffs an "
+                        f"entry, got payoff of shape {payoff.shape}")
+  capacity = _padded_size(sizes)
+  padded = np.zeros((capacity,) * players + (players,), np.float32)
+  padded[tuple(slice(0, n) for n in sizes)] = payoff
+  live = np.stack([np.arange(capacity) < n for n in sizes])
+  strategies = np.asarray(_players_prd(padded, live).strategies)
+  return [strategies[p, :n] for p, n in enumerate(sizes)]
+
+
 META_SOLVERS: dict[str, MetaSolver] = {"uniform": uniform_meta_solver,
-                                        "nash": nash_meta_solver}
+                                        "nash": nash_meta_solver,
+                                        "prd": prd_meta_solver}
 
 
 def psro_exact(tree: GameTree, iterations: int, meta_solver: str | MetaSolver, *,
@@ -257,7 +287,8 @@ def psro_exact(tree: GameTree, iterations: int, meta_solver: str | MetaSolver, *
   Args:
     tree: the game tree.
     iterations: the number of best responses added per player (>= 0).
-    meta_solver: "uniform" (fictitious play), "nash" (two players; PSRO proper), or a
+    meta_solver: "uniform" (fictitious play), "nash" (two players; PSRO proper), "prd"
+      (projected replicator dynamics, any number of players), or a
       function (payoff float64[N_0, ..., N_{P-1}, P]) -> per player p weights float[N_p],
       non-negative with a positive total. Called outside `jax.enable_x64`.
     initial: the first member of every population (a table or policy function).

@@ -27,7 +27,9 @@ Solvers (the iterative ones run `iterations` steps in a `lax.fori_loop`):
   * `projected_replicator_dynamics`, `symmetric_projected_replicator_dynamics`: PRD of PSRO
     (Lanctot et al. 2017) as OpenSpiel runs it (simultaneous steps x += dt x (u - x.u), then
     the Euclidean projection onto the strategies with every live probability >= `gamma`;
-    the result is the mean of the iterates).
+    the result is the mean of the iterates). `players_projected_replicator_dynamics`: the
+    same for any number of players (a payoff tensor, N members a player), as OpenSpiel's
+    PSRO solves meta-games of three or more players.
 
 Measured NashConv after T iterations (float32, CPU; biased RPS is the game of the tests with
 Nash (1/4, 1/2, 1/4), payoffs in [-2, 2]; "random" the worst of 5 standard-normal games):
@@ -47,9 +49,9 @@ N = M = 8, 1.8 ms at 64; `symmetric_nash` 0.2 / 1.0 ms; PRD's 100_000 steps 0.12
 (each step sorts for the projection). On an accelerator every iteration is a few tiny
 kernels in sequence, so the loop's length, not N, sets the time.
 
-NashConv (`nash_conv`): the sum over the two players of what the best deviation to a live
-member gains against the other's strategy; 0 exactly at a Nash equilibrium of the live
-sub-game. For a symmetric strategy x (`symmetric_nash_conv`) both players play x and the
+NashConv (`nash_conv`; `players_nash_conv` for P players): the sum over the players of what
+the best deviation to a live member gains against the others' strategies; 0 exactly at a Nash
+equilibrium of the live sub-game. For a symmetric strategy x (`symmetric_nash_conv`) both players play x and the
 column player's payoff of (i, j) is payoff[j, i], so the sum is twice one player's gain.
 """
 
@@ -74,6 +76,19 @@ class MetaNash(NamedTuple):
 
   row: Array
   col: Array
+  nash_conv: Array
+
+
+class PlayersNash(NamedTuple):
+  """A meta-strategy profile of a P-player meta-game.
+
+  Attributes:
+    strategies: float32[P, N] player p's distribution over its members in row p (0 where
+      not live).
+    nash_conv: float32[] NashConv of the profile on the live sub-game.
+  """
+
+  strategies: Array
   nash_conv: Array
 
 
@@ -423,3 +438,96 @@ def symmetric_projected_replicator_dynamics(payoff: Array, live: Array,
   _, (mean, _) = jax.lax.fori_loop(0, iterations, body, (x, (first * x, jnp.zeros_like(x))))
   strategy = _normalize(mean, live)
   return SymmetricNash(strategy, symmetric_nash_conv(a, strategy, live))
+
+
+# --- P players ----------------------------------------------------------------------------------
+
+
+def _players_values(payoff: Array, strategies: Array) -> Array:
+  """float32[P, N]: row p the payoff to player p of each of its members against the others'
+  strategies (payoff float[N, ..., N, P] with P member axes, strategies float[P, N])."""
+  players = strategies.shape[0]
+  axes = "abcdefghijklmnop"[:players]
+  values = []
+  for p in range(players):
+    others = [q for q in range(players) if q != p]
+    spec = f"{axes},{','.join(axes[q] for q in others)}->{axes[p]}"
+    values.append(jnp.einsum(spec, payoff[..., p], *(strategies[q] for q in others),
+                             precision=jax.lax.Precision.HIGHEST))
+  return jnp.stack(values)
+
+
+def _mask_players_payoff(payoff: Array, live: Array) -> Array:
+  """payoff (float[N, ..., N, P]) with every entry that involves a dead member set to 0."""
+  players = live.shape[0]
+  mask = jnp.ones(payoff.shape[:-1], bool)
+  for p in range(players):
+    shape = [1] * players
+    shape[p] = -1
+    mask = mask & live[p].reshape(shape)
+  return jnp.where(mask[..., None], payoff, 0.0).astype(jnp.float32)
+
+
+def _check_players(payoff: Array, live: Array) -> None:
+  players, size = live.shape
+  if payoff.shape != (size,) * players + (players,):
+    raise ValueError(f"a {players}-player meta-game of {size} members a player has payoff of "
+                     f"shape {(size,) * players + (players,)}, got {payoff.shape}")
+
+
+def players_nash_conv(payoff: Array, strategies: Array, live: Array) -> Array:
+  """float32[]: NashConv of a P-player profile on the live sub-game.
+
+  Args:
+    payoff: float[N, ..., N, P] (P member axes): payoff[i_0, .., i_{P-1}, p] player p's
+      return when player q plays its member i_q.
+    strategies: float[P, N] each player's distribution (entries not live are ignored).
+    live: bool[P, N] the members that take part, per player.
+
+  Returns:
+    The sum over players of (the best live pure deviation's payoff against the others'
+    strategies) minus (the profile's payoff); >= 0 up to rounding.
+  """
+  live = jnp.asarray(live, bool)
+  _check_players(payoff, live)
+  strategies = jnp.where(live, jnp.asarray(strategies, jnp.float32), 0.0)
+  values = _players_values(_mask_players_payoff(payoff, live), strategies)
+  return sum(_deviation_gain(values[p], strategies[p], live[p]) for p in range(live.shape[0]))
+
+
+def players_projected_replicator_dynamics(payoff: Array, live: Array,
+                                          iterations: int = 100_000, dt: float = 1e-3,
+                                          gamma: float = 1e-6,
+                                          average_last: int | None = None) -> PlayersNash:
+  """`projected_replicator_dynamics` for P players: every player starts uniform over its
+  live members; each step, simultaneously for every p, x_p <- x_p + dt x_p (u_p - x_p.u_p)
+  with u_p player p's payoff of each member against the others' current strategies, then
+  the projection onto x_p >= `gamma` on the live members; the result is the mean of the last
+  `average_last` iterates (all by default). Two players give `projected_replicator_dynamics`
+  (tested), three or more OpenSpiel's n-player PRD (tested).
+
+  Args:
+    payoff: float[N, ..., N, P] as in `players_nash_conv`.
+    live: bool[P, N] the members that take part, per player.
+    iterations, dt, gamma, average_last: static, as in `projected_replicator_dynamics`.
+
+  Returns:
+    PlayersNash(strategies float32[P, N], nash_conv float32[]).
+  """
+  live = jnp.asarray(live, bool)
+  _check_players(payoff, live)
+  players = live.shape[0]
+  masked = _mask_players_payoff(payoff, live)
+  start = _window_start(iterations, average_last)
+
+  def body(t, carry):
+    x, mean = carry
+    values = _players_values(masked, x)
+    x = jnp.stack([_prd_step(x[p], values[p], live[p], dt, gamma) for p in range(players)])
+    return x, _mean_add(mean, x, _window_step(t + 1, start))
+
+  x = jax.vmap(uniform)(live)
+  first = 1.0 if start == 0 else 0.0
+  _, (mean, _) = jax.lax.fori_loop(0, iterations, body, (x, (first * x, jnp.zeros_like(x))))
+  strategies = jax.vmap(_normalize)(mean, live)
+  return PlayersNash(strategies, players_nash_conv(payoff, strategies, live))

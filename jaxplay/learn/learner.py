@@ -159,6 +159,17 @@ class Learner:
                 magnet_ema=self.magnet_ema(update),                           # [], shared
                 shaping=shaping.coef * anneal)
 
+  def schedule_metrics(self, schedules: dict[str, jax.Array]) -> dict[str, jax.Array]:
+    """The scheduled values in force, as metrics: the shaped-reward weight and each game's
+    `<game>/entropy_coef` (and `<game>/magnet_coef` where it has a magnet)."""
+    metrics = dict(shaping=schedules["shaping"])
+    for game, name in enumerate(self.games.names):
+      metrics[f"{name}/entropy_coef"] = schedules["entropy_coef"][game]
+      if self.game_ppo[game].magnet_coef:
+        metrics[f"{name}/magnet_coef"] = (self.game_ppo[game].magnet_coef
+                                          * schedules["magnet_fraction"][game])
+    return metrics
+
   def update(self, state: TrainState) -> tuple[TrainState, dict[str, jax.Array]]:
     """One PPO update (pure; jit it, or use `train_chunk`)."""
     ppo = self.config.ppo
@@ -173,12 +184,7 @@ class Learner:
     magnet, magnet_opt_state, magnet_metrics = self.magnet_step(
         state.magnet, state.magnet_opt_state, params, batch, schedules)
     metrics.update(magnet_metrics)
-    metrics.update(loss_metrics, shaping=schedules["shaping"])
-    for game, name in enumerate(self.games.names):
-      metrics[f"{name}/entropy_coef"] = schedules["entropy_coef"][game]
-      if self.game_ppo[game].magnet_coef:
-        metrics[f"{name}/magnet_coef"] = (self.game_ppo[game].magnet_coef
-                                          * schedules["magnet_fraction"][game])
+    metrics.update(loss_metrics, **self.schedule_metrics(schedules))
     metrics["learning_rate"] = self.learning_rate(
         (state.update + 1) * ppo.num_epochs * ppo.num_minibatches)
     return TrainState(params=params, magnet=magnet, opt_state=opt_state,

@@ -122,6 +122,10 @@ class Population:
       s * N + N - 1 (`matchmaking.seat_population_ids`), one learner a seat, always in its
       seat, against the other seat's population. `num_learners` is then 2.
     payoff_ema: the step of the payoff matrix towards each update's mean returns.
+    schedule_period: None: the learners follow the config's schedules (entropy coefficient,
+      magnet fraction, ...) over the whole run; an int P: over every P updates anew (update
+      u is scheduled as update (u mod P) x (run's updates / P) would be), so that each of
+      PSRO's best responses anneals from the start values to the final ones.
 
   Raises:
     ConfigError: an unknown scheme or option (the message names the allowed ones), more
@@ -131,7 +135,7 @@ class Population:
 
   def __init__(self, learner: Learner, capacity: int, scheme: str = "self_play", *,
                num_learners: int = 1, per_seat: bool = False, payoff_ema: float = 0.1,
-               **options):
+               schedule_period: int | None = None, **options):
     if per_seat:
       players = [env.num_players for env in learner.games.raw]
       if players != [2]:
@@ -143,6 +147,10 @@ class Population:
                         f"{num_learners!r}")
     self.learner, self.capacity, self.payoff_ema = learner, capacity, payoff_ema
     self.num_learners, self.per_seat = num_learners, per_seat
+    if schedule_period is not None and not 1 <= schedule_period <= learner.num_updates:
+      raise ConfigError(f"population: schedule_period must be in 1..{learner.num_updates} "
+                        f"(the run's updates), got {schedule_period!r}")
+    self.schedule_period = schedule_period
     self.num_slots = capacity * (2 if per_seat else 1)
     self.scheme, self.options = scheme, options
     if scheme != GIVEN:  # checks the scheme and its options now, not in jit
@@ -188,7 +196,7 @@ class Population:
     key = jax.random.wrap_key_data(state.key)
     match_key = jax.random.fold_in(key, 0x6d617463)  # leaves the learner's own split intact
     key, shuffle_key, *game_keys = jax.random.split(key, 2 + len(learner.games.envs))
-    schedules = learner.schedules(state.update)
+    schedules = learner.schedules(self._scheduled_update(state.update))
     members, opponents = self._matchmake(state, match_key)
     batch, env_states, baselines, trajectories, metrics = learner.collect(
         state.params, state.env_states, state.baselines, game_keys, schedules, members,
@@ -210,7 +218,7 @@ class Population:
         state.learners, mine(state.params), mine(state.opt_state), mine(state.magnet),
         mine(state.magnet_opt_state), batch)
     payoff, counts = self._payoff_step(state.payoff, state.counts, trajectories, members)
-    metrics.update(jax.tree.map(jnp.mean, learn_metrics), shaping=schedules["shaping"])
+    metrics.update(jax.tree.map(jnp.mean, learn_metrics), **learner.schedule_metrics(schedules))
     put = lambda tree, value: _put(tree, state.learners, value)
     return state.replace(
         params=put(state.params, params), opt_state=put(state.opt_state, opt_state),
@@ -218,6 +226,13 @@ class Population:
         magnet_opt_state=put(state.magnet_opt_state, magnet_opt_state),
         payoff=payoff, counts=counts, opponents=opponents, env_states=env_states,
         baselines=baselines, key=jax.random.key_data(key), update=state.update + 1), metrics
+
+  def _scheduled_update(self, update: jax.Array) -> jax.Array:
+    """The update whose schedules `update` follows (see `schedule_period`)."""
+    if self.schedule_period is None:
+      return update
+    period = self.schedule_period
+    return (update % period) * (self.learner.num_updates // period)
 
   def with_opponents(self, state: PopulationState, opponents: jax.Array) -> PopulationState:
     """The state with each learner's opponent distribution (float32[L, N'], see
@@ -318,8 +333,11 @@ class Population:
       slots = jnp.where(state.live[slots], state.learners, slots)
     if fresh:
       base = jax.random.fold_in(jax.random.wrap_key_data(state.key), 0x6e6577)
-      start = jax.vmap(lambda slot: self.learner.fresh_network(jax.random.fold_in(base, slot)))(
-          slots)
+      # One slot after the other, not vmapped: on XLA:CPU (jax 0.10.2) several batched
+      # LAPACK QRs in one program (the orthogonal initializers of a vmapped init) deadlock
+      # now and then, every thread idle (BUILD_NOTES.md, "Populations").
+      start = jax.lax.map(lambda slot: self.learner.fresh_network(jax.random.fold_in(base, slot)),
+                          slots)
       move = lambda tree, name: jax.tree.map(lambda x, v: x.at[slots].set(v), tree,
                                              start[name])
     else:

@@ -55,6 +55,10 @@ class Report:
     training: the training metrics of the iteration's updates (averaged).
     policy: float64[I, A] the meta-strategy as a behavioural policy on the tree's
       information sets (what is measured, and what goes to OpenSpiel).
+    best_response_gap: per seat, what an exact best response to the opponents the seat's
+      learner trained against gains over that learner (0: the oracle was exact); the first
+      iteration's learners trained against each other, measured against the other's end.
+      NaN where not measured (`measure` of a finished run).
   """
 
   iteration: int
@@ -64,6 +68,7 @@ class Report:
   payoff: np.ndarray
   training: dict[str, float]
   policy: np.ndarray
+  best_response_gap: tuple[float, float] = (float("nan"), float("nan"))
 
 
 class PSRO:
@@ -71,9 +76,10 @@ class PSRO:
 
   Args:
     learner: the PPO learner (games, network, optimizer); its config's updates
-      (`total_env_steps`) are spread evenly over the iterations, one schedule for the run.
+      (`total_env_steps`) are spread evenly over the iterations, and each best response
+      follows the config's schedules (entropy coefficient, ...) from start to end.
     iterations: best responses added per seat; the population holds iterations + 1 a seat.
-    meta_solver: "nash" or "uniform" (fictitious play), for training and evaluation alike.
+    meta_solver: "nash", "prd" or "uniform" (fictitious play), for training and evaluation alike.
     fresh: each best response starts from a newly initialized network (OpenSpiel's PSRO's
       choice), or warm from the previous one. Warm starts stall on Kuhn: a self-play
       learner's policy turns nearly deterministic and PPO no longer moves it (BUILD_NOTES).
@@ -98,7 +104,7 @@ class PSRO:
     # meta-game and given to the learners, rather than re-solved (1000 solver iterations)
     # inside every compiled update from the same numbers.
     self.population = Population(learner, capacity=iterations + 1, scheme=GIVEN,
-                                 per_seat=True)
+                                 per_seat=True, schedule_period=self.updates_per_iteration)
     self.tree = build_tree(learner.games.raw[0])
     tree = self.tree
     self._train = jax.jit(self.population.train_chunk, static_argnums=1)
@@ -120,8 +126,9 @@ class PSRO:
 
   def iteration(self, state: PopulationState) -> tuple[PopulationState, Report]:
     """One PSRO iteration (the module docstring's steps 1-4)."""
+    trained_against = np.asarray(state.opponents, np.float64)
     state, training = self._train(state, self.updates_per_iteration)
-    state, report = self.measure(state, include_learners=True)
+    state, report = self.measure(state, include_learners=True, trained_against=trained_against)
     report = dataclasses.replace(report, training={
         k: float(v) for k, v in jax.device_get(training).items()})
     if report.iteration <= self.iterations:
@@ -134,11 +141,13 @@ class PSRO:
       state = self.population.with_opponents(self._next(state, self.fresh), weights[::-1])
     return state, report
 
-  def measure(self, state: PopulationState, include_learners: bool = False
-              ) -> tuple[PopulationState, Report]:
+  def measure(self, state: PopulationState, include_learners: bool = False,
+              trained_against: np.ndarray | None = None) -> tuple[PopulationState, Report]:
     """The exact meta-game of the live members (the learners only with `include_learners`),
     written into the state's payoff matrix, its meta-strategy and that strategy's
-    exploitability (steps 2-3). After a finished run, the members PSRO made."""
+    exploitability (steps 2-3). After a finished run, the members PSRO made.
+    `trained_against`: float[2, N] each learner's opponent distribution over the other
+    seat's slots; given, the report's `best_response_gap` is measured."""
     tables = self.member_tables(state)
     live = np.asarray(state.live).reshape(2, -1).copy()
     if not include_learners:
@@ -154,11 +163,30 @@ class PSRO:
       weights[seat][live[seat]] = sub_weights[seat]
     table = meta_game.aggregate_policy(self.tree, list(tables), weights)
     result = exploitability(self.tree, table)
-    return state, Report(iteration=int(np.sum(live[0])),
-                         exploitability=float(result.exploitability),
-                         nash_conv=float(result.nash_conv),
-                         weights=(weights[0][live[0]], weights[1][live[1]]), payoff=sub,
-                         training={}, policy=table)
+    report = Report(iteration=int(np.sum(live[0])), exploitability=float(result.exploitability),
+                    nash_conv=float(result.nash_conv),
+                    weights=(weights[0][live[0]], weights[1][live[1]]), payoff=sub,
+                    training={}, policy=table)
+    if trained_against is not None:
+      report = dataclasses.replace(report, best_response_gap=self._best_response_gaps(
+          tables, payoff, np.asarray(state.learners) % live.shape[1], trained_against))
+    return state, report
+
+  def _best_response_gaps(self, tables: np.ndarray, payoff: np.ndarray, learners: np.ndarray,
+                          trained_against: np.ndarray) -> tuple[float, float]:
+    """Per seat s: the exact best response's value against the other seat's mixture
+    `trained_against[s]` minus learner s's value against it (`learners`: each seat's
+    learner's index in its seat; `payoff` float[N, N, 2] over all slots)."""
+    gaps = []
+    for seat in range(2):
+      against = trained_against[seat] / trained_against[seat].sum()
+      own = np.eye(len(against))[learners[seat]]
+      mixture = meta_game.aggregate_policy(self.tree, list(tables),
+                                           [own, against] if seat == 0 else [against, own])
+      best = exploitability(self.tree, mixture).best_response_values[seat]
+      learner_row = payoff[learners[0], :, 0] if seat == 0 else payoff[:, learners[1], 1]
+      gaps.append(float(best - against @ learner_row))
+    return gaps[0], gaps[1]
 
 
 def _slot_payoff(payoff: np.ndarray, dtype) -> jax.Array:
