@@ -12,7 +12,7 @@ import pytest
 
 from jaxplay.core.errors import JaxplayError
 from jaxplay.io.metrics import MetricsFileError, MetricWriter, metric_series, read_metrics
-from jaxplay.io.plots import PlotError, plot_learning_curves
+from jaxplay.io.plots import PlotError, plot_curves, plot_learning_curves
 from jaxplay.io.tensorboard import EventWriter, read_scalars
 
 # (tag, step, value) as written; 0.1 is not exact in float32.
@@ -165,3 +165,12 @@ def test_plot_errors_name_the_available_keys(tmp_path):
   with pytest.raises(PlotError, match=r"available: \['loss'\]"):
     plot_learning_curves([{"step": 0, "loss": 1.0}], tmp_path / "a.png", keys=["reward"])
   assert not (tmp_path / "a.png").exists()
+
+
+def test_curves_on_one_plot_skip_missing_points_and_refuse_empty_ones(tmp_path):
+  out = plot_curves({"PSRO": ([1, 2, 3], [0.3, float("nan"), 1e-4]), "CFR+": ([1, 2], [0.5, 0.2])},
+                    tmp_path / "curves.png", xlabel="iterations", ylabel="exploitability")
+  assert pathlib.Path(out).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+  with pytest.raises(PlotError, match=r"no curve has a finite point: \['a'\]"):
+    plot_curves({"a": ([0], [float("nan")])}, tmp_path / "b.png", xlabel="x", ylabel="y")
+  assert not (tmp_path / "b.png").exists()

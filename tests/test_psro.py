@@ -3,6 +3,9 @@ iteration, the meta-game is exact, the reported exploitability is the aggregated
 meta-strategy's (OpenSpiel's for the exported policy), and the binaries run, resume and
 evaluate it."""
 
+import subprocess
+import sys
+
 import chex
 import numpy as np
 import pyspiel
@@ -131,3 +134,13 @@ def test_evaluate_measures_and_exports_the_meta_strategy(psro_run, tmp_path):
   theirs = openspiel_exploitability.exploitability(game, openspiel_policy.to_tabular_policy(
       str(path)))
   assert theirs == pytest.approx(metrics["kuhn_poker/exploitability"], abs=1e-6)
+
+
+def test_the_exact_psro_benchmark_draws_a_runs_curve_beside_its_own(psro_run, tmp_path):
+  workdir, _, _ = psro_run
+  result = subprocess.run(
+      [sys.executable, "-m", "benchmarks.psro_exact", "--games=kuhn_poker", "--iterations=3",
+       "--checkpoints=3", f"--plot={tmp_path}", f"--ppo_workdirs={workdir}"],
+      capture_output=True, text=True, timeout=600, check=False)
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert (tmp_path / "psro_kuhn_poker.png").read_bytes()[:4] == b"\x89PNG"

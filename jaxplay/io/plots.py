@@ -1,6 +1,7 @@
-"""Learning-curve plots of metric rows (as `read_metrics` returns them) to a PNG file.
+"""Plots to PNG files: learning curves of metric rows (as `read_metrics` returns them),
+named curves on one plot, payoff matrices.
 
-matplotlib is imported inside `plot_learning_curves` only, and draws through its Agg canvas
+matplotlib is imported inside the plotting functions only, and draws through its Agg canvas
 directly (no pyplot, so the caller's backend is left alone).
 """
 
@@ -82,6 +83,39 @@ def plot_learning_curves(rows: list[dict], path: str | os.PathLike,
       ax.legend(fontsize="small")
   if title:
     fig.suptitle(title)
+  out = pathlib.Path(path)
+  out.parent.mkdir(parents=True, exist_ok=True)
+  fig.savefig(out, format="png", dpi=100)
+  return str(out)
+
+
+def plot_curves(curves: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+                path: str | os.PathLike, *, xlabel: str, ylabel: str, log_y: bool = True,
+                title: str | None = None) -> str:
+  """Writes a PNG of several named curves (name -> (xs, ys)) on one plot, e.g. the
+  exploitability of PSRO runs and CFR+ against iterations, and returns its path. Non-finite
+  points are left out; `log_y` applies where every value left is > 0. Raises PlotError when
+  no curve has a point."""
+  series = {}
+  for name, (xs, ys) in curves.items():
+    points = [(x, y) for x, y in zip(xs, ys) if _is_number(x) and _is_number(y)]
+    if points:
+      series[name] = ([x for x, _ in points], [y for _, y in points])
+  if not series:
+    raise PlotError(f"no curve has a finite point: {sorted(curves)}")
+  from matplotlib.backends.backend_agg import FigureCanvasAgg
+  from matplotlib.figure import Figure
+
+  fig = Figure(figsize=(6.4, 4.2), layout="constrained")
+  FigureCanvasAgg(fig)
+  ax = fig.add_subplot()
+  for name, (xs, ys) in series.items():
+    ax.plot(xs, ys, marker="." if len(xs) < 60 else None, label=name)
+  if log_y and all(y > 0 for _, ys in series.values() for y in ys):
+    ax.set_yscale("log")
+  ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+  ax.grid(alpha=0.3)
+  ax.legend(fontsize="small")
   out = pathlib.Path(path)
   out.parent.mkdir(parents=True, exist_ok=True)
   fig.savefig(out, format="png", dpi=100)
