@@ -16,8 +16,8 @@ not costs. Games are names or OpenSpiel-style strings of jaxplay's options.
         --ppo_workdirs=/tmp/psro,/tmp/psro_1,/tmp/psro_2
 
 also draws the curves (every iteration) in `<plot>/psro_<game>.png` (the game string's
-non-word characters as _), with those of PSRO runs
-of the train binary (PPO best responses; their workdirs' metrics) beside them.
+non-word characters as _), with those of PSRO runs of the train binary on the first game
+(PPO best responses; their workdirs' metrics) beside them.
 """
 
 from __future__ import annotations

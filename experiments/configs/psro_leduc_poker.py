@@ -5,9 +5,9 @@ the game tree (936 information sets).
     python -m experiments.train --config=experiments/configs/psro_leduc_poker.py \\
         --workdir=/tmp/psro_leduc
 
-Expected: 0.41-0.56 from iteration 30 on, 0.43 after 150 (21 min on a 2-core CPU): the PPO
-best responses fall 0.3-0.6 chips short of exact ones (each iteration prints the gap), more
-than a best response gains once the meta-strategy is that close. Exact best
+Expected: 0.41-0.67 from iteration 30 on, 0.43 after 150 (21 min on a 2-core CPU): the PPO
+best responses fall 0.47 chips short of exact ones on average (each iteration prints the
+gap), about what a best response gains once the meta-strategy is that close. Exact best
 responses reach 0.053 in 100 iterations (`python -m benchmarks.psro_exact`). Recorded runs
 and what was tried: results/psro.md.
 """

@@ -288,10 +288,6 @@ def _go_to(tables: LayoutTables, target: jax.Array, cell, direction, other_cell)
   return jnp.where(facing, INTERACT, move).astype(jnp.int32)
 
 
-def _uniform(bits: jax.Array) -> jax.Array:
-  return (bits >> 8).astype(jnp.float32) * jnp.float32(1.0 / (1 << 24))
-
-
 def _decide(role: str, params: ScriptedParams, bits: jax.Array, legal: jax.Array, state,
             seat: jax.Array) -> jax.Array:
   """int32: the action of the cook in `seat` of one game. bits: uint32[3] random draws;
@@ -311,11 +307,11 @@ def _decide(role: str, params: ScriptedParams, bits: jax.Array, legal: jax.Array
     action = _go_to(t, target, cell, direction, other_cell)
     blocked = (action < NUM_MOVES) & (t.neighbour[cell, jnp.minimum(action, 3)] == other_cell)
     in_the_way = ~target.any() & (t.neighbour[cell] == other_cell).any()  # waiting: make room
-    wander = _uniform(bits[0]) < params.wander_probability
+    wander = chance.unit_float(bits[0]) < params.wander_probability
     action = jnp.where(blocked | in_the_way | wander,
                        chance.bits_below(bits[1], NUM_MOVES + 1), action)
   beside = masks["free_counter"] & (t.distance[-1, :, cell] == 0)
-  drop = (held != NOTHING) & beside.any() & (_uniform(bits[2]) < params.drop_probability)
+  drop = (held != NOTHING) & beside.any() & (chance.unit_float(bits[2]) < params.drop_probability)
   return jnp.where(drop, _go_to(t, beside, cell, direction, other_cell), action).astype(jnp.int32)
 
 

@@ -39,12 +39,16 @@ def key_bits(key: jax.Array, shape: tuple[int, ...] = ()) -> jax.Array:
   return _fmix32(seed ^ _fmix32(counter * jnp.uint32(0x9E3779B9) + jnp.uint32(1)))
 
 
+def unit_float(bits: jax.Array) -> jax.Array:
+  """float32 in [0, 1): the top 24 bits of uniform uint32 `bits` (exact in float32)."""
+  return (bits >> 8).astype(jnp.float32) * jnp.float32(1.0 / (1 << 24))
+
+
 def bits_below(bits: jax.Array, n: jax.Array | int) -> jax.Array:
   """int32: maps uniform uint32 `bits` to [0, n) (n <= 2**16), scaling the top 24 bits in
   float32 (exact there) instead of an integer modulo, which XLA:CPU does not vectorize.
   Each value's probability is within n / 2**24 (relative) of 1 / n."""
-  top = (bits >> 8).astype(jnp.float32) * jnp.float32(1.0 / (1 << 24))
-  return jnp.minimum((top * n).astype(jnp.int32), jnp.asarray(n, jnp.int32) - 1)
+  return jnp.minimum((unit_float(bits) * n).astype(jnp.int32), jnp.asarray(n, jnp.int32) - 1)
 
 
 def uniform_index(key: jax.Array, n: int) -> jax.Array:
