@@ -4,6 +4,8 @@ and on request exports an OpenSpiel policy (poker) or renders self-play episodes
 
     python -m experiments.evaluate --workdir=/tmp/kuhn --export_openspiel_policy=kuhn.json
     python -m experiments.evaluate --workdir=/tmp/oc --gif=/tmp/oc/episode.gif
+    python -m experiments.evaluate --workdir=/tmp/fcp --heldout=runs/heldout/cramped_room \
+        --scripted=independent_cook,static     # cross-play table with held-out partners
 
 The run's config is read from `<workdir>/config.json`; the curves go to
 `<workdir>/curves.png` unless --plot says otherwise.
@@ -15,7 +17,7 @@ import sys
 
 from absl import app, flags
 
-from experiments import evaluate_lib, run_lib
+from experiments import crossplay_lib, evaluate_lib, run_lib
 from jaxplay.core.errors import JaxplayError
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "A training run's workdir.", required=True)
@@ -31,6 +33,10 @@ _EXPORT = flags.DEFINE_string("export_openspiel_policy", None,
                               "action probabilities (JSON; kuhn_poker and leduc_poker).")
 _GIF = flags.DEFINE_string("gif", None, "Render a self-play Overcooked episode to this GIF.")
 _GIF_STEPS = flags.DEFINE_integer("gif_steps", 400, "Steps of the rendered episode.")
+_HELDOUT = flags.DEFINE_string("heldout", None, "Overcooked: cross-play with the learners of "
+                               "this run (held-out partners), printed as a table.")
+_SCRIPTED = flags.DEFINE_list("scripted", [], "Overcooked: cross-play with these scripted "
+                              "partners too (jaxplay.agents.scripted names).")
 
 
 
@@ -42,6 +48,12 @@ def main(argv):
                           policy=_POLICY.value, plot=_PLOT.value,
                           export_openspiel_policy=_EXPORT.value, gif=_GIF.value,
                           gif_steps=_GIF_STEPS.value)
+    if _HELDOUT.value or _SCRIPTED.value:
+      matrix = crossplay_lib.cross_play_runs(
+          {"this run": _WORKDIR.value}, heldout=_HELDOUT.value, scripted=_SCRIPTED.value,
+          num_games=_NUM_GAMES.value or 64)
+      print("cross-play (mean sparse return, both seats):")
+      print(crossplay_lib.table(matrix))
   except JaxplayError as error:
     sys.exit(f"error: {error}")
 

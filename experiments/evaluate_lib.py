@@ -22,6 +22,7 @@ from jaxplay.io import openspiel_policy, plots
 from jaxplay.io.checkpoints import Checkpointer
 from jaxplay.learn.evaluation import headline_keys, probs_fn
 from jaxplay.learn.learner import Learner
+from jaxplay.learn import population as population_lib
 from jaxplay.learn.psro import PSRO
 
 
@@ -51,7 +52,8 @@ def load_run(workdir: pathlib.Path, step: int | None = None, num_games: int | No
   run = (PSRO(learner, population.iterations, population.meta_solver, population.fresh)
          if population.scheme == "psro" else run_lib.make_run(learner))
   with Checkpointer(workdir / "checkpoints") as checkpoints:
-    state = checkpoints.restore(step, run.init(learner.config.seed))
+    state = checkpoints.restore(step, run.init(learner.config.seed),
+                                added=population_lib.ADDED_LEAVES)
   return learner, run, state
 
 

@@ -20,13 +20,17 @@ from absl import flags, logging
 
 import jaxplay
 from jaxplay import config as config_lib
+from jaxplay.agents import scripted as scripted_lib
 from jaxplay.core.errors import ConfigError, JaxplayError
 from jaxplay.eval import elo
 from jaxplay.io import plots
 from jaxplay.io.checkpoints import Checkpointer, CheckpointError
 from jaxplay.io.metrics import MetricWriter
 from jaxplay.learn.evaluation import Evaluation, headline_keys
+from jaxplay.learn import partner_pool
+from jaxplay.learn.cole_generations import ColeGenerations
 from jaxplay.learn.learner import Learner
+from jaxplay.learn import population as population_lib
 from jaxplay.learn.population import Population
 from jaxplay.learn.psro import PSRO
 
@@ -59,7 +63,7 @@ def restore_or_init(learner: Learner, checkpoints: Checkpointer, fresh):
         f"{checkpoints.path(step)} was written by a different config; resuming would mix two "
         f"runs. Differences (saved -> now): {'; '.join(differences[:8])}. Use the saved config "
         f"(its fields are in {where}) or a new --workdir.")
-  return checkpoints.restore(step, fresh)
+  return checkpoints.restore(step, fresh, added=population_lib.ADDED_LEAVES)
 
 
 def make_workdir(workdir: pathlib.Path) -> None:
@@ -80,6 +84,7 @@ class SelfPlayRun:
   def __init__(self, learner: Learner):
     self.learner, self.evaluation = learner, Evaluation(learner)
     self.describe = f"{learner.network.__class__.__name__} network"
+    self.env_steps_per_update = learner.steps_per_update
 
   def init(self, seed: int):
     return self.learner.init(seed)
@@ -97,55 +102,124 @@ class SelfPlayRun:
 
 
 class LeagueRun:
-  """What `train` runs for fictitious self-play and PFSP: one learner against its frozen
-  snapshots (`Population`), a snapshot every `population.snapshot_every` updates from
-  `population.snapshot_start` on until the population is full; evaluated by its games'
-  evaluators, the members' Elo ratings from the training games' payoff matrix, and that
-  matrix as an image."""
+  """What `train` runs for populations trained by updates (not PSRO): one learner against its
+  frozen snapshots (fictitious self-play, PFSP), K self-play runs side by side with frozen
+  snapshots of each (`population.num_learners`: FCP's stage 1), or one learner against a
+  frozen pool of partners read from another run (`population.partners`: FCP's stage 2); any
+  of them, or one learner alone (scheme self_play), also against scripted Overcooked partners
+  in a `population.scripted_weight` share of its games (`population.scripted`; weight 1 and
+  self_play: a best response to them). Snapshots: every `population.snapshot_every` updates
+  from `population.snapshot_start` on (and of the untrained networks with
+  `snapshot_initial`) until the population is full.
+  Evaluated by its games' evaluators (each learner's; with several, their mean and each as
+  `learner<l>/...`), the mean return with the frozen partners (FCP), the members' Elo ratings
+  from the training games' payoff matrix (zero-sum games), and that matrix as an image."""
 
   def __init__(self, learner: Learner):
     population = learner.config.population
-    options = ({} if population.scheme == "fictitious" else
-               dict(weighting=population.weighting, k=population.k,
-                    return_range=tuple(population.return_range)))
     self.learner, self.config = learner, population
-    self.population = Population(learner, population.capacity, population.scheme, **options)
+    self.pool = self.generations = None
+    scripted = dict(  # scripted partners: opponents beside the networks (overcooked)
+        scripted=scripted_lib.make_partners(population.scripted, learner.games.raw[0])
+        if population.scripted else (), scripted_weight=population.scripted_weight)
+    if population.scheme == "fcp":
+      self.pool = partner_pool.load(population.partners, learner.config)
+      self.population = Population(learner, 1 + self.pool.size, "fictitious", **scripted)
+      self.describe = (f"{learner.network.__class__.__name__} network against "
+                       f"{self.pool.size} frozen partners from {self.pool.workdir}")
+    else:
+      options = {"pfsp": dict(weighting=population.weighting, k=population.k,
+                              return_range=tuple(population.return_range)),
+                 "cole": dict(self_play=population.cole_self_play)}.get(population.scheme, {})
+      alone = population.scheme == "self_play" and population.num_learners == 1  # scripted
+      self.population = Population(learner, 1 if alone else population.capacity,
+                                   population.scheme, num_learners=population.num_learners,
+                                   **options, **scripted)
+      self.describe = (f"{learner.network.__class__.__name__} network against "
+                       f"{', '.join(population.scripted)} in {population.scripted_weight:.0%} "
+                       f"of its games, self-play in the rest" if alone else
+                       f"{learner.network.__class__.__name__} network, {population.scheme} "
+                       f"against up to {population.capacity - 1} snapshots"
+                       if population.num_learners == 1 else
+                       f"{population.num_learners} {learner.network.__class__.__name__} "
+                       f"networks in self-play side by side, up to {population.capacity} "
+                       f"members with their snapshots")
+    if population.scheme == "cole":
+      self.generations = ColeGenerations(self.population, population.snapshot_every,
+                                         num_games=population.cole_games)
+      self._end_generation = jax.jit(self.generations.end_generation)
+      self.describe = (f"{learner.network.__class__.__name__} network, COLE generations of "
+                       f"{population.snapshot_every} updates, up to {population.capacity} "
+                       f"members")
+    self.num_learners = self.population.num_learners
+    self.env_steps_per_update = learner.steps_per_update * self.num_learners
     self.evaluation = Evaluation(learner)
     self._snapshot = jax.jit(self.population.add_member)
-    self.describe = (f"{learner.network.__class__.__name__} network, {population.scheme} "
-                     f"against up to {population.capacity - 1} snapshots")
+    self.rated = not any(env.common_payoff for env in learner.games.raw)  # Elo
 
   def init(self, seed: int):
-    return self.population.init(seed)
+    state = self.population.init(seed)
+    if self.pool is not None:
+      return partner_pool.seat(state, self.pool)
+    if self.config.snapshot_initial:
+      state = self._snapshot_learners(state)
+    return state
 
   def train_chunk(self, state, num_updates: int):
     return self.population.train_chunk(state, num_updates)
 
   def between_chunks(self, state, update: int):
+    if self.generations is not None:
+      if update % self.config.snapshot_every == 0:
+        state, _ = self._end_generation(state)
+      return state
     since = update - self.config.snapshot_start
-    if since >= 0 and since % self.config.snapshot_every == 0 and not bool(state.live.all()):
-      state = self._snapshot(state)
+    if self.pool is None and since >= 0 and since % self.config.snapshot_every == 0:
+      state = self._snapshot_learners(state)
+    return state
+
+  def _snapshot_learners(self, state):
+    """A frozen copy of every learner, while there is room."""
+    for which in range(self.num_learners):
+      if not bool(state.live.all()):
+        state = self._snapshot(state, which)
     return state
 
   def evaluate(self, state, update: int) -> tuple[dict[str, float], dict[str, np.ndarray]]:
-    learner = int(state.learners[0])
-    mine = lambda tree: jax.tree.map(lambda x: x[learner], tree)
-    metrics = self.evaluation.of(mine(state.params), mine(state.magnet), update)
+    learners = [int(l) for l in np.asarray(state.learners)]
+    metrics = {}
+    for index, learner in enumerate(learners):
+      mine = lambda tree: jax.tree.map(lambda x: x[learner], tree)
+      values = self.evaluation.of(mine(state.params), mine(state.magnet), update)
+      if len(learners) == 1:
+        metrics = values
+        break
+      metrics.update({f"learner{index}/{key}": value for key, value in values.items()})
+      for key, value in values.items():
+        metrics[key] = metrics.get(key, 0.0) + value / len(learners)
     live = np.asarray(state.live)
-    ratings = elo.elo_from_payoff(np.asarray(state.payoff), np.asarray(state.counts), live,
-                                  return_range=tuple(self.config.return_range))
+    payoff, counts = np.asarray(state.payoff), np.asarray(state.counts)
     metrics["population/members"] = int(live.sum())
-    metrics["population/learner_elo"] = float(ratings[learner])
-    metrics.update({f"population/elo_{i}": float(ratings[i]) for i in np.flatnonzero(live)})
-    image = plots.payoff_image(np.asarray(state.payoff), live=live,
-                               counts=np.asarray(state.counts), title=f"payoff @ {update}")
+    if self.pool is not None:  # the learner's mean training return with each partner
+      partners = np.arange(1, 1 + self.pool.size)
+      played = counts[0, partners] > 0
+      metrics["population/partner_return"] = (float(payoff[0, partners][played].mean())
+                                               if played.any() else float("nan"))
+    if self.rated:
+      ratings = elo.elo_from_payoff(payoff, counts, live,
+                                    return_range=tuple(self.config.return_range))
+      metrics["population/learner_elo"] = float(ratings[learners[0]])
+      metrics.update({f"population/elo_{i}": float(ratings[i]) for i in np.flatnonzero(live)})
+    image = plots.payoff_image(payoff, live=live, counts=counts, title=f"payoff @ {update}")
     return metrics, {"population/payoff": image}
 
 
 def make_run(learner: Learner) -> SelfPlayRun | LeagueRun:
-  """What `train` runs for the config's `population.scheme` (not "psro": `train_psro`)."""
-  return (SelfPlayRun(learner) if learner.config.population.scheme == "self_play"
-          else LeagueRun(learner))
+  """What `train` runs for the config's population (not "psro": `train_psro`)."""
+  population = learner.config.population
+  return (SelfPlayRun(learner)
+          if population.scheme == "self_play" and population.num_learners == 1
+          and not population.scripted else LeagueRun(learner))
 
 
 def train(config, workdir: str | pathlib.Path, *, stop_after: int | None = None,
@@ -178,7 +252,9 @@ def train(config, workdir: str | pathlib.Path, *, stop_after: int | None = None,
       print_fn(f"resuming {workdir} at update {update}/{total}")
     else:
       print_fn(f"training {', '.join(names)} in {workdir}: {total} updates of "
-               f"{learner.steps_per_update} env steps, {trainer.describe}")
+               f"{learner.steps_per_update} env steps"
+               f"{' a learner' if trainer.env_steps_per_update > learner.steps_per_update else ''}"
+               f", {trainer.describe}")
     if update >= total:
       print_fn(f"{workdir} already holds a finished run ({total} updates)")
       return state
@@ -200,7 +276,7 @@ def train(config, workdir: str | pathlib.Path, *, stop_after: int | None = None,
         seconds_since += time.perf_counter() - start
         update += count
         state = trainer.between_chunks(state, update)
-        steps_since += count * learner.steps_per_update
+        steps_since += count * trainer.env_steps_per_update  # all learners' steps
         last = update == total
         if update % run.log_every == 0 or last:
           logged = {key: float(value) for key, value in jax.device_get(chunk_metrics).items()}

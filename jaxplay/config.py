@@ -33,6 +33,7 @@ from typing import Any, Callable, Mapping
 import ml_collections
 
 from jaxplay.agents.networks import NETWORKS
+from jaxplay.agents import scripted as scripted_lib
 from jaxplay.core.errors import ConfigError, check_return_range
 from jaxplay.core.registry import game_options, make, registered_games
 
@@ -42,7 +43,7 @@ MAGNET_UPDATES = ("ema", "distill")
 PER_GAME_FIELDS = ("advantage", "gamma", "gae_lambda", "rae_alpha", "clip_eps",
                    "normalize_advantages", "entropy_coef", "final_entropy_coef", "kl_coef",
                    "magnet_coef", "final_magnet_fraction")
-POPULATION_SCHEMES = ("self_play", "fictitious", "pfsp", "psro")
+POPULATION_SCHEMES = ("self_play", "fictitious", "pfsp", "psro", "fcp", "cole")
 META_SOLVERS = ("nash", "prd", "uniform")
 PFSP_WEIGHTINGS = ("hard", "variance")
 # Sections a resumed run may change: they decide what is logged and when, not what is learned.
@@ -114,9 +115,13 @@ def defaults() -> ml_collections.ConfigDict:
   config.population = ml_collections.ConfigDict()
   config.population.scheme = "self_play"  # "fictitious" / "pfsp": one learner against its
   #   frozen snapshots (fictitious self-play, prioritized fictitious self-play); "psro": PSRO
-  #   with PPO best responses, a population a seat (two-player games with a tree)
-  config.population.capacity = 8         # fictitious, pfsp: the most members, learner included
-  config.population.snapshot_every = 100  # fictitious, pfsp: updates between snapshots
+  #   with PPO best responses, a population a seat (two-player games with a tree); "fcp":
+  #   fictitious co-play against the frozen pool of `partners`; "cole": COLE's generations
+  #   (common-payoff games)
+  config.population.capacity = 8         # fictitious, pfsp, cole: the most members, learner
+  #                                        included
+  config.population.snapshot_every = 100  # fictitious, pfsp: updates between snapshots; cole:
+  #                                         a generation
   config.population.snapshot_start = 0   # fictitious, pfsp: the update of the first snapshot
   config.population.weighting = "hard"   # pfsp: "hard" (1 - p)^k or "variance" p (1 - p)
   config.population.k = 2.0              # pfsp: the exponent of "hard"
@@ -126,6 +131,23 @@ def defaults() -> ml_collections.ConfigDict:
   config.population.meta_solver = "nash"  # psro: "nash" (PSRO), "prd" (projected replicator
   #                                         dynamics) or "uniform" (fictitious play)
   config.population.fresh = True         # psro: each best response from a new network
+  config.population.num_learners = 1     # self_play: K runs side by side in one program (seeds
+  #   seed .. seed + K - 1; total_env_steps each), frozen copies of each kept every
+  #   snapshot_every updates from snapshot_start on while capacity lasts (FCP's partner pool)
+  config.population.snapshot_initial = False  # self_play with num_learners > 1: also a
+  #   frozen copy of each untrained network (FCP's "start" checkpoints)
+  config.population.cole_self_play = 0.5  # cole: the learner's share of games with itself
+  config.population.cole_games = 16       # cole: games a pair when measuring the learner's
+  #   cross-play at the end of a generation (snapshot_every updates)
+  config.population.partners = ""        # fcp: the workdir of a finished run whose members
+  #   (a self_play run with num_learners > 1) are the frozen training partners
+  config.population.partner_members = ()  # fcp: only these slots of that run (its learners
+  #   are slots 0 .. K - 1), e.g. (2,) trains a best response to its third learner; () all
+  config.population.scripted = ()        # overcooked: scripted training partners by name
+  #   (jaxplay.agents.scripted.PARTNERS: "independent_cook", "onion_fetcher", "dish_fetcher",
+  #   "static", "random"), opponents beside the population's networks
+  config.population.scripted_weight = 0.0  # the share of games against a scripted partner
+  #   (uniform among them); scheme self_play with weight 1: a best response to them
 
   config.eval = ml_collections.ConfigDict()
   config.eval.num_games = 1000           # games per match or metric evaluation
@@ -186,6 +208,28 @@ def _one_of(options: tuple[str, ...]) -> Rule:
   return rule
 
 
+def _string(path: str, value: Any) -> str:
+  if not isinstance(value, str):
+    _fail(path, "a string", value)
+  return value
+
+
+def _scripted_names(path: str, value: Any) -> tuple[str, ...]:
+  if (isinstance(value, str) or not hasattr(value, "__iter__")
+      or not all(isinstance(name, str) for name in value)):
+    _fail(path, "a sequence of scripted partner names", value)
+  return scripted_lib.check_names(path, value)
+
+
+def _ints(path: str, value: Any) -> tuple[int, ...]:
+  if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+    _fail(path, "a sequence of ints >= 0", value)
+  value = tuple(value)
+  if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value):
+    _fail(path, "a sequence of ints >= 0", value)
+  return value
+
+
 def _positive_ints(path: str, value: Any) -> tuple[int, ...]:
   if (isinstance(value, (str, bytes)) or not hasattr(value, "__iter__")
       or not (value := tuple(value))
@@ -230,6 +274,12 @@ _RULES: dict[str, Rule] = {
     "population.snapshot_start": _int(),
     "population.weighting": _one_of(PFSP_WEIGHTINGS), "population.k": _number(0, _UNBOUNDED),
     "population.return_range": lambda path, value: check_return_range(path, value),
+    "population.num_learners": _POSITIVE,
+    "population.snapshot_initial": _bool, "population.cole_self_play": _number(0, 1),
+    "population.cole_games": _int(2, "an even int >= 2"), "population.partners": _string,
+    "population.partner_members": _ints,
+    "population.scripted": _scripted_names,
+    "population.scripted_weight": _number(0, 1),
 }
 
 
@@ -394,14 +444,33 @@ def _check_run(run: dict) -> None:
 
 
 def _check_population(config: dict, envs: Mapping[str, Any]) -> None:
-  """PSRO needs one two-player game measured on its tree, and an update per iteration."""
+  """Snapshots fit the compiled chunks; self-play runs side by side fit the capacity; FCP
+  names its partners; PSRO needs one two-player game measured on its tree, and an update per
+  iteration."""
   population = config["population"]
-  if population["scheme"] in ("fictitious", "pfsp"):
+  scheme, learners = population["scheme"], population["num_learners"]
+  if learners > 1 and scheme != "self_play":
+    raise ConfigError(f"population.num_learners > 1 runs self-play side by side (scheme "
+                      f"'self_play'), got scheme {scheme!r} with {learners} learners")
+  if learners > 1 and population["capacity"] < learners:
+    raise ConfigError(f"population.capacity ({population['capacity']}) must hold the "
+                      f"{learners} learners (population.num_learners) and their snapshots")
+  if scheme == "fcp" and not population["partners"]:
+    raise ConfigError("population.scheme 'fcp' trains against a frozen pool: set "
+                      "population.partners to the workdir of a finished self_play run with "
+                      "num_learners > 1 (FCP's stage 1)")
+  if scheme == "cole" and population["cole_games"] % 2:
+    _fail("population.cole_games", "an even int >= 2 (both seats alike)", population["cole_games"])
+  if scheme == "cole" and (len(envs) != 1 or not next(iter(envs.values())).common_payoff):
+    raise ConfigError(f"population.scheme 'cole' trains one common-payoff game (overcooked), "
+                      f"got games={list(envs)}")
+  if scheme in ("fictitious", "pfsp", "cole") or learners > 1:
     k = config["run"]["updates_per_call"]
     for field in ("snapshot_every", "snapshot_start"):
       if population[field] % k:
         raise ConfigError(f"population.{field} must be a multiple of run.updates_per_call "
                           f"({k}), got {population[field]}")
+  _check_scripted(population, envs)
   if population["scheme"] != "psro":
     return
   env = next(iter(envs.values()))
@@ -412,6 +481,23 @@ def _check_population(config: dict, envs: Mapping[str, Any]) -> None:
   if population["iterations"] > updates:
     raise ConfigError(f"population.iterations ({population['iterations']}) exceeds the run's "
                       f"updates ({updates}); every best response needs at least one")
+
+
+def _check_scripted(population: dict, envs: Mapping[str, Any]) -> None:
+  """Scripted partners play one Overcooked game, in populations trained by updates, and a
+  scripted_weight needs them."""
+  names, weight = population["scripted"], population["scripted_weight"]
+  if weight > 0 and not names:
+    raise ConfigError(f"population.scripted_weight ({weight}) is the share of games against "
+                      f"scripted partners: name them in population.scripted")
+  if not names:
+    return
+  if list(envs) != ["overcooked"]:
+    raise ConfigError(f"population.scripted: scripted partners play overcooked alone, got "
+                      f"games={list(envs)}")
+  if population["scheme"] in ("psro", "cole"):
+    raise ConfigError(f"population.scripted: scripted partners train with the schemes "
+                      f"self_play, fictitious, pfsp and fcp, not {population['scheme']!r}")
 
 
 # --- derived views of a checked config --------------------------------------------------------

@@ -25,3 +25,24 @@ def test_exact_psro_benchmark_prints_its_curves():
   rows = [line.split("|")[1].strip() for line in result.stdout.splitlines()
           if line.startswith("| ") and not line.startswith("| n ")]
   assert rows == ["1", "3"], result.stdout
+
+
+def test_crossplay_benchmark_runs():
+  result = subprocess.run(
+      [sys.executable, "-m", "benchmarks.crossplay", "--agents=2", "--partners=1",
+       "--scripted=static", "--games=2"], capture_output=True, text=True, timeout=600,
+      check=False)
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert "2 agents x 2 partners x 2 games = 8 games of 400 steps" in result.stdout
+  assert "first call (compiling included)" in result.stdout
+
+
+def test_fcp_partners_benchmark_runs_every_program():
+  result = subprocess.run(
+      [sys.executable, "-m", "benchmarks.fcp_partners", "--learners=2", "--updates=1",
+       "--repeats=1"], capture_output=True, text=True, timeout=600, check=False)
+  assert result.returncode == 0, result.stderr[-2000:]
+  rows = [line.split("|")[1].strip() for line in result.stdout.splitlines()
+          if line.startswith("| ") and not line.startswith("| program")]
+  assert rows == ["2 Learner runs one after the other", "one population, learners vmapped",
+                  "one population, learners mapped"], result.stdout

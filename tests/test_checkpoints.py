@@ -240,3 +240,21 @@ def test_no_threads_left_behind(workdir):
   for thread in set(threading.enumerate()) - before:
     thread.join(timeout=5)
   assert [t.name for t in threading.enumerate() if t not in before] == []
+
+
+def test_a_leaf_added_since_restores_from_the_target_and_nothing_else_does(workdir):
+  states = saved_run(workdir, steps=(1,))
+  newer = {**make_state(), "born": jnp.arange(3, dtype=jnp.int32)}
+  with Checkpointer(workdir) as checkpointer:
+    restored = checkpointer.restore(1, newer, added=("born",))
+    chex.assert_trees_all_equal(restored["born"], newer["born"])
+    chex.assert_trees_all_equal(restored["replay"], jnp.asarray(states[1]["replay"]))
+    with pytest.raises(CheckpointError, match=r"born: not in the checkpoint"):
+      checkpointer.restore(1, newer)               # not declared added: an error
+    other = {**newer, "critic": jnp.zeros((2,))}
+    with pytest.raises(CheckpointError, match=r"critic: not in the checkpoint"):
+      checkpointer.restore(1, other, added=("born",))
+    newer["born"] = jnp.full((3,), 9, jnp.int32)
+    checkpointer.save(2, newer)
+    chex.assert_trees_all_equal(checkpointer.restore(2, newer, added=("born",))["born"],
+                                newer["born"])     # saved since: read from the checkpoint

@@ -383,3 +383,27 @@ def _static_act(params, key, actors) -> jax.Array:
 def static_partner() -> Agent:
   """Always STAY (it never holds anything, so it has nothing to drop)."""
   return Agent(_static_act)
+
+
+# --- by name (configs) -----------------------------------------------------------------------
+
+PARTNERS = {"independent_cook": independent_cook, "onion_fetcher": onion_fetcher,
+            "dish_fetcher": dish_fetcher, "static": lambda env: static_partner(),
+            "random": random_partner}
+"""The scripted partners a config names (`population.scripted`), each made from the
+Overcooked env as `PARTNERS[name](env)` with its default probabilities."""
+
+
+def check_names(where: str, names) -> tuple[str, ...]:
+  """`names` as a tuple of `PARTNERS` names, or one ConfigError naming the allowed ones."""
+  names = (names,) if isinstance(names, str) else tuple(names)
+  unknown = [name for name in names if name not in PARTNERS]
+  if unknown:
+    raise ConfigError(f"{where}: unknown scripted partner(s) {', '.join(map(repr, unknown))}; "
+                      f"the scripted partners are {', '.join(map(repr, PARTNERS))}")
+  return names
+
+
+def make_partners(names, env) -> tuple[Agent, ...]:
+  """The scripted partners `names` (`PARTNERS`) of the Overcooked env `env` (wrapped or not)."""
+  return tuple(PARTNERS[name](env) for name in check_names("scripted partners", names))

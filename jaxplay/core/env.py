@@ -141,6 +141,9 @@ class Env(abc.ABC):
   auto_resets: bool = False
   # True when the game fills `shaped_rewards` (learners may then add them, weighted).
   has_shaped_rewards: bool = False
+  # True when every seat always gets the same reward (a cooperative game: Overcooked); win
+  # probabilities and Elo ratings mean nothing there.
+  common_payoff: bool = False
 
   # --- what a game declares about itself (see "A game owns what is about the game") -------
   # How the field measures a policy in this game: a kind of `jaxplay.eval.policy_eval`

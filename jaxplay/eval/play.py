@@ -127,7 +127,7 @@ def _play(env, acts, num_steps, record, params, seats, tree, key) -> Played:
     states, nodes, sums = carry
     env_key, *agent_keys = split_keys(step_key, len(acts) + 1)
     now = actors(states, env.simultaneous, off_tree if nodes is None else nodes)
-    action = _seated_actions(acts, params, agent_keys, now, seats)       # [B, K]
+    action = seated_actions(acts, params, agent_keys, now, seats)       # [B, K]
     joint = jnp.broadcast_to(action, seats.shape)  # turn-based: K = 1, read by the mover
     keyed = env.stochastic_step or env.auto_resets  # static: other steps draw nothing
     after = jax.vmap(env.step)(states, joint, split_keys(env_key, num_games) if keyed else None)
@@ -155,9 +155,11 @@ def _start(env, tree: Tree | None, key: jax.Array, num_games: int):
   return jax.vmap(env.init_from)(tree.chance_outcomes[nodes]), nodes
 
 
-def _seated_actions(acts, params, keys, now, seats: jax.Array) -> jax.Array:
-  """int32[B, K]: every agent's actions over all actors `now`, each actor's taken from the
-  agent in its seat (`seats` int32[B, P])."""
+def seated_actions(acts, params, keys, now, seats: jax.Array) -> jax.Array:
+  """int32[B, K]: every agent's actions over all actors `now` (`Actors` [B, K]), each actor's
+  taken from the agent in its seat (`seats` int32[B, P] indices into acts, params and keys:
+  the agents' act functions, their params and a PRNG key each). Also the training rollout's
+  rule for scripted partners (`jaxplay.learn.rollout`)."""
   actions = [act(p, k, now) for act, p, k in zip(acts, params, keys)]
   if len(actions) == 1:
     return actions[0]

@@ -226,31 +226,43 @@ class Checkpointer:
 
   # Restore.
 
-  def restore(self, step: int | None, target: Any) -> Any:
+  def restore(self, step: int | None, target: Any, *, added: tuple[str, ...] = ()) -> Any:
     """The state saved at `step` (None: the latest), as jax arrays on the default device in the
     structure of `target`, a tree with the saved leaves' shapes and dtypes (a freshly
-    initialized state, or `jax.eval_shape` of one). The values are bitwise the saved ones."""
+    initialized state, or `jax.eval_shape` of one). The values are bitwise the saved ones.
+
+    `added`: names of leaves added to the state's structure after checkpoints were written
+    (e.g. "born"); a checkpoint without such a leaf restores with the target's value of it
+    (so `target` must then be a real state, not shapes). Any other difference is an error."""
     step = self._existing_step(step)
     specs = _target_specs(target)
     info = self._info(step)
     empty = {name: _spec(s.shape, s.dtype) for name, s in specs if math.prod(s.shape) == 0}
     self._check_empty(step, info.get("empty", {}), empty)
+    absent = {name for name, _ in specs if name in added and name not in info["sha256"]}
     self._check_compatible(step, {name: (s.shape, s.dtype) for name, s in specs
-                                  if name not in empty})
+                                  if name not in empty and name not in absent})
     device = jax.sharding.SingleDeviceSharding(_default_device())
-    treedef = jax.tree.structure(target)
-    abstract = jax.tree_util.tree_unflatten(treedef, [
-        None if name in empty else jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=device)
-        for name, s in specs])
+    by_name = dict(specs)
+    spec = lambda name: (None if name in empty else jax.ShapeDtypeStruct(
+        by_name[name].shape, by_name[name].dtype, sharding=device))
+    # Read in the saved tree's own structure (which lacks the `absent` leaves), then placed
+    # into the target's by leaf name.
+    abstract = jax.tree_util.tree_map_with_path(
+        lambda path, _: spec(_leaf_name(path)), self._open().item_metadata(step)[_STATE])
     try:
       restored = self._open().restore(
           step, args=ocp.args.Composite(**{_STATE: ocp.args.StandardRestore(abstract)}))[_STATE]
     except Exception as error:
       raise self._corrupt(step, f"orbax cannot read its arrays ({error})") from error
-    filled = iter(jax.tree.leaves(restored))
-    restored = jax.tree_util.tree_unflatten(treedef, [
-        jnp.zeros(s.shape, s.dtype) if name in empty else next(filled) for name, s in specs])
-    self._check_digests(step, restored, info["sha256"])
+    values = {_leaf_name(path): value
+              for path, value in jax.tree_util.tree_flatten_with_path(restored)[0]}
+    given = jax.tree.leaves(target)
+    restored = jax.tree_util.tree_unflatten(jax.tree.structure(target), [
+        jnp.zeros(s.shape, s.dtype) if name in empty
+        else jnp.asarray(given[i]) if name in absent else values[name]
+        for i, (name, s) in enumerate(specs)])
+    self._check_digests(step, restored, info["sha256"], skip=absent)
     return restored
 
   def metadata(self, step: int | None = None) -> dict:
@@ -312,11 +324,11 @@ class Checkpointer:
       raise self._corrupt(step, f"its {_INFO}/ JSON lacks the metadata or the digests")
     return info
 
-  def _check_digests(self, step: int, restored: Any, digests: dict) -> None:
+  def _check_digests(self, step: int, restored: Any, digests: dict, skip=()) -> None:
     leaves = jax.tree_util.tree_flatten_with_path(jax.device_get(restored))[0]
     for path, array in leaves:
       name = _leaf_name(path)
-      if digests.get(name) != _digest(np.asarray(array)):
+      if name not in skip and digests.get(name) != _digest(np.asarray(array)):
         raise self._corrupt(step, f"the bytes of leaf {name!r} differ from those saved")
 
   def _corrupt(self, step: int, what: str) -> CheckpointError:

@@ -193,7 +193,7 @@ class Learner:
                       baselines=baselines), metrics
 
   def collect(self, params, env_states: tuple, baselines: jax.Array, keys, schedules,
-              members: tuple | None = None, blocks: int = 1):
+              members: tuple | None = None, blocks: int = 1, scripted: tuple = ()):
     """Rolls out every game (`ppo.num_steps` steps of its B games) and estimates advantages.
 
     Args:
@@ -206,6 +206,7 @@ class Learner:
       members: per game, int32[B, P_g] the member in each seat (see `rollout`).
       blocks: split every game's B games into this many equal runs (a population's learners
         each own one).
+      scripted: scripted agents, the members after the network members (see `rollout`).
 
     Returns:
       (the samples of every game as one Batch [blocks, S, ...] (block j: the samples of
@@ -219,7 +220,7 @@ class Learner:
       env_state, traj, last_value, last_decides = rollout(
           self.games, game, self.model, params, env_states[game], keys[game], ppo.num_steps,
           shaping=schedules["shaping"], bootstrap_truncated=ppo.bootstrap_truncated,
-          members=None if members is None else members[game])
+          members=None if members is None else members[game], scripted=scripted)
       baseline = baselines[game]
       if game_ppo.advantage == "gae":
         advantage, target, valid = adv_lib.seat_gae(
@@ -311,18 +312,21 @@ class Learner:
     """
     return chunk_scan(self.update, self, state, num_updates)
 
-  def chunk_metrics(self, stacked: dict[str, jax.Array], done: jax.Array
-                    ) -> dict[str, jax.Array]:
+  def chunk_metrics(self, stacked: dict[str, jax.Array], done: jax.Array,
+                    episode_weighted: dict[str, str] | None = None) -> dict[str, jax.Array]:
     """Per-update metrics [K] of the updates `done` (bool[K]) as one value each: a game's
     episode metrics averaged over its episodes, its episode count summed, the rest the mean
-    over the updates."""
+    over the updates. `episode_weighted`: more metrics averaged so, {metric: its count's
+    metric} (the counts are summed)."""
+    weighted = {**self.episode_weighted, **(episode_weighted or {})}
+    counts = self.episode_counts | frozenset(weighted.values())
     weight = done.astype(jnp.float32)
     out = {}
     for key, values in stacked.items():
-      if key in self.episode_weighted:
-        episodes = stacked[self.episode_weighted[key]] * weight
+      if key in weighted:
+        episodes = stacked[weighted[key]] * weight
         out[key] = (values * episodes).sum() / jnp.maximum(episodes.sum(), 1.0)
-      elif key in self.episode_counts:
+      elif key in counts:
         out[key] = (values * weight).sum()
       else:
         out[key] = (values * weight).sum() / jnp.maximum(weight.sum(), 1.0)
@@ -332,7 +336,8 @@ class Learner:
 def chunk_scan(update: Callable, learner: Learner, state: Any, num_updates: int):
   """`num_updates` calls of `update(state) -> (state, metrics)` in one `lax.scan`, keeping
   the state as it is once `state.update` reaches the learner's `num_updates` (see
-  `Learner.train_chunk`); returns (state, `learner.chunk_metrics` of the updates done)."""
+  `Learner.train_chunk`); returns (state, `learner.chunk_metrics` of the updates done).
+  `learner`: anything with `num_updates` and `chunk_metrics` (a `Population` too)."""
   def step(state, _):
     live = state.update < learner.num_updates
     updated, metrics = update(state)

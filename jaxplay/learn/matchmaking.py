@@ -19,6 +19,9 @@ Schemes (`SCHEMES`, by name; `opponent_distribution` dispatches):
     opponent by how often the learner beats it.
   * `psro`: the meta-strategy of PSRO (Lanctot et al. 2017): a solution of the meta-game
     between the members by `jaxplay.eval.meta_solvers` ("uniform", "nash", "prd").
+  * `cole`: COLE's partner draw (Li et al. 2023): a softmax over the members' negated
+    Shapley values in the cooperative game on the payoff graph, plus a UCB bonus
+    (`jaxplay.learn.cole`); shared populations only.
 Every distribution but `self_play`'s excludes the learner (per-seat populations: the other
 seat's learner); where no other member is live it is all mass on it (self-play) instead.
 
@@ -54,8 +57,9 @@ from typing import Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxplay.core.errors import ConfigError, check_int, check_return_range, is_real
+from jaxplay.core.errors import ConfigError, check_int, check_number, check_return_range, is_real
 from jaxplay.eval import meta_solvers
+from jaxplay.learn import cole as cole_lib
 
 Array = jax.Array
 
@@ -306,8 +310,69 @@ def psro(payoff: Array, counts: Array, live: Array, learner: Array, *,
   return _finish(strategy, candidates, learner)
 
 
+COLE_OPTIONS = ("num_permutations", "beta", "ucb_c", "damping", "iterations",
+                "clip_marginals", "seed", "self_play")
+
+
+def cole(payoff: Array, counts: Array, live: Array, learner: Array, *,
+         num_permutations: int = cole_lib.NUM_PERMUTATIONS, beta: float = cole_lib.BETA,
+         ucb_c: float = cole_lib.UCB_C, damping: float = cole_lib.DAMPING,
+         iterations: int = cole_lib.PAGERANK_ITERATIONS, clip_marginals: bool = True,
+         seed: int = 0, self_play: float = 0.0, learner_seat: int | None = None,
+         col_payoff: Array | None = None) -> Array:
+  """COLE's partner distribution (Li et al. 2023, COLE_SV): float32[N].
+
+  The live members, the learner included, are the players of COLE's cooperative game on the
+  payoff graph; their Shapley values phi (`cole.graphic_shapley`, `num_permutations` random
+  orders) weight the candidates (the live members other than the learner) by
+  `cole.cole_priority`: softmax(-beta * phi / ||phi||) plus ucb_c times the normalized UCB
+  bonus sqrt(sum visits) / (1 + visits), the visits being the learner's games with each
+  member (counts[learner]). The members the population cooperates with least come first.
+  Payoffs are taken as they are, played or not. A `self_play` share of the mass goes to the
+  learner itself (COLE-Platform trains half its games in self-play, RATIO "2:2"). Where no
+  other member is live: all mass on the learner.
+
+  The orders are drawn from a key derived from the arguments (schemes take no key): the
+  key of `seed`, folded with the bits of counts.sum() and with the learner, so a new draw
+  whenever games were played, and the same one for the same state.
+
+  Args:
+    payoff, counts, live, learner: as in `fictitious`.
+    num_permutations, beta, damping, iterations, clip_marginals: static options of
+      `cole.graphic_shapley` (COLE: 200 orders, beta 10, damping 0.85).
+    ucb_c: static weight of the bonus (COLE: 1).
+    seed: static int >= 0 of the orders' key.
+    self_play: static, in [0, 1]: the learner's own share.
+    learner_seat: must be None: COLE is for a population shared by both seats
+      (common-payoff games).
+    col_payoff: not used.
+
+  Returns:
+    float32[N], 0 for members not live.
+  """
+  del col_payoff
+  if learner_seat is not None:
+    raise ConfigError(f"cole: the scheme needs one population shared by the seats "
+                      f"(learner_seat None), got learner_seat={learner_seat!r}")
+  cole_lib.check_options("cole", num_permutations=num_permutations, beta=beta, ucb_c=ucb_c,
+                         damping=damping, iterations=iterations, clip_marginals=clip_marginals,
+                         seed=seed)
+  own, candidates = _sides(live, learner, None)
+  counts = jnp.asarray(counts, jnp.float32)
+  games = jax.lax.bitcast_convert_type(counts.sum(), jnp.uint32)
+  key = jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), games), learner)
+  phi = cole_lib.graphic_shapley(payoff, own, key, num_permutations, beta=beta,
+                                 damping=damping, iterations=iterations,
+                                 clip_marginals=clip_marginals)
+  weight = cole_lib.cole_priority(phi, candidates, counts[learner], beta=beta, ucb_c=ucb_c)
+  self_play = check_number("cole", "self_play", self_play, 0.0, 1.0)
+  return ((1.0 - self_play) * _finish(weight, candidates, learner)
+          + self_play * jax.nn.one_hot(learner, payoff.shape[0], dtype=jnp.float32))
+
+
 SCHEMES: dict[str, Callable[..., Array]] = {
-    "self_play": self_play, "fictitious": fictitious, "pfsp": pfsp, "psro": psro}
+    "self_play": self_play, "fictitious": fictitious, "pfsp": pfsp, "psro": psro,
+    "cole": cole}
 """The opponent distributions by name. Each is called as
 scheme(payoff, counts, live, learner, *, learner_seat=None, col_payoff=None, **options)."""
 
@@ -322,7 +387,8 @@ def opponent_distribution(scheme: str, payoff: Array, counts: Array, live: Array
                           learner: Array, *, learner_seat: int | None = None,
                           col_payoff: Array | None = None, **options) -> Array:
   """float32[N]: the opponent distribution of the scheme called `scheme` (static), with its
-  options (e.g. weighting="variance" for "pfsp", meta_solver="nash" for "psro")."""
+  options (e.g. weighting="variance" for "pfsp", meta_solver="nash" for "psro",
+  num_permutations=100 for "cole")."""
   scheme_fn = get_scheme(scheme)
   if scheme in ("self_play", "fictitious") and options:
     raise ConfigError(f"matchmaking: scheme {scheme!r} takes no options; got "
@@ -332,6 +398,11 @@ def opponent_distribution(scheme: str, payoff: Array, counts: Array, live: Array
     if unknown:
       raise ConfigError(f"matchmaking: scheme 'pfsp' takes the options weighting, k, "
                         f"return_range; got {', '.join(unknown)}")
+  if scheme == "cole":
+    unknown = sorted(set(options) - set(COLE_OPTIONS))
+    if unknown:
+      raise ConfigError(f"matchmaking: scheme 'cole' takes the options "
+                        f"{', '.join(COLE_OPTIONS)}; got {', '.join(unknown)}")
   return scheme_fn(payoff, counts, live, learner, learner_seat=learner_seat,
                    col_payoff=col_payoff, **options)
 

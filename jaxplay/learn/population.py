@@ -23,6 +23,12 @@ optimizer work; the others act only. Each update:
 4. the payoff matrix moves towards the returns of the games that ended (an EMA per pair of
    members, `payoff_ema`; `counts` how many games each entry has seen).
 
+Scripted partners (`scripted=`, e.g. the Overcooked partners of `jaxplay.agents.scripted`)
+are opponents after the network slots, ids N' .. N' + S - 1, drawn for a game with
+probability `scripted_weight` (`rollout`: their actors take the scripted actions; no learner
+has their ids, so their samples weigh 0). Capacity 1, scheme "self_play", weight 1: a PPO
+best response to the scripted partners.
+
 Self-play is a population of one (`capacity=1`, every seat the learner): its update is the
 `Learner`'s, to float tolerance (tested). The static parts (games, network, optimizer,
 schedules) are the `Learner`'s; see jaxplay/learn/learner.py.
@@ -30,13 +36,14 @@ schedules) are the `Learner`'s; see jaxplay/learn/learner.py.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import jax
 import jax.numpy as jnp
 from flax import struct
 
-from jaxplay.core.errors import ConfigError
+from jaxplay.agents.agent import Agent
+from jaxplay.core.errors import ConfigError, check_number
 from jaxplay.learn import matchmaking
 from jaxplay.learn.learner import Learner, chunk_scan
 
@@ -58,6 +65,8 @@ class PopulationState:
       the scheme "given", the distribution it plays by, set from outside (`with_opponents`).
     env_states, key, update: as in `TrainState`, with L x num_envs games of each game.
     baselines: float32[G, N * P] RAE's return averages per game and role (member, seat).
+    born: int32[N] the update at which each slot's member joined (0 for the first ones): the
+      members' age order, for joining rules that replace the oldest (COLE).
   """
 
   params: Any
@@ -73,7 +82,12 @@ class PopulationState:
   key: jax.Array
   update: jax.Array
   baselines: jax.Array
+  born: jax.Array
 
+
+# PopulationState leaves newer than some saved checkpoints: restoring one without them takes
+# them from the fresh state (`Checkpointer.restore(..., added=...)`; "born": 0, as at init).
+ADDED_LEAVES = ("born",)
 
 GIVEN = "given"  # the scheme of opponent distributions set from outside (`with_opponents`)
 
@@ -88,16 +102,60 @@ def _put(tree: Any, index: jax.Array, value: Any) -> Any:
   return jax.tree.map(lambda x, v: x.at[index].set(v), tree, value)
 
 
-def _over_learners(fn):
-  """`fn` mapped over the leading learner axis of its arguments. Vmapped on accelerators; on
-  the CPU one learner after the other (`lax.map`: the learners' updates there are already
-  compute-bound, and the vmapped program ran 11-18% slower than sequential updates, see
-  BUILD_NOTES.md); one learner is called directly."""
+def _check_scripted(scripted: tuple, weight, per_seat: bool) -> float:
+  """`scripted_weight` as a float in [0, 1], or a ConfigError: a weight without scripted
+  partners, scripted partners of per-seat populations, or agents that are not `Agent`s."""
+  weight = check_number("population", "scripted_weight", weight, 0.0, 1.0)
+  if not all(isinstance(agent, Agent) for agent in scripted):
+    raise ConfigError(f"population: scripted must be Agents (jaxplay.agents.scripted), got "
+                      f"{[type(agent).__name__ for agent in scripted]}")
+  if scripted and per_seat:
+    raise ConfigError("population: scripted partners play in shared populations only, not "
+                      "per seat")
+  if weight > 0 and not scripted:
+    raise ConfigError(f"population: scripted_weight {weight} needs scripted partners")
+  return weight
+
+
+def _scripted_returns(trajectories, members, num_slots: int,
+                      num_scripted: int) -> dict[str, jax.Array]:
+  """Metrics of the games that ended against scripted partners: per partner j,
+  `population/scripted_return_<j>` the mean return of the network members that played it
+  (the learners: scripted partners are not drawn for frozen members) and
+  `population/scripted_episodes_<j>` those games (for averaging over a chunk)."""
+  total, games = jnp.zeros(num_scripted), jnp.zeros(num_scripted)
+  for traj, seats in zip(trajectories, members):
+    done = traj.done.astype(jnp.float32)                                  # [T, B]
+    for s in range(seats.shape[1]):
+      for t in range(seats.shape[1]):
+        if s == t:
+          continue
+        against = (seats[:, s] < num_slots) & (seats[:, t] >= num_slots)  # [B]
+        partner = jnp.where(against, seats[:, t] - num_slots, num_scripted)  # dropped: S
+        total = total + jax.ops.segment_sum(
+            (traj.episode_return[..., s] * done).sum(0), partner, num_scripted)
+        games = games + jax.ops.segment_sum(done.sum(0), partner, num_scripted)
+  out = {}
+  for j in range(num_scripted):
+    out[f"population/scripted_return_{j}"] = total[j] / jnp.maximum(games[j], 1.0)
+    out[f"population/scripted_episodes_{j}"] = games[j]
+  return out
+
+
+LEARNER_MAPS = ("auto", "vmap", "map")
+
+
+def _over_learners(fn, how: str = "auto"):
+  """`fn` mapped over the leading learner axis of its arguments: "vmap", "map" (`lax.map`,
+  one learner after the other) or "auto": vmapped on accelerators, mapped on the CPU (the
+  learners' updates there are already compute-bound, and the vmapped program ran 11-18%
+  slower than sequential updates on Kuhn, see BUILD_NOTES.md). One learner is called
+  directly."""
   def mapped(*args):
     if jax.tree.leaves(args)[0].shape[0] == 1:
       out = fn(*jax.tree.map(lambda x: x[0], args))
       return jax.tree.map(lambda x: x[None], out)
-    if jax.default_backend() == "cpu":
+    if how == "map" or (how == "auto" and jax.default_backend() == "cpu"):
       return jax.lax.map(lambda a: fn(*a), args)
     return jax.vmap(fn)(*args)
   return mapped
@@ -126,16 +184,30 @@ class Population:
       magnet fraction, ...) over the whole run; an int P: over every P updates anew (update
       u is scheduled as update (u mod P) x (run's updates / P) would be), so that each of
       PSRO's best responses anneals from the start values to the final ones.
+    learner_map: how the learners' PPO epochs run side by side (`LEARNER_MAPS`): "vmap",
+      "map" (one after the other in the program) or "auto" (map on the CPU, else vmap).
+    scripted: S scripted partners (`Agent`s, e.g. `jaxplay.agents.scripted.make_partners`;
+      shared populations only): member ids N' .. N' + S - 1 after the N' = `num_slots`
+      network slots. They have no parameters, never learn and are always there; a game's
+      opponent is one of them with probability `scripted_weight` (uniform among them), else
+      drawn from the scheme's distribution over the network slots (`_matchmake`). The
+      payoff matrix stays over the network slots; the learners' returns against each
+      partner are the update's metrics `population/scripted_return_<j>`.
+    scripted_weight: in [0, 1]; 1 with capacity 1 and scheme "self_play": a best response
+      to the scripted partners.
 
   Raises:
     ConfigError: an unknown scheme or option (the message names the allowed ones), more
-      learners than the capacity, or per-seat populations of a game that is not one
-      two-player game.
+      learners than the capacity, per-seat populations of a game that is not one
+      two-player game, or a bad scripted_weight (`_check_scripted`).
   """
 
   def __init__(self, learner: Learner, capacity: int, scheme: str = "self_play", *,
                num_learners: int = 1, per_seat: bool = False, payoff_ema: float = 0.1,
-               schedule_period: int | None = None, **options):
+               schedule_period: int | None = None, learner_map: str = "auto",
+               scripted: Sequence[Agent] = (), scripted_weight: float = 0.0, **options):
+    self.scripted = tuple(scripted)
+    self.scripted_weight = _check_scripted(self.scripted, scripted_weight, per_seat)
     if per_seat:
       players = [env.num_players for env in learner.games.raw]
       if players != [2]:
@@ -151,6 +223,10 @@ class Population:
       raise ConfigError(f"population: schedule_period must be in 1..{learner.num_updates} "
                         f"(the run's updates), got {schedule_period!r}")
     self.schedule_period = schedule_period
+    if learner_map not in LEARNER_MAPS:
+      raise ConfigError(f"population: learner_map must be one of {LEARNER_MAPS}, got "
+                        f"{learner_map!r}")
+    self.learner_map = learner_map
     self.num_slots = capacity * (2 if per_seat else 1)
     self.scheme, self.options = scheme, options
     if scheme != GIVEN:  # checks the scheme and its options now, not in jit
@@ -188,7 +264,8 @@ class Population:
         env_states=jax.tree.map(games, *[s.env_states for s in starts]), key=first.key,
         update=first.update,
         baselines=jnp.zeros((first.baselines.shape[0], n * self.learner.num_players),
-                            jnp.float32))
+                            jnp.float32),
+        born=jnp.zeros((n,), jnp.int32))
 
   def update(self, state: PopulationState) -> tuple[PopulationState, dict[str, jax.Array]]:
     """One update of every learner against the opponents its matchmaker draws (pure)."""
@@ -200,7 +277,7 @@ class Population:
     members, opponents = self._matchmake(state, match_key)
     batch, env_states, baselines, trajectories, metrics = learner.collect(
         state.params, state.env_states, state.baselines, game_keys, schedules, members,
-        blocks=self.num_learners)
+        blocks=self.num_learners, scripted=self.scripted)
 
     def learn(member, params, opt_state, magnet, magnet_opt_state, batch):
       mine = (batch.member == member).astype(jnp.float32)  # its own decisions in its games
@@ -214,11 +291,15 @@ class Population:
       return params, opt_state, magnet, magnet_opt_state, {**loss_metrics, **magnet_metrics}
 
     mine = lambda tree: _take(tree, state.learners)
-    params, opt_state, magnet, magnet_opt_state, learn_metrics = _over_learners(learn)(
+    learn_all = _over_learners(learn, self.learner_map)
+    params, opt_state, magnet, magnet_opt_state, learn_metrics = learn_all(
         state.learners, mine(state.params), mine(state.opt_state), mine(state.magnet),
         mine(state.magnet_opt_state), batch)
     payoff, counts = self._payoff_step(state.payoff, state.counts, trajectories, members)
     metrics.update(jax.tree.map(jnp.mean, learn_metrics), **learner.schedule_metrics(schedules))
+    if self.scripted:  # static
+      metrics.update(_scripted_returns(trajectories, members, self.num_slots,
+                                       len(self.scripted)))
     put = lambda tree, value: _put(tree, state.learners, value)
     return state.replace(
         params=put(state.params, params), opt_state=put(state.opt_state, opt_state),
@@ -268,20 +349,29 @@ class Population:
         lambda l: matchmaking.opponent_distribution(
             self.scheme, state.payoff, state.counts, state.live, l, **self.options))(
                 state.learners)                                                  # [L, N]
+    drawn = opponents  # with scripted partners, over the N + S ids: w uniform on them
+    if self.scripted:  # static
+      num_scripted, weight = len(self.scripted), self.scripted_weight
+      drawn = jnp.concatenate(
+          [(1.0 - weight) * opponents,
+           jnp.full(opponents.shape[:1] + (num_scripted,), weight / num_scripted)], axis=1)
     out = []
     for game_key, env in zip(jax.random.split(key, len(self.learner.games.raw)),
                              self.learner.games.raw):
       members = jax.vmap(lambda k, l, o: matchmaking.seat_members(
           k, l, o, games, env.num_players))(jax.random.split(game_key, self.num_learners),
-                                            state.learners, opponents)
+                                            state.learners, drawn)
       out.append(members.reshape((-1, env.num_players)))
     return tuple(out), opponents
 
   def _payoff_step(self, payoff, counts, trajectories, members):
     """The payoff matrix moved towards the mean returns of this update's finished games: for
     every ordered pair of seats (s, t) of a game, member members[s]'s return against
-    members[t]."""
+    members[t]. Games with a scripted partner (ids n and up) are left out (the index n * n
+    is past the segments: segment_sum drops it)."""
     n = self.num_slots
+    if self.scripted:  # static
+      members = tuple(jnp.where((seats < n).all(1, keepdims=True), seats, n) for seats in members)
     total, games = jnp.zeros((n, n)), jnp.zeros((n, n))
     for traj, seats in zip(trajectories, members):
       done = traj.done.astype(jnp.float32)                          # [T, B]
@@ -299,14 +389,20 @@ class Population:
     moved = payoff + self.payoff_ema * (mean - payoff)
     return jnp.where(games > 0, moved, payoff), counts + games
 
-  def add_member(self, state: PopulationState, which: int | jax.Array = 0
-                 ) -> PopulationState:
-    """Freezes a copy of learner `which` (an index into `state.learners`) in the first slot
-    not yet live (parameters, magnet, optimizer state; its payoff row and column start at
-    the learner's). The learner keeps learning. A full population is left as it is (check
-    `state.live.all()` before)."""
-    slot, source = jnp.argmin(state.live), state.learners[which]  # the first dead slot
-    full = state.live.all()
+  def add_member(self, state: PopulationState, which: int | jax.Array = 0,
+                 slot: jax.Array | None = None) -> PopulationState:
+    """Freezes a copy of learner `which` (an index into `state.learners`) in `slot`, by
+    default the first slot not yet live (parameters, magnet, optimizer state; its payoff row
+    and column start at the learner's, its `born` is the current update). The learner keeps
+    learning. A full population (no `slot` given), or a `slot` out of range, is left as it
+    is (check `state.live.all()` before)."""
+    source = state.learners[which]
+    if slot is None:
+      slot, full = jnp.argmin(state.live), state.live.all()  # the first dead slot
+    else:
+      slot = jnp.asarray(slot, jnp.int32)
+      full = (slot < 0) | (slot >= self.num_slots)
+      slot = jnp.clip(slot, 0, self.num_slots - 1)
     copy = lambda tree: jax.tree.map(
         lambda x: jnp.where(full, x, x.at[slot].set(x[source])), tree)
     payoff = jnp.where(full, state.payoff, state.payoff.at[slot].set(state.payoff[source])
@@ -315,7 +411,9 @@ class Population:
     return state.replace(params=copy(state.params), magnet=copy(state.magnet),
                          opt_state=copy(state.opt_state),
                          magnet_opt_state=copy(state.magnet_opt_state),
-                         live=state.live.at[slot].set(True), payoff=payoff, counts=counts)
+                         live=jnp.where(full, state.live, state.live.at[slot].set(True)),
+                         payoff=payoff, counts=counts,
+                         born=jnp.where(full, state.born, state.born.at[slot].set(state.update)))
 
   def next_generation(self, state: PopulationState, fresh: bool = False) -> PopulationState:
     """Freezes every learner where it is and lets it continue in the next slot (per seat:
@@ -353,8 +451,18 @@ class Population:
                          opt_state=move(state.opt_state, "opt_state"),
                          magnet_opt_state=move(state.magnet_opt_state, "magnet_opt_state"),
                          live=state.live.at[slots].set(True), learners=slots.astype(jnp.int32),
-                         payoff=payoff, counts=counts)
+                         payoff=payoff, counts=counts,
+                         born=state.born.at[slots].set(jnp.where(moved[:, 0], state.update,
+                                                                 state.born[slots])))
 
   def train_chunk(self, state: PopulationState, num_updates: int):
     """Up to `num_updates` updates in one `lax.scan`, as `Learner.train_chunk`."""
-    return chunk_scan(self.update, self.learner, state, num_updates)
+    return chunk_scan(self.update, self, state, num_updates)
+
+  def chunk_metrics(self, stacked: dict[str, jax.Array], done: jax.Array
+                    ) -> dict[str, jax.Array]:
+    """`Learner.chunk_metrics`, the returns against scripted partners averaged over their
+    games."""
+    return self.learner.chunk_metrics(stacked, done, {
+        f"population/scripted_return_{j}": f"population/scripted_episodes_{j}"
+        for j in range(len(self.scripted))})

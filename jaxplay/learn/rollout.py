@@ -13,19 +13,30 @@ actors and each actor takes its own member's output (`member_forward`; no copy o
 parameters is gathered per game). The trajectory records each actor's member, so that each
 learning member learns from its own decisions only.
 
+Scripted partners (`scripted`: S agents, `jaxplay.agents.agent.Agent`, e.g. the Overcooked
+partners of `jaxplay.agents.scripted`) take the member ids N .. N + S - 1 after the N network
+members: an actor whose member is N + j takes agent j's action (its `act` over the step's
+`Actors`, combined by seat as the play loop does, `jaxplay.eval.play.seated_actions`). The
+network's forward pass still runs for it (as member min(id, N - 1): no branch on data), so its
+recorded logits, value and log_prob are that network's, of the scripted action: unused, since
+no learner has a scripted member id (its samples weigh 0 in a population's update), but finite
+(masked logits are finite). The recorded `member` is the scripted id.
+
 Shapes: T steps, B games, K actor slots, P seats, N members, L x F padded tokens, A padded
 actions.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
 from flax import struct
 
+from jaxplay.agents import agent as agent_lib
 from jaxplay.agents.policy import masked_logits, sample_actions, split_keys
+from jaxplay.eval.play import seated_actions
 from jaxplay.learn.game_set import GameSet
 
 
@@ -175,13 +186,17 @@ def joint_action(action: jax.Array, seat: jax.Array, num_players: int) -> jax.Ar
 
 def rollout(games: GameSet, game: int, model: Model, params: Any, states: Any,
             key: jax.Array, num_steps: int, *, shaping: jax.Array | float = 0.0,
-            bootstrap_truncated: bool = True, members: jax.Array | None = None):
+            bootstrap_truncated: bool = True, members: jax.Array | None = None,
+            scripted: Sequence[agent_lib.Agent] = ()):
   """Plays `num_steps` steps of game `game` in the B games `states` (wrapped envs).
 
   Args:
     params: one network's parameters (self-play), or with `members` a population's stacked
       parameters [N, ...].
-    members: int32[B, P] the member in each seat of each game (see the module docstring).
+    members: int32[B, P] the member in each seat of each game (see the module docstring);
+      with `scripted`, ids N .. N + S - 1 are the scripted partners.
+    scripted: S scripted agents (static act functions, their params baked into the program),
+      members N .. N + S - 1 (see the module docstring); needs `members`.
     shaping: weight of the env's `shaped_rewards` (games that declare them) added to its
       rewards.
     bootstrap_truncated: record the values of games cut by a time limit (`Trajectory.bootstrap`).
@@ -195,14 +210,24 @@ def rollout(games: GameSet, game: int, model: Model, params: Any, states: Any,
   scale = games.reward_scales[game]
   shaped_game = games.raw[game].has_shaped_rewards
   step = jax.vmap(env.step)
+  scripted = tuple(scripted)
+  if scripted and members is None:
+    raise ValueError("rollout: scripted partners need members (their ids follow the network "
+                     "members')")
+  num_members = None if members is None else jax.tree.leaves(params)[0].shape[0]
+  network_members = members if not scripted else jnp.minimum(members, num_members - 1)
 
   def one_step(states, step_key):
-    action_key, env_key = split_keys(step_key, 2)
+    action_key, env_key, *scripted_keys = split_keys(step_key, 2 + len(scripted))
     observation, legal, seat = actors(games, game, states)
     member = seat_members(members, seat)
-    logits, value, inputs = member_forward(model, params, observation, game, member)
+    logits, value, inputs = member_forward(model, params, observation, game,
+                                           seat_members(network_members, seat))
     logits = masked_logits(logits, legal)
     action = sample_actions(action_key, logits)
+    if scripted:  # static
+      action = _with_scripted_actions(env, scripted, scripted_keys, states, members,
+                                      num_members, member, action)
     after = step(states, joint_action(action, seat, num_players),
                  split_keys(env_key, action.shape[0]))
     reward = after.rewards
@@ -214,7 +239,7 @@ def rollout(games: GameSet, game: int, model: Model, params: Any, states: Any,
         member=jnp.zeros_like(seat) if member is None else member, acted=None, action=action,
         log_prob=None, logits=logits, value=value,
         reward=reward * scale, done=after.terminated | after.truncated,
-        bootstrap=_cut_values(games, game, model, params, members, after, cut,
+        bootstrap=_cut_values(games, game, model, params, network_members, after, cut,
                               bootstrap_truncated),
         episode_return=after.returned_episode_return,
         episode_length=after.returned_episode_length)
@@ -226,8 +251,21 @@ def rollout(games: GameSet, game: int, model: Model, params: Any, states: Any,
       acted=trajectory.legal.any(-1),
       log_prob=jnp.take_along_axis(log_probs, trajectory.action[..., None], -1)[..., 0])
   observation = games.pad_observation(states.observation)
-  _, last_value, _ = member_forward(model, params, observation, game, members)
+  _, last_value, _ = member_forward(model, params, observation, game, network_members)
   return states, trajectory, last_value, states.legal_action_mask.any(-1)
+
+
+def _with_scripted_actions(env, scripted, keys, states, members: jax.Array, num_members: int,
+                           member: jax.Array, action: jax.Array) -> jax.Array:
+  """int32[B, K]: the network actions `action` [B, K], with the actors whose member (`member`
+  int32[B, K]) is a scripted id N + j (N = num_members) taking scripted agent j's action
+  (`keys`: one PRNG key per agent; `members` int32[B, P] each seat's member)."""
+  now = agent_lib.actors(states, env.simultaneous,
+                         jnp.full(members.shape[:1], -1, jnp.int32))  # off a tree
+  which = jnp.clip(members - num_members, 0, len(scripted) - 1)       # [B, P]
+  chosen = seated_actions(tuple(a.act for a in scripted), tuple(a.params for a in scripted),
+                          keys, now, which)
+  return jnp.where(member >= num_members, chosen, action)
 
 
 def _cut_values(games, game, model, params, members, after, cut, enabled: bool) -> jax.Array:

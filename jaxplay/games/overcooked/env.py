@@ -43,6 +43,7 @@ class Overcooked(env_lib.Env):
   chance_shape = (0,)
   simultaneous = True
   has_shaped_rewards = True
+  common_payoff = True
   headline_metrics = ("return_0",)
 
   def __init__(self, layout: str | Sequence[str] = "cramped_room", dynamics: str = "classic",

@@ -1,0 +1,25 @@
+"""COLE (Li et al. 2023, COLE_SV) on Overcooked: one PPO learner trained in generations of
+100 updates against partners from its own population, the members the population cooperates
+with least drawn first (Shapley values of COLE's cooperative game on the cross-play graph),
+half its games in self-play; at each generation's end its cross-play with every member is
+measured and a copy joins when the population prefers its newest members (always in the
+first three generations and at the third try), replacing one of the 10 oldest once the 16
+slots are full. The Overcooked recipe otherwise, 10M env steps.
+
+    python -m experiments.train --config=experiments/configs/cole_overcooked.py --workdir=/tmp/cole
+
+The argument is the layout, as for overcooked.py. Recorded runs: results/zsc.md.
+"""
+
+from experiments.configs import overcooked
+
+
+def get_config(layout: str = "cramped_room"):
+  config = overcooked.get_config(layout)
+  config.population.scheme = "cole"
+  config.population.capacity = 16
+  config.population.snapshot_every = 100   # updates a generation (204,800 env steps)
+  config.population.cole_self_play = 0.5
+  config.population.cole_games = 16
+  config.total_env_steps = 10_000_000
+  return config

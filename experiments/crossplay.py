@@ -1,0 +1,67 @@
+"""Cross-play of trained agents with partners they never trained with (zero-shot coordination):
+prints the matrix of mean sparse returns (and, given best responses, each return as a fraction
+of the partner's bound), writes it as a table, a CSV and heatmaps, and logs each agent's row
+to its run's metrics and TensorBoard.
+
+    python -m experiments.crossplay --agents=sp=/tmp/sp,fcp=/tmp/fcp,cole=/tmp/cole \
+        --heldout=runs/heldout/cramped_room \
+        --scripted=independent_cook,onion_fetcher,dish_fetcher,static,random \
+        --bounds=static=/tmp/br_static --out=/tmp/crossplay
+
+All runs must have trained the same Overcooked layout with the same network. See
+experiments/crossplay_lib.py for what is played.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import sys
+
+from absl import app, flags
+
+from experiments import crossplay_lib, run_lib
+from jaxplay.core.errors import ConfigError, JaxplayError
+
+_AGENTS = flags.DEFINE_list("agents", None, "name=workdir of each agent run.", required=True)
+_HELDOUT = flags.DEFINE_string("heldout", None, "A run whose learners are held-out partners.")
+_SCRIPTED = flags.DEFINE_list("scripted", [], "Scripted partners by name.")
+_BOUNDS = flags.DEFINE_list("bounds", [], "partner=workdir of a best response to a partner.")
+_NUM_GAMES = flags.DEFINE_integer("num_games", 64, "Games a pair (half in each seat).")
+_SEED = flags.DEFINE_integer("seed", 0, "The games' key.")
+_OUT = flags.DEFINE_string("out", None, "Where the table, CSV and heatmaps go (default "
+                           "<first agent's workdir>/crossplay).")
+_LOG = flags.DEFINE_bool("log_metrics", True, "Also write each agent's row to its run's "
+                         "metrics and TensorBoard.")
+
+
+def named(values: list[str], flag: str) -> dict[str, str]:
+  """{name: value} of name=value items, or one line saying which item is not one."""
+  out = {}
+  for item in values:
+    name, sep, value = item.partition("=")
+    if not sep or not name or not value:
+      raise ConfigError(f"--{flag} takes name=workdir items, got {item!r}")
+    out[name] = value
+  return out
+
+
+def main(argv):
+  del argv
+  run_lib.quiet_libraries()
+  try:
+    agents = named(_AGENTS.value, "agents")
+    matrix = crossplay_lib.cross_play_runs(
+        agents, heldout=_HELDOUT.value, scripted=_SCRIPTED.value, num_games=_NUM_GAMES.value,
+        seed=_SEED.value, bounds=named(_BOUNDS.value, "bounds"))
+    print(crossplay_lib.table(matrix))
+    out = _OUT.value or pathlib.Path(next(iter(agents.values()))) / "crossplay"
+    for path in crossplay_lib.write(matrix, out):
+      print(f"wrote {path}")
+    if _LOG.value:
+      crossplay_lib.log_to_workdirs(matrix)
+  except JaxplayError as error:
+    sys.exit(f"error: {error}")
+
+
+if __name__ == "__main__":
+  app.run(main, flags_parser=run_lib.parse_flags)

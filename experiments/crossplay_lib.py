@@ -1,0 +1,165 @@
+"""What `python -m experiments.crossplay` does: trained agents against held-out partners, the
+matrix of mean sparse returns, each partner's best-response bound, a table, heatmaps, a CSV
+and TensorBoard metrics.
+
+    matrix = cross_play_runs({"sp": sp_dir, "fcp": fcp_dir}, heldout=heldout_dir,
+                             scripted=("independent_cook", "static"), num_games=64,
+                             bounds={"static": br_dir})
+    print(table(matrix))
+
+Agents are the learners of training runs (a self-play run's network; a population run's
+learners, named `<name>/<l>` when there are several); partners are the learners of the
+held-out run (`heldout/<l>`) and scripted partners by name (`jaxplay.agents.scripted`). A
+partner's bound is the return of a best response trained against it (a run named in
+`bounds`) with it, measured in the same games: the best-response runs play as extra rows of
+the matrix, and partner p's bound is row `br:<p>`'s entry in column p. All runs must have
+trained the same games with the same network (`partner_pool.check_compatible`).
+"""
+
+from __future__ import annotations
+
+import csv
+import pathlib
+from typing import Mapping, NamedTuple, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from experiments import evaluate_lib, run_lib
+from jaxplay.agents import scripted as scripted_lib
+from jaxplay.core.errors import ConfigError
+from jaxplay.eval import crossplay
+from jaxplay.io.metrics import MetricWriter
+from jaxplay.learn import partner_pool
+
+
+class Matrix(NamedTuple):
+  """returns float32[A, M] (mean sparse return of agent a with partner m, both seats);
+  bound float32[M] (nan: no best response given); the names of the rows and columns; the
+  agents' workdirs and their updates (for logging)."""
+
+  returns: np.ndarray
+  bound: np.ndarray
+  agents: list[str]
+  partners: list[str]
+  workdirs: list[pathlib.Path]
+  updates: list[int]
+
+
+def learned_networks(workdir: str | pathlib.Path, name: str):
+  """(learner, params stacked [K, ...], names [K], update) of a run's learners."""
+  workdir = pathlib.Path(workdir)
+  learner, run, state = evaluate_lib.load_run(workdir)
+  if isinstance(run, run_lib.SelfPlayRun):
+    return learner, jax.tree.map(lambda x: x[None], state.params), [name], int(state.update)
+  if not isinstance(run, run_lib.LeagueRun):
+    raise ConfigError(f"cross-play plays the learners of self-play and population runs; "
+                      f"{workdir} is a {learner.config.population.scheme!r} run")
+  learners = np.asarray(state.learners)
+  params = jax.tree.map(lambda x: x[learners], state.params)
+  names = [name] if len(learners) == 1 else [f"{name}/{l}" for l in range(len(learners))]
+  return learner, params, names, int(state.update)
+
+
+def cross_play_runs(agents: Mapping[str, str | pathlib.Path], *,
+                    heldout: str | pathlib.Path | None = None, scripted: Sequence[str] = (),
+                    num_games: int = 64, seed: int = 0,
+                    bounds: Mapping[str, str | pathlib.Path] | None = None,
+                    max_games_per_chunk: int = 4096) -> Matrix:
+  """The cross-play matrix of the agents' runs against the held-out run's learners and the
+  scripted partners, with the bounds of the partners that `bounds` names (see the module
+  docstring)."""
+  if not agents:
+    raise ConfigError("cross-play needs at least one agent run (--agents=name=workdir,...)")
+  bounds = dict(bounds or {})
+  rows, first = [], None
+  for name, workdir in [*agents.items(), *[(f"br:{p}", w) for p, w in bounds.items()]]:
+    learner, params, names, update = learned_networks(workdir, name)
+    if first is None:
+      first = learner
+    else:
+      partner_pool.check_compatible(first.config, learner.config, pathlib.Path(workdir))
+    rows.append((params, names, pathlib.Path(workdir), update))
+  env = first.games.raw[0]
+  partners, partner_names = None, []
+  if heldout is not None:
+    learner, partners, partner_names, _ = learned_networks(heldout, "heldout")
+    partner_pool.check_compatible(first.config, learner.config, pathlib.Path(heldout))
+  scripted_agents = scripted_lib.make_partners(scripted, env)
+  partner_names += list(scripted)
+  unknown = sorted(set(bounds) - set(partner_names))
+  if unknown:
+    raise ConfigError(f"bounds name partners {unknown} that are not among the partners "
+                      f"{partner_names}")
+  stacked = jax.tree.map(lambda *x: jnp.concatenate(x), *[r[0] for r in rows])
+  result = crossplay.cross_play(env, first, stacked, jax.random.key(seed), partners=partners,
+                                scripted=scripted_agents, num_games=num_games,
+                                max_games_per_chunk=max_games_per_chunk)
+  returns = np.asarray(result.returns)
+  names = [n for r in rows for n in r[1]]
+  bound = np.full(len(partner_names), np.nan, np.float32)
+  for p, partner in enumerate(partner_names):
+    if partner in bounds:
+      bound[p] = returns[names.index(f"br:{partner}"), p]
+  workdirs = [r[2] for r in rows for _ in r[1]]
+  updates = [r[3] for r in rows for _ in r[1]]
+  return Matrix(returns, bound, names, partner_names, workdirs, updates)
+
+
+def table(matrix: Matrix) -> str:
+  """The returns (and, with bounds, the returns as fractions of them) as text tables."""
+  out = crossplay.format_table(matrix.returns, matrix.agents, matrix.partners)
+  if np.isfinite(matrix.bound).any():
+    bound_row = "bound: " + " ".join(f"{p}={b:.1f}" for p, b in
+                                     zip(matrix.partners, matrix.bound))
+    normalized = np.asarray(crossplay.normalized(matrix.returns, matrix.bound))
+    out += ("\n\n" + bound_row + "\nreturn / bound:\n"
+            + crossplay.format_table(normalized, matrix.agents, matrix.partners, digits=2))
+  return out
+
+
+def write(matrix: Matrix, out: str | pathlib.Path) -> list[pathlib.Path]:
+  """Writes table.txt, crossplay.csv (rows agents, then the bound row) and heatmaps
+  (crossplay.png; crossplay_normalized.png with bounds) to `out`; returns the paths."""
+  out = pathlib.Path(out)
+  out.mkdir(parents=True, exist_ok=True)
+  paths = [out / "table.txt", out / "crossplay.csv", out / "crossplay.png"]
+  paths[0].write_text(table(matrix) + "\n")
+  with paths[1].open("w", newline="") as f:
+    writer = csv.writer(f)
+    writer.writerow(["agent", *matrix.partners])
+    for name, row in zip(matrix.agents, matrix.returns):
+      writer.writerow([name, *[f"{v:.4f}" for v in row]])
+    writer.writerow(["bound", *[f"{v:.4f}" for v in matrix.bound]])
+  crossplay.plot_crossplay(matrix.returns, paths[2], matrix.agents, matrix.partners,
+                           title="cross-play: mean sparse return")
+  if np.isfinite(matrix.bound).any():
+    paths.append(out / "crossplay_normalized.png")
+    crossplay.plot_crossplay(np.asarray(crossplay.normalized(matrix.returns, matrix.bound)),
+                             paths[-1], matrix.agents, matrix.partners,
+                             title="cross-play: return / best-response bound")
+  return paths
+
+
+def metrics_of(matrix: Matrix, row: int) -> dict[str, float]:
+  """`crossplay/<partner>` returns of one agent, their mean, and with bounds
+  `crossplay/normalized_mean` (over the partners with a bound)."""
+  returns = matrix.returns[row]
+  metrics = {f"crossplay/{p}": float(v) for p, v in zip(matrix.partners, returns)}
+  metrics["crossplay/mean"] = float(returns.mean())
+  bounded = np.isfinite(matrix.bound) & (matrix.bound > 0)
+  if bounded.any():
+    metrics["crossplay/normalized_mean"] = float((returns[bounded]
+                                                  / matrix.bound[bounded]).mean())
+  return metrics
+
+
+def log_to_workdirs(matrix: Matrix) -> None:
+  """Each agent's `metrics_of` in its own run's metrics and TensorBoard, at its update."""
+  for row, (workdir, update) in enumerate(zip(matrix.workdirs, matrix.updates)):
+    if matrix.agents[row].startswith("br:"):
+      continue
+    with MetricWriter(workdir, resume_step=update) as writer:
+      writer.write(update, {f"{matrix.agents[row]}/{k}" if "/" in matrix.agents[row] else k:
+                            v for k, v in metrics_of(matrix, row).items()})

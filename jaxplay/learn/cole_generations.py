@@ -1,0 +1,104 @@
+"""COLE's generations on a population (Li et al. 2023, COLE_SV), for two-player common-payoff
+games (Overcooked): the learner trains against partners drawn by the "cole" scheme, and at the
+end of every generation its cross-play with the population is measured and a copy of it may
+join.
+
+    population = Population(learner, capacity=8, scheme="cole", self_play=0.5)
+    generations = ColeGenerations(population, generation_updates=100)
+    state = population.init(seed)
+    ...  # 100 updates (`population.train_chunk`)
+    state, joined = jax.jit(generations.end_generation)(state)
+
+A generation is `generation_updates` updates of the one learner against the "cole" scheme's
+partners (`jaxplay.learn.matchmaking.cole`: Shapley values of COLE's cooperative game on the
+payoff graph, the members the population cooperates with least first, a self-play share).
+`end_generation` is one compiled function of static shapes:
+
+1. measure: the learner plays every slot (`jaxplay.eval.crossplay.cross_play`, `num_games`
+   games a pair, both seats, sampled actions); its payoff row and column among the live
+   members are set to those returns (the game pays both seats alike, so the graph is
+   symmetric) and their counts grow by the games. Between frozen members the graph keeps
+   what was measured when each of them was the learner (a copy joins with the learner's row).
+2. admit: `cole.cole_admits` on that graph (the population prefers its newest members), or
+   regardless in the first `always_admit` generations and on the `max_tries`-th try since the
+   last member joined (COLE-Platform: 3 and 3).
+3. join: an admitted learner's frozen copy takes `cole.cole_join_slot`: the first free slot,
+   and in a full population one of the `oldest` oldest frozen members at random (COLE: 10).
+
+The learner keeps training after it joins (COLE-Platform trains the same agent on). The
+generation and the try count are read from the state (`update`, the members' `born`), so a
+resumed run continues exactly.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from jaxplay.core.errors import ConfigError, check_int
+from jaxplay.eval.crossplay import cross_play
+from jaxplay.learn import cole
+from jaxplay.learn.population import Population, PopulationState
+
+
+class ColeGenerations:
+  """The end of COLE's generations on `population` (see the module docstring).
+
+  Args:
+    population: one learner (`num_learners=1`), a shared population, scheme "cole".
+    generation_updates: updates a generation.
+    num_games: games a pair when measuring the learner's cross-play (even).
+    always_admit, max_tries, oldest, recent_fraction: COLE's admission and replacement.
+  """
+
+  def __init__(self, population: Population, generation_updates: int, *, num_games: int = 16,
+               always_admit: int = 3, max_tries: int = 3, oldest: int = cole.OLDEST,
+               recent_fraction: float = cole.RECENT_FRACTION):
+    if population.num_learners != 1 or population.per_seat or population.scheme != "cole":
+      raise ConfigError("COLE generations need a shared population with one learner and the "
+                        f"scheme 'cole', got scheme {population.scheme!r} with "
+                        f"{population.num_learners} learners")
+    env = population.learner.games.raw[0]
+    if len(population.learner.games.raw) != 1 or not env.common_payoff:
+      raise ConfigError(f"COLE trains one common-payoff game (overcooked), got "
+                        f"{list(population.learner.games.names)}")
+    self.population, self.env = population, env
+    self.generation_updates = check_int("cole", "generation_updates", generation_updates, 1)
+    self.num_games, self.oldest, self.recent_fraction = num_games, oldest, recent_fraction
+    self.always_admit = check_int("cole", "always_admit", always_admit, 0)
+    self.max_tries = check_int("cole", "max_tries", max_tries, 1)
+
+  def measure(self, state: PopulationState, key: jax.Array) -> PopulationState:
+    """The state with the learner's payoff row and column among the live members set to its
+    measured cross-play returns (counts + num_games)."""
+    learner = state.learners[0]
+    agent = jax.tree.map(lambda x: x[learner][None], state.params)
+    returns = cross_play(self.env, self.population.learner, agent, key,
+                         partners=state.params, num_games=self.num_games).returns[0]    # [N]
+    live = state.live
+    row = jnp.where(live, returns, state.payoff[learner])
+    payoff = state.payoff.at[learner].set(row).at[:, learner].set(row)
+    games = jnp.where(live, float(self.num_games), 0.0)
+    counts = state.counts.at[learner].add(games)
+    counts = counts.at[:, learner].set(counts[learner])
+    return state.replace(payoff=payoff, counts=counts)
+
+  def end_generation(self, state: PopulationState) -> tuple[PopulationState, jax.Array]:
+    """(the state after measuring, admitting and joining; bool[] whether a copy joined)."""
+    key = jax.random.fold_in(jax.random.wrap_key_data(state.key), 0x636f6c65)
+    measure_key, join_key = jax.random.split(key)
+    state = self.measure(state, measure_key)
+    learner = state.learners[0]
+    frozen = state.live & (jnp.arange(state.live.shape[0]) != learner)
+    generation = state.update // self.generation_updates
+    last_join = jnp.max(jnp.where(frozen, state.born, 0))
+    tries = (state.update - last_join) // self.generation_updates
+    admitted = (cole.cole_admits(state.payoff, state.live, state.born, learner,
+                                 recent_fraction=self.recent_fraction)
+                | (generation <= self.always_admit) | (tries >= self.max_tries))
+    protected = jnp.arange(state.live.shape[0]) == learner
+    slot = cole.cole_join_slot(join_key, state.live, state.born, protected=protected,
+                               oldest=self.oldest)
+    slot = jnp.where(admitted, slot, state.live.shape[0])   # out of range: nobody joins
+    joined = state.live.shape[0] > slot
+    return self.population.add_member(state, 0, slot), joined

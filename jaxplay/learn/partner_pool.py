@@ -1,0 +1,137 @@
+"""A frozen pool of partners read from a finished run's workdir: fictitious co-play's stage 2
+trains against the members that stage 1 (K self-play runs side by side, snapshots along the
+way) left behind.
+
+    pool = partner_pool.load("/tmp/fcp_stage1", config)   # checks the run, reads its members
+    pool.params                                           # stacked [M, ...], M = pool.size
+    state = partner_pool.seat(population_state, pool)     # members in slots 1 .. M, live
+
+The pool is what the stage-1 run's last checkpoint holds: every live member of its population
+(each self-play run's final parameters and its frozen snapshots), in slot order. A pool is
+only read from a run that is finished (a checkpoint at its last update) and was trained on
+the same games with the same network: anything else is refused with one `ConfigError` that
+says what differs, before anything is trained or written.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxplay import config as config_lib
+from jaxplay.core.errors import ConfigError, JaxplayError
+from jaxplay.io.checkpoints import Checkpointer
+from jaxplay.learn.learner import Learner
+from jaxplay.learn import population as population_lib
+from jaxplay.learn.population import Population, PopulationState
+
+# The sections of a partner's config that must equal the trainee's: what a network plays and
+# how it reads what it sees.
+SHARED_FIELDS = ("games", "game_options", "network")
+
+
+class PartnerPool(NamedTuple):
+  """Frozen partners: params stacked [M, ...]; `members` int32[M] their slots in the stage-1
+  run; `workdir` and `config` (checked) of that run."""
+
+  params: Any
+  members: np.ndarray
+  workdir: pathlib.Path
+  config: Any
+
+  @property
+  def size(self) -> int:
+    return int(self.members.shape[0])
+
+
+def _stage_one_hint(workdir: pathlib.Path) -> str:
+  return (f"run stage 1 there first (python -m experiments.train "
+          f"--config=experiments/configs/fcp_partners_overcooked.py --workdir={workdir})")
+
+
+def read_config(workdir: str | pathlib.Path, config) -> Any:
+  """The checked config of the run in `workdir`, after checking that its networks can partner
+  a run of `config` (same games, game options and network).
+
+  Raises:
+    ConfigError: no run in `workdir`, a config that cannot be read, or one that differs in
+      `SHARED_FIELDS` (the message lists the differences).
+  """
+  workdir = pathlib.Path(workdir)
+  saved = workdir / "config.json"
+  if not saved.is_file():
+    raise ConfigError(f"population.partners: {workdir} holds no run (no config.json); "
+                      f"{_stage_one_hint(workdir)}")
+  try:
+    partner_config = config_lib.check(config_lib.from_saved(json.loads(saved.read_text())))
+  except (ValueError, JaxplayError) as error:
+    raise ConfigError(f"population.partners: cannot read {saved} ({error})") from None
+  check_compatible(config, partner_config, workdir, where="population.partners")
+  if partner_config.population.scheme != "self_play":
+    raise ConfigError(f"population.partners: {workdir} is a "
+                      f"{partner_config.population.scheme!r} run; partners come from self_play "
+                      f"runs (FCP's stage 1)")
+  return partner_config
+
+
+def check_compatible(config, other, workdir: pathlib.Path, where: str = "cross-play") -> None:
+  """ConfigError unless the run in `workdir` (checked config `other`) trained the same games,
+  game options and network as `config` (`SHARED_FIELDS`): its networks can then play beside
+  those of `config`. The message lists the differences."""
+  mine, theirs = (json.loads(c.to_json_best_effort()) for c in (config, other))
+  differences = config_lib.differences({k: theirs[k] for k in SHARED_FIELDS},
+                                       {k: mine[k] for k in SHARED_FIELDS})
+  if differences:
+    raise ConfigError(f"{where}: the run in {workdir} trained other networks or games than "
+                      f"this config (that run -> this one): {'; '.join(differences[:6])}")
+
+
+def load(workdir: str | pathlib.Path, config) -> PartnerPool:
+  """The live members of the finished run in `workdir` (see the module docstring), or those
+  in the slots `config.population.partner_members` names.
+
+  Raises:
+    ConfigError: as `read_config`, a run without checkpoints or not finished.
+    CheckpointError: a checkpoint that cannot be read (corrupt, another structure).
+  """
+  workdir = pathlib.Path(workdir)
+  partner_config = read_config(workdir, config)
+  learner = Learner(partner_config)
+  population = partner_config.population
+  target = Population(learner, max(population.capacity, population.num_learners),
+                      num_learners=population.num_learners).init(partner_config.seed)
+  if not (workdir / "checkpoints").is_dir():
+    raise ConfigError(f"population.partners: {workdir} has no checkpoints; "
+                      f"{_stage_one_hint(workdir)}")
+  with Checkpointer(workdir / "checkpoints") as checkpoints:
+    step = checkpoints.latest_step()
+    if step is None or step < learner.num_updates:
+      raise ConfigError(f"population.partners: the run in {workdir} is not finished (its "
+                        f"last checkpoint is at update {step or 0} of {learner.num_updates}); "
+                        f"resume it to the end first")
+    state = checkpoints.restore(step, target, added=population_lib.ADDED_LEAVES)
+  members = np.flatnonzero(np.asarray(state.live))
+  chosen = config.population.partner_members
+  if chosen:
+    missing = sorted(set(chosen) - set(members.tolist()))
+    if missing:
+      raise ConfigError(f"population.partner_members: the run in {workdir} has no members in "
+                        f"slots {missing}; its members are in slots {members.tolist()}")
+    members = np.asarray(chosen)
+  params = jax.tree.map(lambda x: x[members], state.params)
+  return PartnerPool(params, members.astype(np.int32), workdir, partner_config)
+
+
+def seat(state: PopulationState, pool: PartnerPool) -> PopulationState:
+  """`state` (a population of capacity >= 1 + M with one learner in slot 0) with the pool's
+  members frozen in slots 1 .. M and live (their magnets are their parameters; they never
+  learn)."""
+  slots = jnp.arange(1, 1 + pool.size)
+  put = lambda tree: jax.tree.map(lambda x, v: x.at[slots].set(v), tree, pool.params)
+  return state.replace(params=put(state.params), magnet=put(state.magnet),
+                       live=state.live.at[slots].set(True))

@@ -1,0 +1,165 @@
+"""Scripted Overcooked partners as training partners of a population's learner: games against
+them seat the learner and one partner, the partner's actors play its scripted actions and
+weigh nothing in the learner's batch, the learner learns from its own seat, a population
+without them is unchanged, bad configs are one clear error, and the best-response config
+trains and evaluates through the binaries' libraries."""
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from experiments import evaluate_lib, run_lib
+from experiments.configs import br_overcooked
+from jaxplay import config as config_lib
+from jaxplay.agents import agent as agent_lib
+from jaxplay.agents import scripted
+from jaxplay.agents.policy import split_keys
+from jaxplay.core.errors import ConfigError
+from jaxplay.games.overcooked.dynamics import STAY
+from jaxplay.learn import population as population_lib
+from jaxplay.learn import rollout as rollout_lib
+from jaxplay.learn.learner import Learner
+
+NUM_UPDATES = 3
+
+
+def tiny(config, horizon=16):
+  """The config cut to a few updates of 4 games x 8 steps on cramped_room."""
+  config.game_options.overcooked.layout = "cramped_room"
+  config.game_options.overcooked.horizon = horizon
+  config.network.hidden = (16, 16)
+  config.ppo.num_envs, config.ppo.num_steps = 4, 8
+  config.ppo.num_epochs, config.ppo.num_minibatches = 1, 2
+  config.total_env_steps = 4 * 8 * NUM_UPDATES
+  config.run.updates_per_call, config.run.log_every = 1, 1
+  config.run.eval_every = config.run.checkpoint_every = NUM_UPDATES
+  config.eval.num_games = 4
+  return config
+
+
+@pytest.fixture(scope="module")
+def learner():
+  return Learner(tiny(br_overcooked.get_config("cramped_room,static")))
+
+
+@pytest.fixture(scope="module")
+def static():
+  return scripted.static_partner()
+
+
+def best_response(learner, partner, weight=1.0):
+  return population_lib.Population(learner, 1, "self_play", scripted=(partner,),
+                                   scripted_weight=weight)
+
+
+def collected(population, state):
+  """The update's games as `Population.update` plays them: (members per game, batch [1, S],
+  trajectories)."""
+  learner = population.learner
+  key = jax.random.wrap_key_data(state.key)
+  members, _ = population._matchmake(state, jax.random.fold_in(key, 1))
+  batch, _, _, trajectories, _ = learner.collect(
+      state.params, state.env_states, state.baselines, jax.random.split(key, 1),
+      learner.schedules(state.update), members, scripted=population.scripted)
+  return members, batch, trajectories
+
+
+def test_every_game_seats_the_learner_and_a_scripted_partner_whose_samples_weigh_nothing(
+    learner, static):
+  population = best_response(learner, static)
+  state = population.init(0)
+  members, batch, (traj,) = collected(population, state)
+  (seats,) = members                                              # [B, 2]: ids 0 and 1
+  np.testing.assert_array_equal(np.sort(np.asarray(seats), axis=1),
+                                np.tile([0, 1], (seats.shape[0], 1)))
+  assert len(set(np.asarray(seats[:, 0]).tolist())) == 2          # the learner in either seat
+  partner = np.asarray(traj.member) == 1                          # [T, B, K]
+  np.testing.assert_array_equal(partner, np.asarray(seats)[None].repeat(8, 0) == 1)
+  # The learner's weights (`Population.update`: its member's samples only) vanish exactly on
+  # the partner's actors, and are positive on its own.
+  mine = np.asarray(batch.member[0] == state.learners[0])
+  weight = np.asarray(batch.policy_weight[0]) * mine
+  np.testing.assert_array_equal(mine, ~partner.reshape(-1))
+  assert (weight[partner.reshape(-1)] == 0).all()
+  assert (weight[~partner.reshape(-1)] > 0).any()
+  assert (np.asarray(traj.action)[partner] == STAY).all()         # the static partner waits
+  assert np.isfinite(np.asarray(traj.log_prob)).all()
+
+
+def test_scripted_actors_play_the_scripted_agents_actions(learner):
+  """One rollout step: the cook's actors take `cook.act` on the games' states with the
+  step's agent key; the learner's actors the network's sample."""
+  cook = scripted.independent_cook(learner.games.raw[0])
+  population = best_response(learner, cook)
+  state = population.init(1)
+  states = state.env_states[0]
+  members = jnp.stack([jnp.array([0, 1, 1, 0], jnp.int32),
+                       jnp.array([1, 0, 0, 1], jnp.int32)], axis=1)
+  key = jax.random.key(7)
+  _, traj, _, _ = rollout_lib.rollout(learner.games, 0, learner.model, state.params, states,
+                                      key, 1, members=members, scripted=(cook,))
+  agent_key = split_keys(split_keys(key, 1)[0], 3)[2]  # the rollout's: action, env, agent
+  want = cook.act(cook.params, agent_key,
+                  agent_lib.actors(states, True, jnp.full((4,), -1, jnp.int32)))
+  np.testing.assert_array_equal(np.asarray(traj.action[0])[np.asarray(members) == 1],
+                                np.asarray(want)[np.asarray(members) == 1])
+  _, plain, _, _ = rollout_lib.rollout(learner.games, 0, learner.model, state.params, states,
+                                       key, 1, members=jnp.zeros_like(members))
+  np.testing.assert_array_equal(np.asarray(traj.action[0])[np.asarray(members) == 0],
+                                np.asarray(plain.action[0])[np.asarray(members) == 0])
+
+
+def test_a_learner_trains_against_the_static_partner_which_has_nothing_to_train(
+    learner, static):
+  population = best_response(learner, static)
+  start = population.init(0)
+  state, metrics = jax.jit(population.train_chunk, static_argnums=1)(start, NUM_UPDATES)
+  assert not jax.tree.all(jax.tree.map(jnp.array_equal, state.params, start.params))
+  assert static.params is None
+  assert jax.tree.leaves(state.params)[0].shape[0] == 1           # no slot for the partner
+  assert float(state.counts.sum()) == 0                           # no network pair played
+  assert "population/scripted_return_0" in metrics
+  assert float(metrics["population/scripted_episodes_0"]) == 4    # each game ends at step 16
+  assert np.isfinite(float(metrics["population/scripted_return_0"]))
+
+
+def test_a_population_without_scripted_partners_is_unchanged(learner, static):
+  """Weight 0: partners never drawn, so the update is bit for bit that of no partners."""
+  plain = population_lib.Population(learner, 1, "self_play")
+  unused = best_response(learner, static, weight=0.0)
+  step = lambda population: jax.jit(population.train_chunk, static_argnums=1)(
+      population.init(3), 2)
+  (want, want_metrics), (got, got_metrics) = step(plain), step(unused)
+  chex.assert_trees_all_equal(got.params, want.params)
+  chex.assert_trees_all_equal(got.env_states, want.env_states)
+  for key, value in want_metrics.items():
+    np.testing.assert_array_equal(got_metrics[key], value, err_msg=key)
+
+
+def test_bad_scripted_configs_are_one_clear_error(learner, static):
+  config = br_overcooked.get_config("cramped_room,cook")
+  with pytest.raises(ConfigError, match="unknown scripted partner.*'independent_cook'"):
+    config_lib.check(config)
+  config = config_lib.defaults()
+  config.games = ("kuhn_poker",)
+  config.population.scripted = ("static",)
+  with pytest.raises(ConfigError, match="overcooked"):
+    config_lib.check(config)
+  config = br_overcooked.get_config("cramped_room")
+  config.population.scripted = ()
+  with pytest.raises(ConfigError, match="scripted_weight"):
+    config_lib.check(config)
+  with pytest.raises(ConfigError, match="scripted_weight"):
+    population_lib.Population(learner, 1, scripted=(static,), scripted_weight=1.5)
+
+
+def test_the_best_response_config_trains_and_evaluates(tmp_path):
+  config = tiny(br_overcooked.get_config("cramped_room,onion_fetcher"))
+  lines = []
+  state = run_lib.train(config, tmp_path / "br", print_fn=lines.append)
+  assert "against onion_fetcher in 100% of its games" in lines[0]
+  assert int(state.update) == NUM_UPDATES
+  metrics = evaluate_lib.evaluate(tmp_path / "br", plot="", print_fn=lambda _: None)
+  assert np.isfinite(metrics["overcooked/return_0"])

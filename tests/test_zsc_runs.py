@@ -1,0 +1,227 @@
+"""Zero-shot coordination runs through the experiment binaries, on a tiny Overcooked config:
+fictitious co-play's stage 1 (self-play runs side by side with frozen snapshots) and stage 2
+(one learner against stage 1's frozen pool), COLE's generations, and cross-play of runs with
+held-out partners (`experiments.crossplay`)."""
+
+import csv
+import json
+import subprocess
+import sys
+
+import chex
+import jax
+import numpy as np
+import pytest
+
+from experiments import crossplay_lib, evaluate_lib, run_lib
+from experiments.configs import cole_overcooked, fcp_overcooked, fcp_partners_overcooked
+from jaxplay.core.errors import ConfigError
+from jaxplay.learn.learner import Learner
+from jaxplay import config as config_lib
+from jaxplay.learn import partner_pool
+
+UPDATES = 4
+
+
+def silent(_):
+  pass
+
+
+def tiny(config):
+  """A few small updates of the config on an 8-step cramped room."""
+  config.game_options.overcooked.horizon = 8
+  config.network.hidden = (16, 16)
+  config.ppo.num_envs, config.ppo.num_steps = 4, 8
+  config.total_env_steps = UPDATES * 4 * 8
+  config.run.updates_per_call = config.run.log_every = 1
+  config.run.eval_every = config.run.checkpoint_every = 2
+  config.eval.num_games = 2
+  return config
+
+
+def stage_one_config(learners=2):
+  config = tiny(fcp_partners_overcooked.get_config())
+  config.population.num_learners = learners
+  config.population.capacity = 3 * learners     # untrained, at update 2, final
+  config.population.snapshot_every = config.population.snapshot_start = 2
+  return config
+
+
+def stage_two_config(partners):
+  config = tiny(fcp_overcooked.get_config())
+  config.population.partners = str(partners)
+  return config
+
+
+@pytest.fixture(scope="module")
+def stage_one(tmp_path_factory):
+  workdir = tmp_path_factory.mktemp("fcp") / "partners"
+  state = run_lib.train(stage_one_config(), workdir, print_fn=silent)
+  return workdir, state
+
+
+@pytest.fixture(scope="module")
+def stage_two(stage_one, tmp_path_factory):
+  workdir = tmp_path_factory.mktemp("fcp") / "fcp"
+  lines = []
+  state = run_lib.train(stage_two_config(stage_one[0]), workdir, print_fn=lines.append)
+  return workdir, state, lines
+
+
+def test_stage_one_keeps_start_middle_and_end_of_each_run(stage_one):
+  _, state = stage_one
+  chex.assert_trees_all_equal(np.asarray(state.live), np.ones(6, bool))
+  learner = Learner(config_lib.check(stage_one_config()))
+  first = lambda tree: jax.tree.leaves(tree)[0]
+  for run in range(2):
+    start = learner.init(run).params   # run l starts as `Learner.init(seed + l)`
+    # Slots: learners 0, 1; their untrained copies 2, 3; their copies at update 2 in 4, 5.
+    chex.assert_trees_all_equal(jax.tree.map(lambda x: x[2 + run], state.params), start)
+    assert not np.allclose(first(state.params)[run], first(start))
+    assert not np.allclose(first(state.params)[4 + run], first(state.params)[run])
+
+
+def test_stage_two_trains_against_the_frozen_pool_only(stage_one, stage_two):
+  _, stage_one_state = stage_one
+  workdir, state, lines = stage_two
+  assert any("against 6 frozen partners" in line for line in lines)
+  pool = lambda tree: jax.tree.map(lambda x: x[1:], tree)
+  chex.assert_trees_all_equal(pool(state.params), stage_one_state.params)
+  chex.assert_trees_all_equal(np.asarray(state.live), np.ones(7, bool))
+  counts = np.asarray(state.counts)
+  assert counts[0, 0] == 0 and (counts[0, 1:] > 0).sum() >= 4  # games with partners only
+  metrics = evaluate_lib.evaluate(workdir, plot="", print_fn=silent)
+  assert np.isfinite(metrics["population/partner_return"])
+  assert "population/learner_elo" not in metrics   # no Elo in a common-payoff game
+
+
+def test_stage_two_resumes_to_the_same_result(stage_one, tmp_path):
+  partners, _ = stage_one
+  config = stage_two_config(partners)
+  whole = run_lib.train(config, tmp_path / "whole", print_fn=silent)
+  run_lib.train(config, tmp_path / "resumed", stop_after=2, print_fn=silent)
+  resumed = run_lib.train(config, tmp_path / "resumed", print_fn=silent)
+  chex.assert_trees_all_close(resumed.params, whole.params)
+
+
+def test_stage_two_refuses_a_missing_pool(tmp_path):
+  with pytest.raises(ConfigError, match="holds no run .no config.json.; run stage 1 there"):
+    run_lib.train(stage_two_config(tmp_path / "nowhere"), tmp_path / "fcp", print_fn=silent)
+  assert not (tmp_path / "fcp").exists()
+
+
+def test_stage_two_refuses_a_pool_of_other_networks(stage_one, tmp_path):
+  config = stage_two_config(stage_one[0])
+  config.network.hidden = (32, 32)
+  with pytest.raises(ConfigError, match=r"network.hidden: \[16, 16\] -> \[32, 32\]"):
+    run_lib.train(config, tmp_path / "fcp", print_fn=silent)
+  config = stage_two_config(stage_one[0])
+  config.game_options.overcooked.layout = "counter_circuit"
+  with pytest.raises(ConfigError, match="game_options.overcooked.layout: 'cramped_room' -> "
+                                        "'counter_circuit'"):
+    run_lib.train(config, tmp_path / "fcp", print_fn=silent)
+
+
+def test_stage_two_refuses_an_unfinished_pool(tmp_path):
+  run_lib.train(stage_one_config(), tmp_path / "partners", stop_after=2, print_fn=silent)
+  with pytest.raises(ConfigError, match="is not finished .its last checkpoint is at update 2 "
+                                        "of 4."):
+    run_lib.train(stage_two_config(tmp_path / "partners"), tmp_path / "fcp", print_fn=silent)
+
+
+def test_bad_fcp_configs_raise_one_clear_error():
+  config = tiny(fcp_overcooked.get_config())   # no partners named
+  with pytest.raises(ConfigError, match="population.scheme 'fcp' trains against a frozen pool: "
+                                        "set population.partners"):
+    config_lib.check(config)
+  config = tiny(fcp_partners_overcooked.get_config())
+  config.population.capacity = 3
+  with pytest.raises(ConfigError, match=r"population.capacity \(3\) must hold the 8 learners"):
+    config_lib.check(config)
+
+
+def test_several_learners_are_self_play_only():
+  config = tiny(fcp_partners_overcooked.get_config())
+  config.population.scheme = "pfsp"
+  with pytest.raises(ConfigError, match="num_learners > 1 runs self-play side by side"):
+    config_lib.check(config)
+
+
+def test_cole_runs_generations_that_join_and_resume(tmp_path):
+  config = tiny(cole_overcooked.get_config())
+  config.population.capacity = 3
+  config.population.snapshot_every = 1   # a generation an update: joins at updates 1, 2, 3
+  config.population.cole_games = 2
+  whole = run_lib.train(config, tmp_path / "whole", print_fn=silent)
+  # Admitted in the first three generations: slots 1 and 2 fill, then one of the oldest
+  # frozen members is replaced (born at the update it joined).
+  chex.assert_trees_all_equal(np.asarray(whole.live), np.ones(3, bool))
+  born = np.asarray(whole.born)
+  assert born[0] == 0 and sorted(born[1:].tolist()) in ([2, 3], [1, 3])
+  assert (np.asarray(whole.counts)[0, 1:] > 0).all()
+  run_lib.train(config, tmp_path / "resumed", stop_after=2, print_fn=silent)
+  resumed = run_lib.train(config, tmp_path / "resumed", print_fn=silent)
+  chex.assert_trees_all_close(resumed.params, whole.params)
+  chex.assert_trees_all_equal(resumed.born, whole.born)
+
+
+def test_cole_needs_a_common_payoff_game():
+  config = config_lib.defaults()   # kuhn_poker
+  config.population.scheme = "cole"
+  with pytest.raises(ConfigError, match="population.scheme 'cole' trains one common-payoff"):
+    config_lib.check(config)
+  config = tiny(cole_overcooked.get_config())
+  config.population.cole_games = 3
+  with pytest.raises(ConfigError, match="population.cole_games"):
+    config_lib.check(config)
+
+
+def test_cross_play_of_runs_with_held_out_and_scripted_partners(stage_one, stage_two, tmp_path):
+  partners, stage_one_state = stage_one
+  matrix = crossplay_lib.cross_play_runs(
+      {"fcp": stage_two[0], "sp": partners}, heldout=partners, scripted=("static", "random"),
+      num_games=2, bounds={"static": stage_two[0]})
+  assert matrix.agents == ["fcp", "sp/0", "sp/1", "br:static"]
+  assert matrix.partners == ["heldout/0", "heldout/1", "static", "random"]
+  chex.assert_shape(matrix.returns, (4, 4))
+  assert matrix.bound[2] == matrix.returns[3, 2] and np.isnan(matrix.bound[[0, 1, 3]]).all()
+  paths = crossplay_lib.write(matrix, tmp_path / "out")
+  assert [p.name for p in paths] == ["table.txt", "crossplay.csv", "crossplay.png",
+                                     "crossplay_normalized.png"]
+  rows = list(csv.reader(paths[1].open()))
+  assert rows[0] == ["agent", *matrix.partners] and [r[0] for r in rows[1:]] == [
+      *matrix.agents, "bound"]
+  assert "return / bound:" in paths[0].read_text()
+  crossplay_lib.log_to_workdirs(matrix)
+  logged = [json.loads(line) for line in (stage_two[0] / "metrics.jsonl").open()]
+  assert logged[-1]["crossplay/static"] == pytest.approx(float(matrix.returns[0, 2]))
+  assert "sp/1/crossplay/heldout/0" in [json.loads(line) for line in
+                                        (partners / "metrics.jsonl").open()][-1]
+
+
+def test_cross_play_refuses_runs_of_other_networks(stage_one, tmp_path):
+  config = tiny(fcp_overcooked.get_config())
+  config.population.scheme = "self_play"
+  config.network.hidden = (8, 8)
+  run_lib.train(config, tmp_path / "other", print_fn=silent)
+  with pytest.raises(ConfigError, match=r"trained other networks or games than this config "
+                                        r"\(that run -> this one\): network.hidden"):
+    crossplay_lib.cross_play_runs({"sp": tmp_path / "other"}, heldout=stage_one[0])
+
+
+def test_crossplay_binary_reports_bad_flags_in_one_line():
+  result = subprocess.run([sys.executable, "-m", "experiments.crossplay", "--agents=nowhere"],
+                          capture_output=True, text=True, check=False)
+  assert result.returncode != 0
+  assert "error: --agents takes name=workdir items, got 'nowhere'" in result.stderr
+
+
+def test_stage_two_can_train_against_chosen_members(stage_one):
+  config = stage_two_config(stage_one[0])
+  config.population.partner_members = (1, 4)
+  pool = partner_pool.load(stage_one[0], config_lib.check(config))
+  chex.assert_trees_all_equal(pool.params, jax.tree.map(lambda x: x[np.array([1, 4])],
+                                                        stage_one[1].params))
+  config.population.partner_members = (1, 9)
+  with pytest.raises(ConfigError, match=r"has no members in slots \[9\]"):
+    partner_pool.load(stage_one[0], config_lib.check(config))
