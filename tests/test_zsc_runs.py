@@ -225,3 +225,14 @@ def test_stage_two_can_train_against_chosen_members(stage_one):
   config.population.partner_members = (1, 9)
   with pytest.raises(ConfigError, match=r"has no members in slots \[9\]"):
     partner_pool.load(stage_one[0], config_lib.check(config))
+
+
+def test_evaluate_binary_prints_the_cross_play_table(stage_one, stage_two):
+  result = subprocess.run(
+      [sys.executable, "-m", "experiments.evaluate", f"--workdir={stage_two[0]}", "--plot=",
+       f"--heldout={stage_one[0]}", "--scripted=static", "--num_games=2"],
+      capture_output=True, text=True, timeout=600, check=False)
+  assert result.returncode == 0, result.stderr[-2000:]
+  table = result.stdout.split("cross-play (mean sparse return, both seats):\n")[1].splitlines()
+  assert table[0].split() == ["agent", "heldout/0", "heldout/1", "static", "mean"]
+  assert table[1].split()[:2] == ["this", "run"]

@@ -316,7 +316,7 @@ def _crossplay_figure(matrix, agent_names, partner_names, title):
   high = float(finite.max()) if finite.size else 1.0
   high = high if high > low else low + 1.0
   rows, cols = values.shape
-  fig = Figure(figsize=(min(16.0, 3.0 + 0.5 * cols) + 1.2, min(14.0, 2.0 + 0.4 * rows)),
+  fig = Figure(figsize=(min(16.0, 3.0 + 0.5 * cols) + 1.2, min(14.0, 2.6 + 0.4 * rows)),
                layout="constrained")
   FigureCanvasAgg(fig)
   ax = fig.add_subplot()
@@ -331,7 +331,7 @@ def _crossplay_figure(matrix, agent_names, partner_names, title):
       if np.isfinite(value):
         ax.text(col, row, f"{value:.3g}", ha="center", va="center", fontsize="small",
                 color="black" if value > low + 0.6 * (high - low) else "white")
-  fig.colorbar(image, ax=ax, label="mean return of agent with partner", shrink=0.8)
+  fig.colorbar(image, ax=ax, label="mean", shrink=0.9)
   if title:
     ax.set_title(title)
   return fig
