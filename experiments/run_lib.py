@@ -89,6 +89,10 @@ class SelfPlayRun:
   def init(self, seed: int):
     return self.learner.init(seed)
 
+  def place(self, state):
+    """A restored state on the learner's device mesh (`config.parallel`)."""
+    return self.learner.place(state)
+
   def train_chunk(self, state, num_updates: int):
     return self.learner.train_chunk(state, num_updates)
 
@@ -163,6 +167,10 @@ class LeagueRun:
       return partner_pool.seat(state, self.pool)
     if self.config.snapshot_initial:
       state = self._snapshot_learners(state)
+    return state
+
+  def place(self, state):
+    """Populations run on one device (`config.check` refuses `parallel` for them)."""
     return state
 
   def train_chunk(self, state, num_updates: int):
@@ -244,6 +252,7 @@ def train(config, workdir: str | pathlib.Path, *, stop_after: int | None = None,
   make_workdir(workdir)
   with Checkpointer(workdir / "checkpoints", max_to_keep=run.keep_checkpoints) as checkpoints:
     state = restore_or_init(learner, checkpoints, trainer.init(config.seed))
+    state = trainer.place(state)
     update = int(state.update)
     (workdir / "config.json").write_text(config_lib.to_json(config))
     total = learner.num_updates

@@ -34,6 +34,7 @@ import ml_collections
 
 from jaxplay.agents.networks import NETWORKS
 from jaxplay.agents import scripted as scripted_lib
+from jaxplay import parallel as parallel_lib
 from jaxplay.core.errors import ConfigError, check_return_range
 from jaxplay.core.registry import game_options, make, registered_games
 
@@ -148,6 +149,13 @@ def defaults() -> ml_collections.ConfigDict:
   #   "static", "random"), opponents beside the population's networks
   config.population.scripted_weight = 0.0  # the share of games against a scripted partner
   #   (uniform among them); scheme self_play with weight 1: a best response to them
+
+  config.parallel = ml_collections.ConfigDict()  # jaxplay.parallel: data parallelism (self-play)
+  config.parallel.data = 1               # devices on the mesh's "data" axis (0: every device);
+  #   each rolls out, computes advantages for and shuffles its own games
+  config.parallel.shards = 0             # data shards an update's games are cut into (0: one
+  #   per data device; else a multiple of data): what an update computes depends on the shards,
+  #   not the devices (1 device with shards = 4 computes what 4 devices do)
 
   config.eval = ml_collections.ConfigDict()
   config.eval.num_games = 1000           # games per match or metric evaluation
@@ -280,6 +288,7 @@ _RULES: dict[str, Rule] = {
     "population.partner_members": _ints,
     "population.scripted": _scripted_names,
     "population.scripted_weight": _number(0, 1),
+    "parallel.data": _int(), "parallel.shards": _int(),
 }
 
 
@@ -313,6 +322,7 @@ def check(config: ml_collections.ConfigDict | Mapping) -> ml_collections.FrozenC
   _check_sizes(out, envs)
   _check_run(out["run"])
   _check_population(out, envs)
+  _check_parallel(out, envs)
   return ml_collections.FrozenConfigDict(out)
 
 
@@ -431,6 +441,24 @@ def _check_sizes(config: dict, envs: Mapping[str, Any]) -> None:
   if samples < ppo["num_minibatches"]:
     raise ConfigError(f"ppo.num_minibatches ({ppo['num_minibatches']}) exceeds the samples "
                       f"of an update ({samples})")
+
+
+def _check_parallel(config: dict, envs: Mapping[str, Any]) -> None:
+  """Only self-play with one learner runs sharded yet; the shards fit the batch (the
+  device count is checked where the mesh is made, `jaxplay.parallel.make_mesh`)."""
+  parallel, population = config["parallel"], config["population"]
+  if ((parallel["data"] != 1 or parallel["shards"] > 1)
+      and (population["scheme"] != "self_play" or population["num_learners"] > 1)):
+    raise ConfigError(f"parallel: only self-play with one learner runs data-parallel yet; "
+                      f"population.scheme {population['scheme']!r} with "
+                      f"{population['num_learners']} learner(s) needs parallel.data = 1 and "
+                      f"parallel.shards 0 or 1")
+  if parallel["data"] or parallel["shards"]:  # else known once the devices are
+    ppo = config["ppo"]
+    actors = sum(env.num_players if env.simultaneous else 1 for env in envs.values())
+    parallel_lib.check_sizes(ppo["num_envs"], ppo["num_envs"] * ppo["num_steps"] * actors,
+                             ppo["num_minibatches"], parallel["data"] or parallel["shards"],
+                             parallel["shards"])
 
 
 def _check_run(run: dict) -> None:

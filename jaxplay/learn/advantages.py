@@ -99,14 +99,15 @@ def rae_advantages(returns: Array, complete: Array, seat: Array, baseline: Array
 
 
 def update_role_baseline(baseline: Array, returns: Array, complete: Array, seat: Array,
-                         alpha: float) -> Array:
+                         alpha: float, total=lambda x: x) -> Array:
   """[P]: b <- alpha b + (1 - alpha) R per role, R the mean of the role's complete returns in
   the batch (returns [T, B, K], complete bool[T, B, K], seat int32[T, B, K]); unchanged for a
   role without any. With rewards only at the end of a game and no discount, as in SPIRAL's
-  games, R is the mean final reward of the role."""
+  games, R is the mean final reward of the role. `total`: sums a value over the batch's
+  pieces on other devices (`jaxplay.parallel.Shards.total`), so that R is the whole batch's."""
   num_players = baseline.shape[0]
   weight = ((seat[..., None] == jnp.arange(num_players)) & complete[..., None]).astype(
       returns.dtype)                                                     # [T, B, K, P]
-  count = weight.sum(axis=(0, 1, 2))
-  mean = (returns[..., None] * weight).sum(axis=(0, 1, 2)) / jnp.maximum(count, 1.0)
+  count = total(weight.sum(axis=(0, 1, 2)))
+  mean = total((returns[..., None] * weight).sum(axis=(0, 1, 2))) / jnp.maximum(count, 1.0)
   return jnp.where(count > 0, alpha * baseline + (1.0 - alpha) * mean, baseline)

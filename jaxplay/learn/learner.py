@@ -13,6 +13,14 @@ fall to 0 over the end of the run, `ppo.magnet_ema_decay_start`) or a network
 distilled, one slow step an update, from the policies played (`"distill"`: an approximation
 of the average policy, as NFSP's average network); in zero-sum games a policy often less
 exploitable than the last iterate.
+
+Data parallelism (`config.parallel`, `jaxplay.parallel`): `update` runs as one `shard_map`
+over the run's device mesh. An update's games are cut into S data shards (`parallel.shards`),
+L of them on each of D devices: each shard rolls out with its own keys, each device computes
+advantages on its games and shuffles each shard with the shard's own key, minibatch m is the
+m-th slice of every shard, its loss the mean over the shards of each shard's loss, and the
+gradients are averaged over the devices. The result depends on S, not on D; with one device
+and one shard (the default) it is the update as it was before sharding, bitwise.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ import optax
 from flax import struct
 
 from jaxplay import config as config_lib
+from jaxplay import parallel as parallel_lib
 from jaxplay.agents.networks import make_network
 from jaxplay.agents.policy import categorical_kl, masked_logits, masked_probs
 from jaxplay.core.env import tree_select
@@ -85,7 +94,8 @@ class Learner:
     self.num_updates = config_lib.num_updates(config)
     samples = ppo.num_envs * ppo.num_steps * sum(
         self.games.actor_slots(g) for g in range(len(self.games.names)))
-    self.minibatch_size = samples // ppo.num_minibatches
+    self.parallel = parallel_lib.DataParallel.from_config(config, samples)
+    self.minibatch_size = samples // self.parallel.num_shards // ppo.num_minibatches  # a shard's
     optimizer_steps = self.num_updates * ppo.num_epochs * ppo.num_minibatches
     self.learning_rate = optax.linear_schedule(
         ppo.learning_rate, ppo.learning_rate * ppo.final_lr_fraction, optimizer_steps)
@@ -122,14 +132,21 @@ class Learner:
   # --- the state -----------------------------------------------------------------------------
 
   def init(self, seed: int) -> TrainState:
-    """A new run: fresh parameters and games, from `seed`."""
+    """A new run: fresh parameters and games, from `seed` (placed on the mesh: `place`)."""
     param_key, env_key, key = jax.random.split(jax.random.key(seed), 3)
     env_keys = jax.random.split(env_key, len(self.games.envs))
     env_states = tuple(jax.vmap(env.init)(jax.random.split(k, self.config.ppo.num_envs))
                        for env, k in zip(self.games.envs, env_keys))
-    return TrainState(**self.fresh_network(param_key), env_states=env_states,
-                      key=jax.random.key_data(key), update=jnp.int32(0),
-                      baselines=jnp.zeros((len(self.games.envs), self.num_players), jnp.float32))
+    return self.place(TrainState(
+        **self.fresh_network(param_key), env_states=env_states, key=jax.random.key_data(key),
+        update=jnp.int32(0),
+        baselines=jnp.zeros((len(self.games.envs), self.num_players), jnp.float32)))
+
+  def place(self, state: TrainState) -> TrainState:
+    """`state` on the run's mesh: env states cut along their games axis over the data
+    devices, everything else replicated (a restored checkpoint is placed so too)."""
+    return self.parallel.replicate(state.replace(env_states=())).replace(
+        env_states=self.parallel.shard(state.env_states))
 
   def fresh_network(self, key: jax.Array) -> dict[str, Any]:
     """A network as it starts (jittable): initial parameters from `key`, the magnet on
@@ -171,20 +188,20 @@ class Learner:
     return metrics
 
   def update(self, state: TrainState) -> tuple[TrainState, dict[str, jax.Array]]:
-    """One PPO update (pure; jit it, or use `train_chunk`)."""
+    """One PPO update (pure; jit it, or use `train_chunk`), data-parallel over the run's mesh
+    (see the module docstring): the update's keys are split into per-shard keys here, the
+    rest runs on each device (`_learn`)."""
     ppo = self.config.ppo
     key = jax.random.wrap_key_data(state.key)
     key, shuffle_key, *game_keys = jax.random.split(key, 2 + len(self.games.envs))
     schedules = self.schedules(state.update)
-    batch, env_states, baselines, _, metrics = self.collect(
-        state.params, state.env_states, state.baselines, game_keys, schedules)
-    batch = self.with_magnet_logits(jax.tree.map(lambda x: x[0], batch), state.magnet)
-    params, opt_state, loss_metrics = self.optimize(state.params, state.opt_state, batch,
-                                                     shuffle_key, schedules)
-    magnet, magnet_opt_state, magnet_metrics = self.magnet_step(
-        state.magnet, state.magnet_opt_state, params, batch, schedules)
-    metrics.update(magnet_metrics)
-    metrics.update(loss_metrics, **self.schedule_metrics(schedules))
+    split = self.parallel.split_key
+    replicated = (state.params, state.magnet, state.opt_state, state.magnet_opt_state,
+                  state.baselines, schedules)
+    sharded = (state.env_states, split(shuffle_key), tuple(map(split, game_keys)))
+    (params, magnet, opt_state, magnet_opt_state, baselines, metrics), env_states = (
+        self.parallel.run(self._learn, replicated, sharded))
+    metrics.update(self.schedule_metrics(schedules))
     metrics["learning_rate"] = self.learning_rate(
         (state.update + 1) * ppo.num_epochs * ppo.num_minibatches)
     return TrainState(params=params, magnet=magnet, opt_state=opt_state,
@@ -192,8 +209,35 @@ class Learner:
                       key=jax.random.key_data(key), update=state.update + 1,
                       baselines=baselines), metrics
 
+  def _learn(self, replicated: tuple, sharded: tuple) -> tuple[tuple, tuple]:
+    """One device's part of an update (inside `DataParallel.run`).
+
+    Args:
+      replicated: (params, magnet, opt_state, magnet_opt_state, baselines, schedules).
+      sharded: (per game its B / D games, shuffle keys [L], per game its rollout keys [L]):
+        this device's games and its L shards' keys.
+
+    Returns:
+      ((params, magnet, opt_state, magnet_opt_state, baselines, metrics), env states): the
+      first averaged over every shard, so equal on every device.
+    """
+    params, magnet, opt_state, magnet_opt_state, baselines, schedules = replicated
+    env_states, shuffle_keys, game_keys = sharded
+    shards = self.parallel.shards
+    batch, env_states, baselines, _, metrics = self.collect(
+        params, env_states, baselines, game_keys, schedules, shards=shards)
+    batch = self.with_magnet_logits(batch, magnet)          # [L, a shard's samples, ...]
+    params, opt_state, loss_metrics = self.optimize(params, opt_state, batch, shuffle_keys,
+                                                    schedules, shards=shards)
+    magnet, magnet_opt_state, magnet_metrics = self.magnet_step(
+        magnet, magnet_opt_state, params, batch, schedules, shards=shards)
+    metrics.update(magnet_metrics)
+    metrics.update(loss_metrics)
+    return (params, magnet, opt_state, magnet_opt_state, baselines, metrics), env_states
+
   def collect(self, params, env_states: tuple, baselines: jax.Array, keys, schedules,
-              members: tuple | None = None, blocks: int = 1, scripted: tuple = ()):
+              members: tuple | None = None, blocks: int = 1, scripted: tuple = (),
+              shards: parallel_lib.Shards | None = None):
     """Rolls out every game (`ppo.num_steps` steps of its B games) and estimates advantages.
 
     Args:
@@ -207,20 +251,32 @@ class Learner:
       blocks: split every game's B games into this many equal runs (a population's learners
         each own one).
       scripted: scripted agents, the members after the network members (see `rollout`).
+      shards: inside a data-parallel update, this device's L data shards: `env_states` (and
+        `members`) hold its games, `keys` per game L keys, one per shard (each shard of
+        B / L games rolls out with its own); baselines and metrics are over every device's
+        games. None: one shard, one device.
 
     Returns:
-      (the samples of every game as one Batch [blocks, S, ...] (block j: the samples of
+      (the samples of every game as one Batch [blocks x L, S, ...] (block j: the samples of
       every game's j-th run of games), env states, baselines, per game its Trajectory,
       metrics of the rollouts).
     """
     ppo = self.config.ppo
+    keys = keys if shards is not None else [key[None] for key in keys]
+    shards = shards or parallel_lib.ONE
     batches, new_states, new_baselines, trajectories, metrics = [], [], [], [], {}
     for game, name in enumerate(self.games.names):
       game_ppo = self.game_ppo[game]
-      env_state, traj, last_value, last_decides = rollout(
-          self.games, game, self.model, params, env_states[game], keys[game], ppo.num_steps,
+      play = functools.partial(
+          rollout, self.games, game, self.model, params, num_steps=ppo.num_steps,
           shaping=schedules["shaping"], bootstrap_truncated=ppo.bootstrap_truncated,
-          members=None if members is None else members[game], scripted=scripted)
+          scripted=scripted)
+      env_state, traj, last_value, last_decides = shards.map(
+          lambda state, seats, key: play(state, key, members=seats),
+          *shards.split((env_states[game], None if members is None else members[game])),
+          keys[game])
+      env_state, last_value, last_decides = shards.merge((env_state, last_value, last_decides))
+      traj = shards.merge(traj, axis=1)                          # time-major [T, B / D, ...]
       baseline = baselines[game]
       if game_ppo.advantage == "gae":
         advantage, target, valid = adv_lib.seat_gae(
@@ -231,73 +287,103 @@ class Learner:
         target, valid = adv_lib.monte_carlo_returns(traj.reward, traj.done, traj.seat,
                                                     traj.acted, game_ppo.gamma)
         baseline = adv_lib.update_role_baseline(baseline, target, valid, role,
-                                                game_ppo.rae_alpha)
+                                                game_ppo.rae_alpha, shards.total)
         advantage = adv_lib.rae_advantages(target, valid, role, baseline)
       new_states.append(env_state)
       new_baselines.append(baseline)
       trajectories.append(traj)
-      batches.append(_batch(traj, game, advantage, target, valid, blocks))
-      metrics.update(_episode_metrics(name, traj))
+      batches.append(_batch(traj, game, advantage, target, valid, blocks * shards.local))
+      metrics.update(_episode_metrics(name, traj, shards.total))
       metrics[f"{name}/advantage_std"] = jnp.sqrt(
-          jnp.sum(jnp.where(valid, advantage ** 2, 0.0)) / jnp.maximum(valid.sum(), 1))
+          shards.total(jnp.sum(jnp.where(valid, advantage ** 2, 0.0)))
+          / jnp.maximum(shards.total(valid.sum()), 1))
     batch = jax.tree.map(lambda *xs: jnp.concatenate(xs, axis=1), *batches)
     return batch, tuple(new_states), jnp.stack(new_baselines), tuple(trajectories), metrics
 
   def with_magnet_logits(self, batch: Batch, magnet) -> Batch:
-    """The batch with the magnet's masked logits of every sample (when the loss uses them)."""
+    """The batch (samples [N] or per shard [L, N]) with the magnet's masked logits of every
+    sample (when the loss uses them)."""
     if not uses(self.loss_config.magnet_coef):
       return batch
-    magnet_logits, _ = self.model.apply(magnet, batch.inputs, batch.game)
+    lead = batch.game.shape
+    flat = lambda x: x.reshape((-1,) + x.shape[len(lead):])
+    magnet_logits, _ = self.model.apply(magnet, flat(batch.inputs), flat(batch.game))
+    magnet_logits = magnet_logits.reshape(lead + magnet_logits.shape[1:])
     return batch.replace(magnet_logits=masked_logits(magnet_logits, batch.legal))
 
-  def magnet_step(self, magnet, magnet_opt_state, params, batch: Batch, schedules):
+  def magnet_step(self, magnet, magnet_opt_state, params, batch: Batch, schedules,
+                  shards: parallel_lib.Shards | None = None):
     """The magnet after an update to `params`: an EMA step towards them, or a distillation
-    step towards the policy that played `batch`. Returns (magnet, its optimizer state,
-    metrics)."""
+    step towards the policy that played `batch` (samples [N], or with `shards` [L, N]: see
+    `optimize`). Returns (magnet, its optimizer state, metrics)."""
     if self.magnet_update == "ema":
       step = schedules["magnet_ema"]
       magnet = jax.tree.map(lambda m, p: m + step * (p - m), magnet, params)
       return magnet, magnet_opt_state, {"magnet_ema": step}
-    magnet, magnet_opt_state, kl = self._distill_magnet(magnet, magnet_opt_state, batch)
+    magnet, magnet_opt_state, kl = self._distill_magnet(magnet, magnet_opt_state, batch, shards)
     return magnet, magnet_opt_state, {"magnet_distill_kl": kl}
 
-  def _distill_magnet(self, magnet, opt_state, batch: Batch):
+  def _distill_magnet(self, magnet, opt_state, batch: Batch,
+                      shards: parallel_lib.Shards | None = None):
     """One Adam step (`ppo.magnet_lr`) of the magnet towards the policy that played `batch`:
-    the mean over the batch's decisions of KL(played || magnet). Repeated every update, the
-    magnet tracks a visit-weighted average of the recent policies."""
-    def loss(magnet_params):
-      logits, _ = self.model.apply(magnet_params, batch.inputs, batch.game)
-      kl = categorical_kl(jax.nn.log_softmax(batch.logits),
-                          jax.nn.log_softmax(masked_logits(logits, batch.legal)))
-      return weighted_mean(kl, batch.policy_weight)
+    the mean over the batch's decisions of KL(played || magnet) (over shards: the mean of
+    each shard's, see `optimize`). Repeated every update, the magnet tracks a visit-weighted
+    average of the recent policies."""
+    shards, batch = _as_shards(shards, batch)
 
-    kl, grads = jax.value_and_grad(loss)(magnet)
+    def shard_loss(magnet_params, shard: Batch):
+      logits, _ = self.model.apply(magnet_params, shard.inputs, shard.game)
+      kl = categorical_kl(jax.nn.log_softmax(shard.logits),
+                          jax.nn.log_softmax(masked_logits(logits, shard.legal)))
+      return weighted_mean(kl, shard.policy_weight)
+
+    loss = lambda m: shards.map(functools.partial(shard_loss, m), batch).mean()
+    kl, grads = shards.mean(jax.value_and_grad(loss)(magnet))
     updates, opt_state = self.magnet_optimizer.update(grads, opt_state, magnet)
     return optax.apply_updates(magnet, updates), opt_state, kl
 
-  def optimize(self, params, opt_state, batch: Batch, key, schedules):
+  def optimize(self, params, opt_state, batch: Batch, key, schedules,
+               shards: parallel_lib.Shards | None = None):
     """Epochs of shuffled minibatch steps (with the loss's `schedules` of this update); the
-    loss metrics averaged over all of them."""
+    loss metrics averaged over all of them.
+
+    Args:
+      batch: samples [N, ...]; with `shards`, this device's L shards [L, N / S, ...].
+      key: a PRNG key; with `shards`, one per local shard [L]: each shard is shuffled with
+        its own key, minibatch m is the m-th slice of every shard, and its loss the mean of
+        the shards' losses (gradients averaged over the devices of `shards.axis`).
+    """
     ppo = self.config.ppo
-    used = self.minibatch_size * ppo.num_minibatches
-    grad_fn = jax.grad(ppo_loss, has_aux=True)
+    shards, (batch, key) = _as_shards(shards, (batch, key))
+    size = batch.action.shape[1] // ppo.num_minibatches          # a shard's minibatch
+
+    def shard_loss(params, minibatch: Batch):
+      return ppo_loss(params, self.model.apply, minibatch, self.loss_config,
+                      schedules["entropy_coef"], schedules["magnet_fraction"])
+
+    def loss(params, minibatch: Batch):                          # minibatch [L, size, ...]
+      losses, metrics = shards.map(functools.partial(shard_loss, params), minibatch)
+      return losses.mean(), jax.tree.map(lambda x: x.mean(0), metrics)
 
     def minibatch_step(carry, minibatch):
       params, opt_state = carry
-      grads, metrics = grad_fn(params, self.model.apply, minibatch, self.loss_config,
-                               schedules["entropy_coef"], schedules["magnet_fraction"])
+      grads, metrics = shards.mean(jax.grad(loss, has_aux=True)(params, minibatch))
       updates, opt_state = self.optimizer.update(grads, opt_state, params)
       return (optax.apply_updates(params, updates), opt_state), metrics
 
-    def epoch(carry, epoch_key):
-      order = shuffle.permutation(epoch_key, batch.action.shape[0])[:used]
-      shuffled = jax.tree.map(
-          lambda x: x[order].reshape((ppo.num_minibatches, self.minibatch_size) + x.shape[1:]),
-          batch)
-      return jax.lax.scan(minibatch_step, carry, shuffled)
+    def shuffled(shard: Batch, shard_key):                       # [N / S] -> [M, size]
+      order = shuffle.permutation(shard_key, shard.action.shape[0])[:size * ppo.num_minibatches]
+      return jax.tree.map(
+          lambda x: x[order].reshape((ppo.num_minibatches, size) + x.shape[1:]), shard)
 
+    def epoch(carry, epoch_keys):                                # epoch_keys [L]
+      minibatches = jax.tree.map(lambda x: jnp.swapaxes(x, 0, 1),  # [M, L, size, ...]
+                                 shards.map(shuffled, batch, epoch_keys))
+      return jax.lax.scan(minibatch_step, carry, minibatches)
+
+    epoch_keys = shards.map(lambda k: jax.random.split(k, ppo.num_epochs), key)  # [L, E]
     (params, opt_state), metrics = jax.lax.scan(epoch, (params, opt_state),
-                                                jax.random.split(key, ppo.num_epochs))
+                                                jnp.swapaxes(epoch_keys, 0, 1))
     return params, opt_state, jax.tree.map(jnp.mean, metrics)
 
   def train_chunk(self, state: TrainState, num_updates: int):
@@ -366,13 +452,24 @@ def _batch(traj: Trajectory, game: int, advantage, target, valid, blocks: int) -
       policy_weight=flat(valid).astype(jnp.float32), value_weight=flat(valid).astype(jnp.float32))
 
 
-def _episode_metrics(name: str, traj: Trajectory) -> dict[str, jax.Array]:
-  """Episodes that ended in the rollout, their mean length and mean raw return per seat."""
+def _as_shards(shards: parallel_lib.Shards | None, tree: Any):
+  """(shards, tree): as given, or without shards one shard on one device and `tree` with a
+  leading shard axis of size 1."""
+  if shards is None:
+    return parallel_lib.ONE, jax.tree.map(lambda x: x[None], tree)
+  return shards, tree
+
+
+def _episode_metrics(name: str, traj: Trajectory,
+                     total: Callable = lambda x: x) -> dict[str, jax.Array]:
+  """Episodes that ended in the rollout, their mean length and mean raw return per seat
+  (`total`: sums over the other devices' games, `Shards.total`)."""
   done = traj.done.astype(jnp.float32)
-  count = done.sum()
+  count = total(done.sum())
   out = {f"{name}/episodes": count,
-         f"{name}/episode_length": (traj.episode_length * done).sum() / jnp.maximum(count, 1)}
+         f"{name}/episode_length": (total((traj.episode_length * done).sum())
+                                    / jnp.maximum(count, 1))}
   for seat in range(traj.episode_return.shape[-1]):
-    out[f"{name}/return_{seat}"] = ((traj.episode_return[..., seat] * done).sum()
+    out[f"{name}/return_{seat}"] = (total((traj.episode_return[..., seat] * done).sum())
                                     / jnp.maximum(count, 1))
   return out

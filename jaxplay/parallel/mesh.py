@@ -1,0 +1,135 @@
+"""The device mesh of a run (`config.parallel`) and the data-parallel update over it.
+
+A run's mesh has one axis, "data", of D devices (`parallel.data`; 0: every device). An
+update's games are cut into S data shards (`parallel.shards`; 0: S = D), L = S / D a device:
+each device rolls out, computes advantages for and shuffles its own shards, and gradients
+are averaged over all of them (`jax.shard_map`, `pmean` over "data"); parameters and
+optimizer states are replicated, env states sharded along their games axis (device d holds
+games [d B / D, (d + 1) B / D)). The shard count, not the device count, defines what an
+update computes: one device with `parallel.shards = 4` computes what 4 devices compute with
+one shard each (to float tolerance), and the default (one device, one shard) is the update
+as it was before sharding, bitwise. One device is the degenerate mesh: the same program.
+
+    config.parallel.data = 4                    # 4 devices, one shard each
+    learner = Learner(config)                   # learner.parallel: DataParallel over them
+    state = learner.init(0)                     # env states sharded, the rest replicated
+    state, metrics = jax.jit(learner.update)(state)
+
+    config.parallel.data, config.parallel.shards = 1, 4   # the same update on one device
+
+Keys: each of an update's per-game and shuffle keys is split into S shard keys (`split_key`;
+with S = 1 the key itself), shard s taking the s-th, wherever it runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, Sequence
+
+import jax
+from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec
+
+from jaxplay.core.errors import ConfigError
+from jaxplay.parallel.shards import Shards
+
+DATA = "data"
+
+
+def check_sizes(num_envs: int, samples: int, num_minibatches: int, data: int,
+                shards: int) -> None:
+  """The S shards (`shards`, 0: one per device) fit the D devices (`data`) and the batch.
+
+  Args:
+    num_envs: B, the games of each game in an update; samples: the samples of an update.
+
+  Raises:
+    ConfigError: S not a multiple of D, B not a multiple of S, or a shard's samples fewer
+      than the minibatches (the message names the numbers).
+  """
+  shards = shards or data
+  if shards % data:
+    raise ConfigError(f"parallel.shards ({shards}) must be a multiple of the devices on the "
+                      f"data axis (parallel.data: {data})")
+  if num_envs % shards:
+    what = (f"parallel.shards ({shards})" if shards != data
+            else f"the {shards} devices on the data axis (parallel.data)")
+    raise ConfigError(f"ppo.num_envs ({num_envs}) must be divisible by {what}: every data "
+                      f"shard plays num_envs / {shards} games")
+  if samples // shards < num_minibatches:
+    raise ConfigError(f"ppo.num_minibatches ({num_minibatches}) exceeds the samples of a data "
+                      f"shard ({samples} / {shards} shards = {samples // shards})")
+
+
+def make_mesh(data: int, devices: Sequence[jax.Device] | None = None) -> Mesh:
+  """A mesh of `data` devices (0: all of `devices`, default `jax.devices()`) on one axis,
+  "data".
+
+  Raises:
+    ConfigError: more devices asked for than there are.
+  """
+  devices = list(jax.devices() if devices is None else devices)
+  data = data or len(devices)
+  if data > len(devices):
+    raise ConfigError(f"parallel.data ({data}) exceeds the {len(devices)} "
+                      f"{devices[0].platform} device(s) of this process")
+  return jax.make_mesh((data,), (DATA,), axis_types=(AxisType.Auto,), devices=devices[:data])
+
+
+@dataclasses.dataclass(frozen=True)
+class DataParallel:
+  """An update's S data shards over the D devices of a mesh's "data" axis.
+
+  Attributes:
+    mesh: the mesh (axis "data", D devices).
+    num_shards: S, a multiple of D.
+  """
+
+  mesh: Mesh
+  num_shards: int
+
+  @classmethod
+  def from_config(cls, config, samples: int) -> "DataParallel":
+    """The mesh and shard count of a checked run config (`parallel`), `samples` the
+    samples of an update. Raises ConfigError (see `make_mesh`, `check_sizes`)."""
+    mesh = make_mesh(config.parallel.data)
+    devices = mesh.shape[DATA]
+    ppo = config.ppo
+    check_sizes(ppo.num_envs, samples, ppo.num_minibatches, devices, config.parallel.shards)
+    return cls(mesh, config.parallel.shards or devices)
+
+  @property
+  def shards(self) -> Shards:
+    """A device's view of its shards (inside `run`). On a one-device mesh there is nothing
+    to reduce across devices: no collectives (an all-reduce over one device, though an
+    identity, changes how XLA fuses the gradient step, and so its rounding)."""
+    devices = self.mesh.shape[DATA]
+    return Shards(local=self.num_shards // devices, axis=DATA if devices > 1 else None)
+
+  def split_key(self, key: jax.Array) -> jax.Array:
+    """S shard keys [S] of one key (with S = 1: the key itself)."""
+    return key[None] if self.num_shards == 1 else jax.random.split(key, self.num_shards)
+
+  def run(self, fn: Callable[[Any, Any], tuple[Any, Any]], replicated: Any, sharded: Any):
+    """`fn(replicated, sharded) -> (replicated, sharded)` on every device of the mesh: the
+    `replicated` trees whole on each, the `sharded` ones (leading axis: S shards or B games)
+    cut along their leading axis, device d taking the d-th of D equal pieces. `fn` must
+    return replicated outputs equal on every device (reduced with `Shards.mean`/`total`)."""
+    # check_vma=False: JAX's replication types would have every `lax.cond` and `scan` of the
+    # games and rollouts mark its constant branches and carries as varying over "data".
+    return jax.shard_map(fn, mesh=self.mesh, in_specs=(PartitionSpec(), PartitionSpec(DATA)),
+                         out_specs=(PartitionSpec(), PartitionSpec(DATA)),
+                         check_vma=False)(replicated, sharded)
+
+  def replicate(self, tree: Any) -> Any:
+    """`tree` on every device of the mesh (a one-device mesh leaves it where it is: placing
+    it would commit its arrays, and jitted functions would compile again for them)."""
+    if self.mesh.size == 1:
+      return tree
+    return jax.device_put(tree, NamedSharding(self.mesh, PartitionSpec()))
+
+  def shard(self, tree: Any) -> Any:
+    """`tree`'s arrays cut along their leading (games) axis over the mesh's devices (a
+    one-device mesh: as it is)."""
+    if self.mesh.size == 1:
+      return tree
+    return jax.device_put(tree, NamedSharding(self.mesh, PartitionSpec(DATA)))

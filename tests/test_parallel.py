@@ -1,0 +1,140 @@
+"""Data parallelism (jaxplay.parallel): an update sharded over 4 and 2 forced CPU devices
+equals the one-device update with as many data shards; bad meshes fail with one clear error.
+
+The device tests run in a subprocess (`python -m tests.test_parallel CASE`) with
+XLA_FLAGS=--xla_force_host_platform_device_count=4, which must be set before JAX starts;
+this pytest process keeps its one device.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+DEVICES = 4
+
+
+def run_case(case: str, timeout: float = 240) -> str:
+  """Runs `case` of this module's `main` with DEVICES forced CPU devices; its output."""
+  env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={DEVICES}",
+             JAX_PLATFORMS="cpu")
+  done = subprocess.run([sys.executable, "-m", "tests.test_parallel", case], cwd=ROOT, env=env,
+                        capture_output=True, text=True, timeout=timeout)
+  assert done.returncode == 0, done.stdout + done.stderr
+  return done.stdout
+
+
+def test_kuhn_on_4_devices_equals_4_shards_on_one_device():
+  assert "equal" in run_case("transformer_4")
+
+
+def test_rae_and_distilled_magnet_on_2_devices_equal_one_device():
+  """2 devices x 1 shard and 2 devices x 2 shards (vmapped on each device), against one
+  device with 2 and 4 shards: the RAE baselines and the distilled magnet reduce over all."""
+  assert run_case("mlp_rae_distill_2").count("equal") == 2
+
+
+def test_bad_meshes_fail_with_one_clear_error():
+  out = run_case("errors")
+  assert "parallel.data (8) exceeds the 4 cpu device(s)" in out, out
+  assert "ppo.num_envs (6) must be divisible by the 4 devices on the data axis" in out, out
+  assert "ppo.num_envs (6) must be divisible by parallel.shards (4)" in out, out
+
+
+def test_populations_are_not_sharded_yet():
+  from jaxplay import config as config_lib
+  from jaxplay.core.errors import ConfigError
+  config = kuhn_config()
+  config.population.scheme = "fictitious"
+  config.parallel.data = 2
+  with pytest.raises(ConfigError, match="only self-play with one learner"):
+    config_lib.check(config)
+
+
+# --- the subprocess -----------------------------------------------------------------------------
+
+
+def kuhn_config(num_envs: int = 16, kind: str = "transformer", **ppo):
+  """experiments/configs/kuhn_poker.py, small: num_envs games, 8 steps, a tiny network."""
+  from experiments.configs import kuhn_poker
+  config = kuhn_poker.get_config()
+  config.ppo.num_envs, config.ppo.num_steps = num_envs, 8
+  config.ppo.update(ppo)
+  config.total_env_steps = num_envs * 8 * 10
+  config.network.kind = kind
+  config.network.width, config.network.depth, config.network.heads = 16, 1, 2
+  config.network.hidden = (16, 16)
+  config.run.updates_per_call = 2
+  config.run.log_every = config.run.eval_every = config.run.checkpoint_every = 2
+  return config
+
+
+def train(config, data: int, shards: int, updates: int = 2):
+  """(state, metrics) after `updates` updates with the given mesh and shard count."""
+  import jax
+  from jaxplay.learn.learner import Learner
+  config.parallel.data, config.parallel.shards = data, shards
+  learner = Learner(config)
+  state = learner.init(0)
+  assert len(state.env_states[0].inner.step_count.sharding.device_set) == max(data, 1)
+  return jax.jit(learner.train_chunk, static_argnums=1)(state, updates)
+
+
+def assert_same_update(config, data: int, shards: int,
+                       different_from_one_shard: bool = False) -> None:
+  """`data` devices with `shards` shards give one device's result with the same shards
+  (and, checked if asked, not the result of one shard: the comparison is not vacuous)."""
+  import chex
+  import jax
+  import numpy as np
+  sharded, sharded_metrics = train(config, data, shards)
+  single, single_metrics = train(config, 1, shards or data)
+  assert int(sharded.update) == int(single.update) == 2
+  state = lambda s: (s.params, s.magnet, s.opt_state, s.magnet_opt_state, s.baselines,
+                     jax.tree.leaves(s.env_states))  # (the env trees hold their own envs)
+  chex.assert_trees_all_close(state(sharded), state(single), rtol=1e-5, atol=1e-6)
+  np.testing.assert_array_equal(sharded.key, single.key)
+  chex.assert_trees_all_close(jax.device_get(sharded_metrics), jax.device_get(single_metrics),
+                              rtol=1e-4, atol=1e-6)
+  if different_from_one_shard:
+    one, _ = train(config, 1, 1)
+    assert not jax.tree.all(jax.tree.map(np.array_equal, sharded.params, one.params))
+  print(f"equal: {data} devices x {shards or data} shards")
+
+
+def check_errors() -> None:
+  from jaxplay.core.errors import ConfigError
+  from jaxplay.learn.learner import Learner
+  for config, data, shards in [(kuhn_config(), 8, 0), (kuhn_config(num_envs=6), 4, 0),
+                               (kuhn_config(num_envs=6), 0, 0), (kuhn_config(num_envs=6), 1, 4)]:
+    config.parallel.data, config.parallel.shards = data, shards
+    try:
+      Learner(config)
+    except ConfigError as error:
+      print(error)
+    else:
+      raise AssertionError(f"no ConfigError for data={data}, shards={shards}")
+
+
+def main(case: str) -> None:
+  import jax
+  assert jax.device_count() == DEVICES, jax.devices()
+  if case == "transformer_4":
+    assert_same_update(kuhn_config(), 4, 0, different_from_one_shard=True)
+  elif case == "mlp_rae_distill_2":
+    config = lambda: kuhn_config(kind="mlp", advantage="rae", magnet_update="distill")
+    assert_same_update(config(), 2, 0)
+    assert_same_update(config(), 2, 4)
+  elif case == "errors":
+    check_errors()
+  else:
+    raise ValueError(case)
+
+
+if __name__ == "__main__":
+  main(sys.argv[1])
