@@ -240,8 +240,8 @@ class Checkpointer:
     empty = {name: _spec(s.shape, s.dtype) for name, s in specs if math.prod(s.shape) == 0}
     self._check_empty(step, info.get("empty", {}), empty)
     absent = {name for name, _ in specs if name in added and name not in info["sha256"]}
-    self._check_compatible(step, {name: (s.shape, s.dtype) for name, s in specs
-                                  if name not in empty and name not in absent})
+    saved_tree = self._check_compatible(step, {name: (s.shape, s.dtype) for name, s in specs
+                                               if name not in empty and name not in absent})
     device = jax.sharding.SingleDeviceSharding(_default_device())
     by_name = dict(specs)
     spec = lambda name: (None if name in empty else jax.ShapeDtypeStruct(
@@ -249,7 +249,7 @@ class Checkpointer:
     # Read in the saved tree's own structure (which lacks the `absent` leaves), then placed
     # into the target's by leaf name.
     abstract = jax.tree_util.tree_map_with_path(
-        lambda path, _: spec(_leaf_name(path)), self._open().item_metadata(step)[_STATE])
+        lambda path, _: spec(_leaf_name(path)), saved_tree)
     try:
       restored = self._open().restore(
           step, args=ocp.args.Composite(**{_STATE: ocp.args.StandardRestore(abstract)}))[_STATE]
@@ -290,8 +290,9 @@ class Checkpointer:
           f"are {saved or 'none'}, the state's are {expected or 'none'}. Resume with the "
           "configuration it was saved with, or use a new --workdir")
 
-  def _check_compatible(self, step: int, expected: dict) -> None:
-    """Compares the saved tree (orbax's metadata, no array read) with the target's leaves."""
+  def _check_compatible(self, step: int, expected: dict) -> Any:
+    """Compares the saved tree (orbax's metadata, no array read) with the target's leaves;
+    returns that metadata tree."""
     if not (self.path(step) / _STATE).is_dir():
       raise self._corrupt(step, f"its {_STATE}/ directory is missing")
     try:
@@ -311,6 +312,7 @@ class Checkpointer:
           f"{shown}{more}\nIt was written with another configuration (e.g. a network of another "
           "size): resume with the configuration it was saved with (see its metadata), or use a "
           "new --workdir")
+    return tree
 
   def _info(self, step: int) -> dict:
     """The JSON saved beside the state: metadata, version, digests."""
