@@ -35,7 +35,7 @@ def load_config(workdir: pathlib.Path, num_games: int | None = None):
     raise ConfigError(f"{workdir} holds no training run (no config.json); train one with "
                       "python -m experiments.train --workdir=...")
   try:
-    config = config_lib.from_saved(json.loads(path.read_text()))
+    config = config_lib.from_saved(json.loads(path.read_text()), one_device=True)
   except (OSError, ValueError) as error:
     raise ConfigError(f"cannot read {path} ({error}); it is written by "
                       "python -m experiments.train") from None
@@ -46,12 +46,15 @@ def load_config(workdir: pathlib.Path, num_games: int | None = None):
 
 def load_run(workdir: pathlib.Path, step: int | None = None, num_games: int | None = None):
   """(learner, PSRO or None, restored state) of a run's checkpoint (latest if `step` is
-  None): a `TrainState`, or for a PSRO run its `PopulationState`."""
+  None): a `TrainState`, or for a PSRO run its `PopulationState`. An FCP stage-2 run is
+  restored from its own checkpoint alone (it holds the partners; stage 1's run is not read)."""
   learner = Learner(load_config(workdir, num_games))
   population = learner.config.population
-  run = (PSRO(learner, population.iterations, population.meta_solver, population.fresh)
-         if population.scheme == "psro" else run_lib.make_run(learner))
   with Checkpointer(workdir / "checkpoints") as checkpoints:
+    pool_size = (checkpoints.saved_shapes(step)["live"][0] - 1
+                 if population.scheme == "fcp" else None)
+    run = (PSRO(learner, population.iterations, population.meta_solver, population.fresh)
+           if population.scheme == "psro" else run_lib.make_run(learner, pool_size))
     state = checkpoints.restore(step, run.init(learner.config.seed),
                                 added=population_lib.ADDED_LEAVES)
   return learner, run, state

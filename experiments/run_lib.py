@@ -25,7 +25,7 @@ from jaxplay.core.errors import ConfigError, JaxplayError
 from jaxplay.eval import elo
 from jaxplay.io import plots
 from jaxplay.io.checkpoints import Checkpointer, CheckpointError
-from jaxplay.io.metrics import MetricWriter
+from jaxplay.io.metrics import MetricWriter, NoMetrics
 from jaxplay.learn.evaluation import Evaluation, headline_keys
 from jaxplay.learn import partner_pool
 from jaxplay.learn.cole_generations import ColeGenerations
@@ -33,6 +33,7 @@ from jaxplay.learn.learner import Learner
 from jaxplay.learn import population as population_lib
 from jaxplay.learn.population import Population
 from jaxplay.learn.psro import PSRO
+from jaxplay.parallel import hosts
 
 # Training metrics shown on the progress line (after the per-game returns).
 PROGRESS_KEYS = ("entropy", "kl", "magnet_kl")
@@ -70,7 +71,7 @@ def make_workdir(workdir: pathlib.Path) -> None:
   """Creates the workdir (and its parents), or says in one line why it cannot."""
   try:
     workdir.mkdir(parents=True, exist_ok=True)
-    probe = workdir / ".writable"
+    probe = workdir / f".writable{jax.process_index()}"  # (hosts may share the workdir)
     probe.touch()
     probe.unlink()
   except OSError as error:
@@ -101,8 +102,10 @@ class SelfPlayRun:
     return state
 
   def evaluate(self, state, update: int) -> tuple[dict[str, float], dict[str, np.ndarray]]:
-    """(metrics, images for TensorBoard)."""
-    return self.evaluation(state, update), {}
+    """(metrics, images for TensorBoard), computed on this process alone (on many hosts:
+    with its copy of the replicated parameters)."""
+    return self.evaluation.of(hosts.to_local(state.params), hosts.to_local(state.magnet),
+                              update), {}
 
 
 class LeagueRun:
@@ -117,20 +120,26 @@ class LeagueRun:
   `snapshot_initial`) until the population is full.
   Evaluated by its games' evaluators (each learner's; with several, their mean and each as
   `learner<l>/...`), the mean return with the frozen partners (FCP), the members' Elo ratings
-  from the training games' payoff matrix (zero-sum games), and that matrix as an image."""
+  from the training games' payoff matrix (zero-sum games), and that matrix as an image.
 
-  def __init__(self, learner: Learner):
+  `pool_size`: FCP only, to restore a checkpoint of stage 2 (which holds its partners) without
+  reading stage 1's run again: the number of partners (the checkpoint's members less 1)."""
+
+  def __init__(self, learner: Learner, pool_size: int | None = None):
     population = learner.config.population
     self.learner, self.config = learner, population
     self.pool = self.generations = None
+    self.num_partners = 0
     scripted = dict(  # scripted partners: opponents beside the networks (overcooked)
         scripted=scripted_lib.make_partners(population.scripted, learner.games.raw[0])
         if population.scripted else (), scripted_weight=population.scripted_weight)
     if population.scheme == "fcp":
-      self.pool = partner_pool.load(population.partners, learner.config)
-      self.population = Population(learner, 1 + self.pool.size, "fictitious", **scripted)
+      if pool_size is None:
+        self.pool = partner_pool.load(population.partners, learner.config)
+      self.num_partners = self.pool.size if pool_size is None else pool_size
+      self.population = Population(learner, 1 + self.num_partners, "fictitious", **scripted)
       self.describe = (f"{learner.network.__class__.__name__} network against "
-                       f"{self.pool.size} frozen partners from {self.pool.workdir}")
+                       f"{self.num_partners} frozen partners from {population.partners}")
     else:
       options = {"pfsp": dict(weighting=population.weighting, k=population.k,
                               return_range=tuple(population.return_range)),
@@ -170,8 +179,8 @@ class LeagueRun:
     return state
 
   def place(self, state):
-    """Populations run on one device (`config.check` refuses `parallel` for them)."""
-    return state
+    """A restored (or seated) state on the learner's device mesh (`config.parallel`)."""
+    return self.population.place(state)
 
   def train_chunk(self, state, num_updates: int):
     return self.population.train_chunk(state, num_updates)
@@ -182,7 +191,7 @@ class LeagueRun:
         state, _ = self._end_generation(state)
       return state
     since = update - self.config.snapshot_start
-    if self.pool is None and since >= 0 and since % self.config.snapshot_every == 0:
+    if not self.num_partners and since >= 0 and since % self.config.snapshot_every == 0:
       state = self._snapshot_learners(state)
     return state
 
@@ -208,8 +217,8 @@ class LeagueRun:
     live = np.asarray(state.live)
     payoff, counts = np.asarray(state.payoff), np.asarray(state.counts)
     metrics["population/members"] = int(live.sum())
-    if self.pool is not None:  # the learner's mean training return with each partner
-      partners = np.arange(1, 1 + self.pool.size)
+    if self.num_partners:  # the learner's mean training return with each partner
+      partners = np.arange(1, 1 + self.num_partners)
       played = counts[0, partners] > 0
       metrics["population/partner_return"] = (float(payoff[0, partners][played].mean())
                                                if played.any() else float("nan"))
@@ -222,18 +231,23 @@ class LeagueRun:
     return metrics, {"population/payoff": image}
 
 
-def make_run(learner: Learner) -> SelfPlayRun | LeagueRun:
-  """What `train` runs for the config's population (not "psro": `train_psro`)."""
+def make_run(learner: Learner, pool_size: int | None = None) -> SelfPlayRun | LeagueRun:
+  """What `train` runs for the config's population (not "psro": `train_psro`); `pool_size`:
+  see `LeagueRun`."""
   population = learner.config.population
   return (SelfPlayRun(learner)
           if population.scheme == "self_play" and population.num_learners == 1
-          and not population.scripted else LeagueRun(learner))
+          and not population.scripted else LeagueRun(learner, pool_size))
 
 
 def train(config, workdir: str | pathlib.Path, *, stop_after: int | None = None,
           print_fn: Callable[[str], None] = print):
   """Runs (or resumes) training in `workdir` until `total_env_steps`: self-play, a league
   (fictitious self-play, PFSP) or PSRO, by `config.population.scheme`.
+
+  On many hosts (`jaxplay.parallel.hosts`) every process runs this with the same arguments:
+  all of them train and write checkpoints together; only process 0 prints, evaluates and
+  writes metrics and config.json.
 
   Args:
     stop_after: stop once this many updates are done, without a final checkpoint or
@@ -246,15 +260,23 @@ def train(config, workdir: str | pathlib.Path, *, stop_after: int | None = None,
   workdir = pathlib.Path(workdir)
   learner = Learner(config)
   config, run = learner.config, learner.config.run
+  writer_process = hosts.is_writer()
+  if not writer_process:
+    print_fn = lambda line: None
   if config.population.scheme == "psro":
     return train_psro(learner, workdir, stop_after=stop_after, print_fn=print_fn)
   trainer = make_run(learner)
+  if jax.process_count() > 1 and not isinstance(trainer, SelfPlayRun):
+    raise ConfigError(f"population.scheme {config.population.scheme!r}: populations run on "
+                      f"one process yet (this is process {jax.process_index()} of "
+                      f"{jax.process_count()}); drop --coordinator, or train self-play")
   make_workdir(workdir)
   with Checkpointer(workdir / "checkpoints", max_to_keep=run.keep_checkpoints) as checkpoints:
     state = restore_or_init(learner, checkpoints, trainer.init(config.seed))
     state = trainer.place(state)
     update = int(state.update)
-    (workdir / "config.json").write_text(config_lib.to_json(config))
+    if writer_process:
+      (workdir / "config.json").write_text(config_lib.to_json(config))
     total = learner.num_updates
     names, envs = learner.games.names, learner.games.raw
     if update:
@@ -274,7 +296,7 @@ def train(config, workdir: str | pathlib.Path, *, stop_after: int | None = None,
     print_fn(f"compiled {min(run.updates_per_call, total)} updates per call in "
              f"{time.perf_counter() - start:.1f} s")
 
-    with MetricWriter(workdir, resume_step=update) as writer:
+    with (MetricWriter(workdir, resume_step=update) if writer_process else NoMetrics()) as writer:
       steps_since, seconds_since = 0, 0.0
       while update < total:
         if stop_after is not None and update >= stop_after:
@@ -287,7 +309,7 @@ def train(config, workdir: str | pathlib.Path, *, stop_after: int | None = None,
         state = trainer.between_chunks(state, update)
         steps_since += count * trainer.env_steps_per_update  # all learners' steps
         last = update == total
-        if update % run.log_every == 0 or last:
+        if writer_process and (update % run.log_every == 0 or last):
           logged = {key: float(value) for key, value in jax.device_get(chunk_metrics).items()}
           logged["env_steps"] = update * learner.steps_per_update
           logged["steps_per_second"] = steps_since / max(seconds_since, 1e-9)
@@ -297,7 +319,7 @@ def train(config, workdir: str | pathlib.Path, *, stop_after: int | None = None,
           print_fn(f"update {update}/{total} | {logged['env_steps']:,} env steps | "
                    f"{logged['steps_per_second']:,.0f} steps/s | "
                    f"{_format(logged, returns + list(PROGRESS_KEYS))}")
-        if (run.eval_every and update % run.eval_every == 0) or last:
+        if writer_process and ((run.eval_every and update % run.eval_every == 0) or last):
           start = time.perf_counter()
           metrics, images = trainer.evaluate(state, update)
           metrics["env_steps"] = update * learner.steps_per_update

@@ -47,8 +47,11 @@ PER_GAME_FIELDS = ("advantage", "gamma", "gae_lambda", "rae_alpha", "clip_eps",
 POPULATION_SCHEMES = ("self_play", "fictitious", "pfsp", "psro", "fcp", "cole")
 META_SOLVERS = ("nash", "prd", "uniform")
 PFSP_WEIGHTINGS = ("hard", "variance")
-# Sections a resumed run may change: they decide what is logged and when, not what is learned.
-RESUMABLE_SECTIONS = ("run", "eval")
+# Sections a resumed run may change: they decide what is logged and when, not what is learned,
+# and on how many devices it runs (`parallel`: a run resumes on another device count; with
+# parallel.shards = 0 the shard count follows the devices, so later updates average over as
+# many shards as there are devices now).
+RESUMABLE_SECTIONS = ("run", "eval", "parallel")
 # Sections keyed by game name: {game: value}.
 _BY_GAME = ("game_options", "reward_scale", "ppo_by_game")
 
@@ -156,6 +159,9 @@ def defaults() -> ml_collections.ConfigDict:
   config.parallel.shards = 0             # data shards an update's games are cut into (0: one
   #   per data device; else a multiple of data): what an update computes depends on the shards,
   #   not the devices (1 device with shards = 4 computes what 4 devices do)
+  config.parallel.members = 1            # devices on the mesh's "members" axis (populations
+  #   of several learners): each does the PPO epochs of num_learners / members learners; the
+  #   mesh has data x members devices, and the result is the same for any members
 
   config.eval = ml_collections.ConfigDict()
   config.eval.num_games = 1000           # games per match or metric evaluation
@@ -288,7 +294,7 @@ _RULES: dict[str, Rule] = {
     "population.partner_members": _ints,
     "population.scripted": _scripted_names,
     "population.scripted_weight": _number(0, 1),
-    "parallel.data": _int(), "parallel.shards": _int(),
+    "parallel.data": _int(), "parallel.shards": _int(), "parallel.members": _POSITIVE,
 }
 
 
@@ -444,15 +450,18 @@ def _check_sizes(config: dict, envs: Mapping[str, Any]) -> None:
 
 
 def _check_parallel(config: dict, envs: Mapping[str, Any]) -> None:
-  """Only self-play with one learner runs sharded yet; the shards fit the batch (the
-  device count is checked where the mesh is made, `jaxplay.parallel.make_mesh`)."""
+  """Every scheme but PSRO runs sharded; the shards fit the batch (the device count is
+  checked where the mesh is made, `jaxplay.parallel.make_mesh`)."""
   parallel, population = config["parallel"], config["population"]
-  if ((parallel["data"] != 1 or parallel["shards"] > 1)
-      and (population["scheme"] != "self_play" or population["num_learners"] > 1)):
-    raise ConfigError(f"parallel: only self-play with one learner runs data-parallel yet; "
-                      f"population.scheme {population['scheme']!r} with "
-                      f"{population['num_learners']} learner(s) needs parallel.data = 1 and "
-                      f"parallel.shards 0 or 1")
+  if ((parallel["data"] != 1 or parallel["shards"] > 1 or parallel["members"] > 1)
+      and population["scheme"] == "psro"):
+    raise ConfigError("parallel: PSRO does not run data-parallel yet; population.scheme "
+                      "'psro' needs parallel.data = 1, parallel.shards 0 or 1 and "
+                      "parallel.members = 1")
+  if population["num_learners"] % parallel["members"]:
+    raise ConfigError(f"parallel.members ({parallel['members']}) must divide "
+                      f"population.num_learners ({population['num_learners']}): each device "
+                      "of the members axis trains as many learners")
   if parallel["data"] or parallel["shards"]:  # else known once the devices are
     ppo = config["ppo"]
     actors = sum(env.num_players if env.simultaneous else 1 for env in envs.values())
@@ -559,11 +568,15 @@ def to_json(config: ml_collections.ConfigDict) -> str:
   return config.to_json_best_effort(indent=1)
 
 
-def from_saved(saved: Mapping) -> ml_collections.ConfigDict:
+def from_saved(saved: Mapping, one_device: bool = False) -> ml_collections.ConfigDict:
   """A run's saved config (its config.json as a dict) with every field added to the configs
   since then at its default, which keeps what the code did before the field existed.
-  Unchecked: `check` it."""
-  return ml_collections.ConfigDict(_with_defaults(dict(saved), defaults().to_dict()))
+  `one_device`: on one device (parallel.data and parallel.members 1) however many trained
+  it, to evaluate or read the run anywhere. Unchecked: `check` it."""
+  config = ml_collections.ConfigDict(_with_defaults(dict(saved), defaults().to_dict()))
+  if one_device:
+    config.parallel.data = config.parallel.members = 1
+  return config
 
 
 def _with_defaults(saved: dict, defaults_: dict) -> dict:

@@ -46,3 +46,17 @@ def test_fcp_partners_benchmark_runs_every_program():
           if line.startswith("| ") and not line.startswith("| program")]
   assert rows == ["2 Learner runs one after the other", "one population, learners vmapped",
                   "one population, learners mapped"], result.stdout
+
+
+def test_env_benchmark_runs_both_harnesses():
+  for harness in ("random_legal", "hash_sum"):
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.envs", "--games=tic_tac_toe", "--batch_sizes=8",
+         "--steps=2", "--repeats=1", f"--harness={harness}", "--floor"],
+        capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"harness {harness}" in result.stdout
+    rows = [line.split("|")[1:-1] for line in result.stdout.splitlines()
+            if line.startswith("| tic_tac_toe ")]
+    assert len(rows) == 1 and len(rows[0]) == 7, result.stdout
+    assert rows[0][3].strip() == "Pgx", result.stdout

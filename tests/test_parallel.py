@@ -44,15 +44,34 @@ def test_bad_meshes_fail_with_one_clear_error():
   assert "parallel.data (8) exceeds the 4 cpu device(s)" in out, out
   assert "ppo.num_envs (6) must be divisible by the 4 devices on the data axis" in out, out
   assert "ppo.num_envs (6) must be divisible by parallel.shards (4)" in out, out
+  assert "parallel.data (4) x parallel.members (2) exceeds the 4 cpu device(s)" in out, out
+  assert "parallel.members (3) must divide the 4 devices" in out, out
 
 
-def test_populations_are_not_sharded_yet():
+def test_population_updates_on_4_and_2_devices_equal_one_device():
+  """Fictitious self-play with a frozen snapshot (4 devices x 1 shard), and two self-play
+  learners with RAE baselines on 2 data devices x 2 member devices (each trains one learner):
+  members, payoff matrix, games."""
+  assert run_case("populations", timeout=600).count("equal") == 2
+
+
+def test_members_must_divide_the_learners():
   from jaxplay import config as config_lib
   from jaxplay.core.errors import ConfigError
   config = kuhn_config()
-  config.population.scheme = "fictitious"
+  config.population.num_learners, config.population.capacity = 3, 3
+  config.parallel.members = 2
+  with pytest.raises(ConfigError, match=r"parallel.members \(2\) must divide population.num_"):
+    config_lib.check(config)
+
+
+def test_psro_is_not_sharded_yet():
+  from jaxplay import config as config_lib
+  from jaxplay.core.errors import ConfigError
+  config = kuhn_config()
+  config.population.scheme, config.population.iterations = "psro", 2
   config.parallel.data = 2
-  with pytest.raises(ConfigError, match="only self-play with one learner"):
+  with pytest.raises(ConfigError, match="PSRO does not run data-parallel yet"):
     config_lib.check(config)
 
 
@@ -107,12 +126,53 @@ def assert_same_update(config, data: int, shards: int,
   print(f"equal: {data} devices x {shards or data} shards")
 
 
+def train_population(config, data: int, shards: int, members: int, scheme: str, capacity: int,
+                     num_learners: int, updates: int = 2):
+  """A population's state after a snapshot of learner 0 and `updates` updates."""
+  import jax
+  from jaxplay.learn.learner import Learner
+  from jaxplay.learn.population import Population
+  config.parallel.data, config.parallel.shards, config.parallel.members = data, shards, members
+  config.population.scheme, config.population.capacity = scheme, capacity
+  config.population.num_learners = num_learners
+  population = Population(Learner(config), capacity, scheme, num_learners=num_learners)
+  state = jax.jit(population.add_member)(population.init(0))
+  assert len(state.env_states[0].inner.step_count.sharding.device_set) == data * members
+  return jax.jit(population.train_chunk, static_argnums=1)(state, updates)
+
+
+def assert_same_population_update(config, data: int, *population, members: int = 1,
+                                  different_from_one_shard: bool = False) -> None:
+  """`data` x `members` devices with one shard each on the data axis give one device's
+  result with `data` shards (and, checked if asked, not one shard's)."""
+  import chex
+  import jax
+  import numpy as np
+  (sharded, sharded_metrics), (single, single_metrics) = (
+      train_population(config, d, s, m, *population)
+      for d, s, m in [(data, 0, members), (1, data, 1)])
+  state = lambda s: (s.params, s.magnet, s.opt_state, s.payoff, s.counts, s.baselines,
+                     jax.tree.leaves(s.env_states))
+  chex.assert_trees_all_close(state(sharded), state(single), rtol=1e-5, atol=1e-6)
+  chex.assert_trees_all_close(jax.device_get(sharded_metrics), jax.device_get(single_metrics),
+                              rtol=1e-4, atol=1e-6)
+  assert float(sharded.counts.sum()) > 0
+  if different_from_one_shard:
+    one, _ = train_population(config, 1, 1, 1, *population)
+    assert not jax.tree.all(jax.tree.map(np.array_equal, sharded.params, one.params))
+  print(f"equal: population on {data} x {members} devices")
+
+
 def check_errors() -> None:
   from jaxplay.core.errors import ConfigError
   from jaxplay.learn.learner import Learner
-  for config, data, shards in [(kuhn_config(), 8, 0), (kuhn_config(num_envs=6), 4, 0),
-                               (kuhn_config(num_envs=6), 0, 0), (kuhn_config(num_envs=6), 1, 4)]:
+  cases = [(kuhn_config(), 8, 0, 1), (kuhn_config(num_envs=6), 4, 0, 1),
+           (kuhn_config(num_envs=6), 0, 0, 1), (kuhn_config(num_envs=6), 1, 4, 1),
+           (kuhn_config(), 4, 0, 2), (kuhn_config(), 0, 0, 3)]
+  for config, data, shards, members in cases:
     config.parallel.data, config.parallel.shards = data, shards
+    config.parallel.members = config.population.num_learners = members
+    config.population.scheme, config.population.capacity = "self_play", 4
     try:
       Learner(config)
     except ConfigError as error:
@@ -130,6 +190,11 @@ def main(case: str) -> None:
     config = lambda: kuhn_config(kind="mlp", advantage="rae", magnet_update="distill")
     assert_same_update(config(), 2, 0)
     assert_same_update(config(), 2, 4)
+  elif case == "populations":
+    assert_same_population_update(kuhn_config(), 4, "fictitious", 3, 1,
+                                  different_from_one_shard=True)
+    assert_same_population_update(kuhn_config(kind="mlp", advantage="rae"), 2, "self_play", 2,
+                                  2, members=2)
   elif case == "errors":
     check_errors()
   else:

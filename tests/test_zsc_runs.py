@@ -5,6 +5,7 @@ held-out partners (`experiments.crossplay`)."""
 
 import csv
 import json
+import shutil
 import subprocess
 import sys
 
@@ -93,6 +94,21 @@ def test_stage_two_trains_against_the_frozen_pool_only(stage_one, stage_two):
   metrics = evaluate_lib.evaluate(workdir, plot="", print_fn=silent)
   assert np.isfinite(metrics["population/partner_return"])
   assert "population/learner_elo" not in metrics   # no Elo in a common-payoff game
+
+
+def test_stage_two_loads_without_stage_one(stage_one, stage_two, tmp_path):
+  """Evaluating or cross-playing a finished stage-2 run reads its own checkpoint only (it holds
+  the partners): stage 1's workdir may be gone."""
+  partners, _ = stage_one
+  workdir, state, _ = stage_two
+  moved = tmp_path / "stage_two"
+  shutil.copytree(workdir, moved)
+  config = json.loads((moved / "config.json").read_text())
+  config["population"]["partners"] = str(tmp_path / "gone")
+  (moved / "config.json").write_text(json.dumps(config))
+  _, run, restored = evaluate_lib.load_run(moved)
+  assert run.num_partners == 6 and run.pool is None
+  chex.assert_trees_all_equal(restored.params, state.params)
 
 
 def test_stage_two_resumes_to_the_same_result(stage_one, tmp_path):

@@ -22,11 +22,17 @@ LINES = ((0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4
 LINE_BITS = np.array([sum(1 << cell for cell in line) for line in LINES], np.int32)
 
 
+# Both players' marks in one int32: x's cells in bits 0..8, o's in bits 16..24 (bit c = cell c).
+O_SHIFT = 16
+
+
 @struct.dataclass
 class TicTacToeState(env_lib.State):
+  """The moves made so far are `step_count` (equal for every live state: an illegal move, the
+  only step that counts without a move, ends the game)."""
+
   move_number: jnp.ndarray  # int8[9] 0 for an empty cell, k when taken by the k-th move
-  marks: jnp.ndarray        # int32[2] each player's cells as a bitboard (bit c = cell c)
-  num_moves: jnp.ndarray    # int32[]
+  board: jnp.ndarray        # int32[] x's bitboard | o's bitboard << O_SHIFT
 
 
 class TicTacToe(env_lib.Env):
@@ -47,39 +53,44 @@ class TicTacToe(env_lib.Env):
         current_player=jnp.int32(0),
         legal_action_mask=env_lib.turn_mask(0, jnp.ones(9, bool), 2),
         move_number=jnp.zeros((9,), jnp.int8),
-        marks=jnp.zeros((2,), jnp.int32),
-        num_moves=jnp.int32(0),
+        board=jnp.int32(0),
         **self.fresh_fields(),
     )
 
   def _step(self, state: TicTacToeState, action, key) -> TicTacToeState:
+    # Everything but the move numbers is scalar bit arithmetic on one int32 board, from which
+    # the arrays ([9] move numbers, [2, 9] mask, [2] payoff) are written. Both bitboards in
+    # one int32 (not int32[2] selected by player), the move count read from `step_count` (not
+    # a field of its own) and the mask from the board's empty bits (not from the move
+    # numbers) leave fewer arrays for `Env.step` and `AutoReset` to select and copy, and less
+    # for XLA to recompute in every mask element (BUILD_NOTES.md, "Benchmarks").
     del key
     player = state.current_player
-    num_moves = state.num_moves + 1
+    num_moves = state.step_count + 1
     cell = env_lib.of_player(action, player)
     move_number = jnp.where(jnp.arange(9) == cell, num_moves.astype(jnp.int8), state.move_number)
-    mine = env_lib.of_player(state.marks, player) | (1 << cell)
+    shift = O_SHIFT * player
+    board = state.board | (1 << (cell + shift))
+    mine = board >> shift
     # Broadcast against the 8 line masks and reduce: XLA keeps this as one reduction per game
     # (a stack of 8 tests it would unroll into every element that depends on `won`).
     won = ((mine & LINE_BITS) == LINE_BITS).any()
     terminated = won | (num_moves == 9)
-    next_player = 1 - player
+    empty = ((~(board | (board >> O_SHIFT))) >> jnp.arange(9)) & 1 == 1   # bool[9]
     payoff = jnp.where(won, jnp.where(jnp.arange(2) == player, 1.0, -1.0), 0.0)
     return state.replace(
-        **env_lib.turn_fields(next_player, move_number == 0, terminated, payoff, 2),
+        **env_lib.turn_fields(1 - player, empty, terminated, payoff, 2),
         move_number=move_number,
-        marks=jnp.where(jnp.arange(2) == player, mine, state.marks),
-        num_moves=num_moves,
+        board=board,
     )
 
   def _observe(self, state: TicTacToeState):
     """int8[2, 9, 2], broadcast over players (stacking along the player axis would cost a
-    transpose under vmap)."""
+    transpose under vmap), in int8 arithmetic without selects."""
     number = state.move_number[None, :]                                     # [1, 9]
-    x_owned = jnp.where(number > 0, 1 - 2 * ((number - 1) & 1), 0)          # +1 x, -1 o
+    x_owned = 2 * (number & 1) - (number > 0).astype(env_lib.OBSERVATION_DTYPE)  # +1 x, -1 o
     view = jnp.array([1, -1], env_lib.OBSERVATION_DTYPE)[:, None]           # x's, o's view
-    return jnp.stack([(x_owned * view).astype(env_lib.OBSERVATION_DTYPE),
-                      jnp.broadcast_to(number, (2, 9))], axis=-1)
+    return jnp.stack([x_owned * view, jnp.broadcast_to(number, (2, 9))], axis=-1)
 
   # --- OpenSpiel ---------------------------------------------------------------------------
 

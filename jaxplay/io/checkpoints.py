@@ -31,6 +31,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 
 from jaxplay.core.errors import JaxplayError
+from jaxplay.parallel import hosts
 
 _STATE = "state"
 _INFO = "jaxplay"
@@ -77,9 +78,19 @@ def _abstract(name: str, leaf: Any) -> jax.ShapeDtypeStruct:
 
 
 def _to_host(name: str, leaf: Any) -> np.ndarray:
+  """The leaf's values on this host (gathered from other processes where it is sharded
+  over them)."""
   if isinstance(leaf, jax.ShapeDtypeStruct):
     raise CheckpointError(f"leaf {name!r} is a ShapeDtypeStruct, which holds no values to save")
-  return np.asarray(jax.device_get(leaf), dtype=_abstract(name, leaf).dtype)
+  dtype = _abstract(name, leaf).dtype  # (rejects leaves that are not arrays or numbers)
+  return np.asarray(hosts.to_host(leaf), dtype=dtype)
+
+
+def _sharding(leaf: Any, default: jax.sharding.Sharding) -> jax.sharding.Sharding:
+  """Where a target leaf's restored values go: its own sharding (an array's, or a
+  ShapeDtypeStruct's if it has one), else `default`."""
+  sharding = getattr(leaf, "sharding", None)
+  return sharding if isinstance(sharding, jax.sharding.Sharding) else default
 
 
 def _digest(array: np.ndarray) -> str:
@@ -197,7 +208,9 @@ class Checkpointer:
     # they hold no values, so only their shapes are recorded, and restored as empty arrays.
     info["empty"] = {_leaf_name(path): _spec(array.shape, array.dtype)
                      for (path, _), array in zip(leaves, host) if array.size == 0}
-    kept = [None if array.size == 0 else array for array in host]
+    # A jax array goes to orbax as it is: every process writes its own shards.
+    kept = [None if array.size == 0 else leaf if isinstance(leaf, jax.Array) else array
+            for (_, leaf), array in zip(leaves, host)]
     args = ocp.args.Composite(**{
         _STATE: ocp.args.StandardSave(jax.tree_util.tree_unflatten(treedef, kept)),
         _INFO: ocp.args.JsonSave(info)})
@@ -227,9 +240,12 @@ class Checkpointer:
   # Restore.
 
   def restore(self, step: int | None, target: Any, *, added: tuple[str, ...] = ()) -> Any:
-    """The state saved at `step` (None: the latest), as jax arrays on the default device in the
-    structure of `target`, a tree with the saved leaves' shapes and dtypes (a freshly
-    initialized state, or `jax.eval_shape` of one). The values are bitwise the saved ones.
+    """The state saved at `step` (None: the latest), as jax arrays in the structure of
+    `target`, a tree with the saved leaves' shapes and dtypes (a freshly initialized state, or
+    `jax.eval_shape` of one). The values are bitwise the saved ones. Each leaf is placed as
+    the target's is (its sharding: e.g. env states cut over a mesh of another size than the
+    one that saved them, which is how a run resumes on another device count), or on the
+    default device where the target's leaf has no sharding.
 
     `added`: names of leaves added to the state's structure after checkpoints were written
     (e.g. "born"); a checkpoint without such a leaf restores with the target's value of it
@@ -243,9 +259,11 @@ class Checkpointer:
     saved_tree = self._check_compatible(step, {name: (s.shape, s.dtype) for name, s in specs
                                                if name not in empty and name not in absent})
     device = jax.sharding.SingleDeviceSharding(_default_device())
+    given = jax.tree.leaves(target)
     by_name = dict(specs)
+    placed = {name: _sharding(leaf, device) for (name, _), leaf in zip(specs, given)}
     spec = lambda name: (None if name in empty else jax.ShapeDtypeStruct(
-        by_name[name].shape, by_name[name].dtype, sharding=device))
+        by_name[name].shape, by_name[name].dtype, sharding=placed[name]))
     # Read in the saved tree's own structure (which lacks the `absent` leaves), then placed
     # into the target's by leaf name.
     abstract = jax.tree_util.tree_map_with_path(
@@ -257,13 +275,30 @@ class Checkpointer:
       raise self._corrupt(step, f"orbax cannot read its arrays ({error})") from error
     values = {_leaf_name(path): value
               for path, value in jax.tree_util.tree_flatten_with_path(restored)[0]}
-    given = jax.tree.leaves(target)
     restored = jax.tree_util.tree_unflatten(jax.tree.structure(target), [
-        jnp.zeros(s.shape, s.dtype) if name in empty
-        else jnp.asarray(given[i]) if name in absent else values[name]
-        for i, (name, s) in enumerate(specs)])
+        jax.device_put(jnp.zeros(s.shape, s.dtype), placed[name]) if name in empty
+        else jax.device_put(jnp.asarray(given[i]), placed[name]) if name in absent
+        else values[name] for i, (name, s) in enumerate(specs)])
     self._check_digests(step, restored, info["sha256"], skip=absent)
     return restored
+
+  def saved_shapes(self, step: int | None = None) -> dict[str, tuple[int, ...]]:
+    """{leaf name: shape} of the state saved at `step` (None: the latest), read from orbax's
+    metadata without reading any array (arrays of size 0 are not listed)."""
+    tree = self._saved_tree(self._existing_step(step))
+    return {name: shape for name, (shape, _) in _specs_by_name(tree).items()}
+
+  def _saved_tree(self, step: int) -> Any:
+    """orbax's metadata tree of the state saved at `step` (shapes, dtypes; no arrays)."""
+    if not (self.path(step) / _STATE).is_dir():
+      raise self._corrupt(step, f"its {_STATE}/ directory is missing")
+    try:
+      tree = self._open().item_metadata(step)[_STATE]
+    except Exception as error:
+      raise self._corrupt(step, f"orbax cannot read its metadata ({error})") from error
+    if tree is None:
+      raise self._corrupt(step, "the state's metadata is missing")
+    return tree
 
   def metadata(self, step: int | None = None) -> dict:
     """The metadata saved with the checkpoint at `step` (None: the latest), as JSON reads it
@@ -293,14 +328,7 @@ class Checkpointer:
   def _check_compatible(self, step: int, expected: dict) -> Any:
     """Compares the saved tree (orbax's metadata, no array read) with the target's leaves;
     returns that metadata tree."""
-    if not (self.path(step) / _STATE).is_dir():
-      raise self._corrupt(step, f"its {_STATE}/ directory is missing")
-    try:
-      tree = self._open().item_metadata(step)[_STATE]
-    except Exception as error:
-      raise self._corrupt(step, f"orbax cannot read its metadata ({error})") from error
-    if tree is None:
-      raise self._corrupt(step, "the state's metadata is missing")
+    tree = self._saved_tree(step)
     saved = _specs_by_name(tree)
     lines = _mismatches(saved, expected)
     if lines:
@@ -327,10 +355,9 @@ class Checkpointer:
     return info
 
   def _check_digests(self, step: int, restored: Any, digests: dict, skip=()) -> None:
-    leaves = jax.tree_util.tree_flatten_with_path(jax.device_get(restored))[0]
-    for path, array in leaves:
+    for path, leaf in jax.tree_util.tree_flatten_with_path(restored)[0]:
       name = _leaf_name(path)
-      if name not in skip and digests.get(name) != _digest(np.asarray(array)):
+      if name not in skip and digests.get(name) != _digest(hosts.to_host(leaf)):
         raise self._corrupt(step, f"the bytes of leaf {name!r} differ from those saved")
 
   def _corrupt(self, step: int, what: str) -> CheckpointError:

@@ -136,3 +136,23 @@ class MetricWriter:
 
   def __exit__(self, *exc_info: object) -> None:
     self.close()
+
+
+class NoMetrics(MetricWriter):
+  """A `MetricWriter` that writes nothing: what processes other than 0 of a multi-host run
+  get (process 0 writes the run's metrics)."""
+
+  def __init__(self) -> None:  # pylint: disable=super-init-not-called
+    pass
+
+  def write(self, step: int, metrics: Mapping[str, float]) -> None:
+    del step, metrics
+
+  def image(self, step: int, tag: str, rgb) -> None:
+    del step, tag, rgb
+
+  def flush(self) -> None:
+    pass
+
+  def close(self) -> None:
+    pass

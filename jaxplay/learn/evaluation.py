@@ -40,9 +40,11 @@ class Evaluation:
   def __call__(self, state: TrainState, update: int) -> dict[str, float]:
     return self.of(state.params, state.magnet, update)
 
-  def of(self, params, magnet, update: int) -> dict[str, float]:
-    """The metrics of one network's parameters and its magnet (a population's learner)."""
-    key = jax.random.fold_in(jax.random.key(self.config.seed + 1), update)
+  def of(self, params, magnet, update: int, seed: int | None = None) -> dict[str, float]:
+    """The metrics of one network's parameters and its magnet (a population's learner).
+    `seed`: the run's seed, if not the config's (one of a sweep's vmapped runs)."""
+    seed = self.config.seed if seed is None else seed
+    key = jax.random.fold_in(jax.random.key(seed + 1), update)
     policies = [("", params)] + ([(MAGNET, magnet)] if self.config.eval.magnet else [])
     metrics = {}
     for name, evaluator in self.evaluators:

@@ -21,6 +21,12 @@ advantages on its games and shuffles each shard with the shard's own key, miniba
 m-th slice of every shard, its loss the mean over the shards of each shard's loss, and the
 gradients are averaged over the devices. The result depends on S, not on D; with one device
 and one shard (the default) it is the update as it was before sharding, bitwise.
+
+Traced hyperparameters (`jaxplay.learn.hyperparams`): the learning rate, the loss
+coefficients and the schedules' ends are `learner.hparams`, the config's values as Python
+floats, compiled in as constants. `update`, `train_chunk` and `optimize` take `hparams`, a dict
+{field: value} replacing some of them by traced values, so that `jax.vmap` trains runs that
+differ only in them in one program (`jaxplay.learn.sweep`); without it, nothing changes.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from jaxplay.agents.networks import make_network
 from jaxplay.agents.policy import categorical_kl, masked_logits, masked_probs
 from jaxplay.core.env import tree_select
 from jaxplay.learn import advantages as adv_lib
+from jaxplay.learn import hyperparams as hyperparams_lib
 from jaxplay.learn import shuffle
 from jaxplay.learn.game_set import make_game_set
 from jaxplay.learn.ppo import Batch, LossConfig, ppo_loss, uses, weighted_mean
@@ -96,28 +103,48 @@ class Learner:
         self.games.actor_slots(g) for g in range(len(self.games.names)))
     self.parallel = parallel_lib.DataParallel.from_config(config, samples)
     self.minibatch_size = samples // self.parallel.num_shards // ppo.num_minibatches  # a shard's
-    optimizer_steps = self.num_updates * ppo.num_epochs * ppo.num_minibatches
-    self.learning_rate = optax.linear_schedule(
-        ppo.learning_rate, ppo.learning_rate * ppo.final_lr_fraction, optimizer_steps)
-    self.optimizer = optax.chain(optax.clip_by_global_norm(ppo.max_grad_norm),
-                                 optax.adam(self.learning_rate, eps=1e-5))
+    self.optimizer_steps = self.num_updates * ppo.num_epochs * ppo.num_minibatches
+    self.hparams = hyperparams_lib.from_config(config)   # Python floats: see the docstring
+    self.learning_rate = self.learning_rate_schedule(self.hparams)
+    self.optimizer = self.optimizer_for(self.hparams)
     self.magnet_update = ppo.magnet_update
     self.magnet_optimizer = optax.adam(ppo.magnet_lr, eps=1e-5)
-    hold = int(ppo.magnet_ema_decay_start * self.num_updates)  # updates at the full step
-    self.magnet_ema = optax.linear_schedule(
-        ppo.magnet_ema, ppo.magnet_ema * ppo.final_magnet_ema_fraction,
-        self.num_updates - hold, transition_begin=hold)
-    per_game = lambda field: tuple(p[field] for p in self.game_ppo)
-    self.loss_config = LossConfig(
-        clip_eps=per_game("clip_eps"), value_coef=ppo.value_coef, clip_value=ppo.clip_value,
-        normalize_advantages=per_game("normalize_advantages"), kl_coef=per_game("kl_coef"),
-        magnet_coef=per_game("magnet_coef"))
+    self.magnet_ema = self.magnet_ema_schedule(self.hparams)
+    self.loss_config = self.loss_config_for(self.hparams)
     # Metrics of episodes that ended in an update, averaged over a chunk by episode counts.
     self.episode_weighted = {
         f"{name}/{metric}": f"{name}/episodes" for name, env in zip(self.games.names,
                                                                     self.games.raw)
         for metric in ["episode_length"] + [f"return_{p}" for p in range(env.num_players)]}
     self.episode_counts = frozenset(self.episode_weighted.values())  # summed over a chunk
+
+  # --- what the hyperparameters make (Python floats, or traced values: hyperparams) ----------
+
+  def learning_rate_schedule(self, hp: hyperparams_lib.Hyperparams) -> optax.Schedule:
+    """Adam's step size at each optimizer step: linear from `learning_rate` to
+    `learning_rate x final_lr_fraction` over the run."""
+    return optax.linear_schedule(hp.learning_rate, hp.learning_rate * hp.final_lr_fraction,
+                                 self.optimizer_steps)
+
+  def optimizer_for(self, hp: hyperparams_lib.Hyperparams) -> optax.GradientTransformation:
+    """Gradients clipped to a global norm of `max_grad_norm`, then Adam (its state does not
+    depend on the hyperparameters: one `opt_state` serves any of them)."""
+    return optax.chain(optax.clip_by_global_norm(hp.max_grad_norm),
+                       optax.adam(self.learning_rate_schedule(hp), eps=1e-5))
+
+  def magnet_ema_schedule(self, hp: hyperparams_lib.Hyperparams) -> optax.Schedule:
+    """The EMA magnet's step at each update: `magnet_ema` until `magnet_ema_decay_start` of
+    the run, then linear to `magnet_ema x final_magnet_ema_fraction` at its end."""
+    hold = int(self.config.ppo.magnet_ema_decay_start * self.num_updates)  # at the full step
+    return optax.linear_schedule(hp.magnet_ema, hp.magnet_ema * hp.final_magnet_ema_fraction,
+                                 self.num_updates - hold, transition_begin=hold)
+
+  def loss_config_for(self, hp: hyperparams_lib.Hyperparams) -> LossConfig:
+    """The PPO loss's settings: the coefficients of `hp`, the rest from the config."""
+    return LossConfig(
+        clip_eps=hp.clip_eps, value_coef=hp.value_coef, clip_value=self.config.ppo.clip_value,
+        normalize_advantages=tuple(p.normalize_advantages for p in self.game_ppo),
+        kl_coef=hp.kl_coef, magnet_coef=hp.magnet_coef)
 
   # --- the network ---------------------------------------------------------------------------
 
@@ -161,48 +188,56 @@ class Learner:
 
   # --- one update ----------------------------------------------------------------------------
 
-  def schedules(self, update: jax.Array) -> dict[str, jax.Array]:
+  def schedules(self, update: jax.Array, hparams: dict | None = None) -> dict[str, jax.Array]:
     """Each game's entropy coefficient, the fraction of its magnet coefficient in force, the
-    EMA magnet's step and the shaped-reward weight at update `update`."""
-    shaping = self.config.shaping
+    EMA magnet's step and the shaped-reward weight at update `update` (`hparams`: traced
+    hyperparameters, see the module docstring)."""
+    hp = self.hparams.replace_with(hparams)
     progress = update.astype(jnp.float32) / self.num_updates
     env_steps = update.astype(jnp.float32) * self.steps_per_update
-    anneal = jnp.maximum(0.0, 1.0 - env_steps / max(float(shaping.anneal_env_steps), 1.0))
-    start, end = (np.array([p[f] for p in self.game_ppo], np.float32)
-                  for f in ("entropy_coef", "final_entropy_coef"))
-    final_magnet = np.array([p.final_magnet_fraction for p in self.game_ppo], np.float32)
+    anneal = jnp.maximum(
+        0.0, 1.0 - env_steps / max(float(self.config.shaping.anneal_env_steps), 1.0))
+    start, end, final_magnet = (_per_game(getattr(hp, f)) for f in (
+        "entropy_coef", "final_entropy_coef", "final_magnet_fraction"))
+    magnet_ema = (self.magnet_ema if hp is self.hparams else self.magnet_ema_schedule(hp))
     return dict(entropy_coef=start + (end - start) * progress,  # [G], one per game
                 magnet_fraction=1.0 + (final_magnet - 1.0) * progress,         # [G]
-                magnet_ema=self.magnet_ema(update),                           # [], shared
-                shaping=shaping.coef * anneal)
+                magnet_ema=magnet_ema(update),                                # [], shared
+                shaping=hp.shaping_coef * anneal)
 
-  def schedule_metrics(self, schedules: dict[str, jax.Array]) -> dict[str, jax.Array]:
+  def schedule_metrics(self, schedules: dict[str, jax.Array],
+                       hparams: dict | None = None) -> dict[str, jax.Array]:
     """The scheduled values in force, as metrics: the shaped-reward weight and each game's
     `<game>/entropy_coef` (and `<game>/magnet_coef` where it has a magnet)."""
+    magnet_coef = self.hparams.replace_with(hparams).magnet_coef
     metrics = dict(shaping=schedules["shaping"])
     for game, name in enumerate(self.games.names):
       metrics[f"{name}/entropy_coef"] = schedules["entropy_coef"][game]
       if self.game_ppo[game].magnet_coef:
-        metrics[f"{name}/magnet_coef"] = (self.game_ppo[game].magnet_coef
+        metrics[f"{name}/magnet_coef"] = (magnet_coef[game]
                                           * schedules["magnet_fraction"][game])
     return metrics
 
-  def update(self, state: TrainState) -> tuple[TrainState, dict[str, jax.Array]]:
+  def update(self, state: TrainState, hparams: dict | None = None
+             ) -> tuple[TrainState, dict[str, jax.Array]]:
     """One PPO update (pure; jit it, or use `train_chunk`), data-parallel over the run's mesh
     (see the module docstring): the update's keys are split into per-shard keys here, the
-    rest runs on each device (`_learn`)."""
+    rest runs on each device (`_learn`). `hparams`: {`Hyperparams` field: traced value}
+    in place of the config's (None: the config's, compiled in)."""
     ppo = self.config.ppo
     key = jax.random.wrap_key_data(state.key)
     key, shuffle_key, *game_keys = jax.random.split(key, 2 + len(self.games.envs))
-    schedules = self.schedules(state.update)
+    schedules = self.schedules(state.update, hparams)
     split = self.parallel.split_key
     replicated = (state.params, state.magnet, state.opt_state, state.magnet_opt_state,
-                  state.baselines, schedules)
+                  state.baselines, schedules, hparams)
     sharded = (state.env_states, split(shuffle_key), tuple(map(split, game_keys)))
     (params, magnet, opt_state, magnet_opt_state, baselines, metrics), env_states = (
         self.parallel.run(self._learn, replicated, sharded))
-    metrics.update(self.schedule_metrics(schedules))
-    metrics["learning_rate"] = self.learning_rate(
+    metrics.update(self.schedule_metrics(schedules, hparams))
+    learning_rate = (self.learning_rate_schedule(self.hparams.replace_with(hparams))
+                     if hparams else self.learning_rate)
+    metrics["learning_rate"] = learning_rate(
         (state.update + 1) * ppo.num_epochs * ppo.num_minibatches)
     return TrainState(params=params, magnet=magnet, opt_state=opt_state,
                       magnet_opt_state=magnet_opt_state, env_states=env_states,
@@ -213,7 +248,8 @@ class Learner:
     """One device's part of an update (inside `DataParallel.run`).
 
     Args:
-      replicated: (params, magnet, opt_state, magnet_opt_state, baselines, schedules).
+      replicated: (params, magnet, opt_state, magnet_opt_state, baselines, schedules,
+        traced hyperparameters or None).
       sharded: (per game its B / D games, shuffle keys [L], per game its rollout keys [L]):
         this device's games and its L shards' keys.
 
@@ -221,14 +257,14 @@ class Learner:
       ((params, magnet, opt_state, magnet_opt_state, baselines, metrics), env states): the
       first averaged over every shard, so equal on every device.
     """
-    params, magnet, opt_state, magnet_opt_state, baselines, schedules = replicated
+    params, magnet, opt_state, magnet_opt_state, baselines, schedules, hparams = replicated
     env_states, shuffle_keys, game_keys = sharded
     shards = self.parallel.shards
     batch, env_states, baselines, _, metrics = self.collect(
         params, env_states, baselines, game_keys, schedules, shards=shards)
     batch = self.with_magnet_logits(batch, magnet)          # [L, a shard's samples, ...]
     params, opt_state, loss_metrics = self.optimize(params, opt_state, batch, shuffle_keys,
-                                                    schedules, shards=shards)
+                                                    schedules, shards=shards, hparams=hparams)
     magnet, magnet_opt_state, magnet_metrics = self.magnet_step(
         magnet, magnet_opt_state, params, batch, schedules, shards=shards)
     metrics.update(magnet_metrics)
@@ -343,9 +379,9 @@ class Learner:
     return optax.apply_updates(magnet, updates), opt_state, kl
 
   def optimize(self, params, opt_state, batch: Batch, key, schedules,
-               shards: parallel_lib.Shards | None = None):
+               shards: parallel_lib.Shards | None = None, hparams: dict | None = None):
     """Epochs of shuffled minibatch steps (with the loss's `schedules` of this update); the
-    loss metrics averaged over all of them.
+    loss metrics averaged over all of them. `hparams`: traced hyperparameters (see `update`).
 
     Args:
       batch: samples [N, ...]; with `shards`, this device's L shards [L, N / S, ...].
@@ -356,9 +392,13 @@ class Learner:
     ppo = self.config.ppo
     shards, (batch, key) = _as_shards(shards, (batch, key))
     size = batch.action.shape[1] // ppo.num_minibatches          # a shard's minibatch
+    optimizer, loss_config = self.optimizer, self.loss_config
+    if hparams:
+      hp = self.hparams.replace_with(hparams)
+      optimizer, loss_config = self.optimizer_for(hp), self.loss_config_for(hp)
 
     def shard_loss(params, minibatch: Batch):
-      return ppo_loss(params, self.model.apply, minibatch, self.loss_config,
+      return ppo_loss(params, self.model.apply, minibatch, loss_config,
                       schedules["entropy_coef"], schedules["magnet_fraction"])
 
     def loss(params, minibatch: Batch):                          # minibatch [L, size, ...]
@@ -368,7 +408,7 @@ class Learner:
     def minibatch_step(carry, minibatch):
       params, opt_state = carry
       grads, metrics = shards.mean(jax.grad(loss, has_aux=True)(params, minibatch))
-      updates, opt_state = self.optimizer.update(grads, opt_state, params)
+      updates, opt_state = optimizer.update(grads, opt_state, params)
       return (optax.apply_updates(params, updates), opt_state), metrics
 
     def shuffled(shard: Batch, shard_key):                       # [N / S] -> [M, size]
@@ -386,17 +426,19 @@ class Learner:
                                                 jnp.swapaxes(epoch_keys, 0, 1))
     return params, opt_state, jax.tree.map(jnp.mean, metrics)
 
-  def train_chunk(self, state: TrainState, num_updates: int):
+  def train_chunk(self, state: TrainState, num_updates: int, hparams: dict | None = None):
     """Up to `num_updates` updates in one `lax.scan`, never past the run's last update (the
     state stays as it is for the rest, so the run's last, shorter chunk reuses the same
     compiled program). A select, not a `lax.cond`: inside a conditional XLA compiles the update
     differently (results within 3e-6 after 10 Kuhn updates, no longer bitwise those of a
     plain scan), and the work wasted on the skipped updates is at most K - 1 updates a run.
+    `hparams`: traced hyperparameters (see `update`).
 
     Returns:
       (state, metrics of the updates done, averaged: `chunk_metrics`).
     """
-    return chunk_scan(self.update, self, state, num_updates)
+    update = self.update if hparams is None else functools.partial(self.update, hparams=hparams)
+    return chunk_scan(update, self, state, num_updates)
 
   def chunk_metrics(self, stacked: dict[str, jax.Array], done: jax.Array,
                     episode_weighted: dict[str, str] | None = None) -> dict[str, jax.Array]:
@@ -431,6 +473,11 @@ def chunk_scan(update: Callable, learner: Learner, state: Any, num_updates: int)
 
   state, (stacked, done) = jax.lax.scan(step, state, None, length=num_updates)
   return state, learner.chunk_metrics(stacked, done)
+
+
+def _per_game(value) -> np.ndarray | jax.Array:
+  """float32[G]: a per-game hyperparameter (a tuple of the config's values, or traced)."""
+  return np.array(value, np.float32) if isinstance(value, tuple) else value
 
 
 def _batch(traj: Trajectory, game: int, advantage, target, valid, blocks: int) -> Batch:

@@ -68,7 +68,8 @@ def read_config(workdir: str | pathlib.Path, config) -> Any:
     raise ConfigError(f"population.partners: {workdir} holds no run (no config.json); "
                       f"{_stage_one_hint(workdir)}")
   try:
-    partner_config = config_lib.check(config_lib.from_saved(json.loads(saved.read_text())))
+    partner_config = config_lib.check(config_lib.from_saved(json.loads(saved.read_text()),
+                                                             one_device=True))
   except (ValueError, JaxplayError) as error:
     raise ConfigError(f"population.partners: cannot read {saved} ({error})") from None
   check_compatible(config, partner_config, workdir, where="population.partners")

@@ -29,6 +29,14 @@ probability `scripted_weight` (`rollout`: their actors take the scripted actions
 has their ids, so their samples weigh 0). Capacity 1, scheme "self_play", weight 1: a PPO
 best response to the scripted partners.
 
+Data parallelism (`config.parallel`, as the `Learner`'s): with S data shards every learner's
+B games are cut into S runs of B / S, and the update's games are laid out shard-major (shard
+s holds the s-th run of every learner's games: `shard_major`), so that a device of the mesh
+holds its shards of every learner. Matchmaking (on the replicated payoff matrix) seats all
+games; each device rolls out its games, each learner's PPO epochs average its gradients over
+all shards, and the payoff matrix moves by the returns summed over every device. The result
+depends on S, not on the devices; with S = 1 the layout and the update are as they were.
+
 Self-play is a population of one (`capacity=1`, every seat the learner): its update is the
 `Learner`'s, to float tolerance (tested). The static parts (games, network, optimizer,
 schedules) are the `Learner`'s; see jaxplay/learn/learner.py.
@@ -117,12 +125,13 @@ def _check_scripted(scripted: tuple, weight, per_seat: bool) -> float:
   return weight
 
 
-def _scripted_returns(trajectories, members, num_slots: int,
-                      num_scripted: int) -> dict[str, jax.Array]:
+def _scripted_returns(trajectories, members, num_slots: int, num_scripted: int,
+                      sum_devices=lambda x: x) -> dict[str, jax.Array]:
   """Metrics of the games that ended against scripted partners: per partner j,
   `population/scripted_return_<j>` the mean return of the network members that played it
   (the learners: scripted partners are not drawn for frozen members) and
-  `population/scripted_episodes_<j>` those games (for averaging over a chunk)."""
+  `population/scripted_episodes_<j>` those games (for averaging over a chunk), over every
+  device's games (`sum_devices`: `Shards.total`)."""
   total, games = jnp.zeros(num_scripted), jnp.zeros(num_scripted)
   for traj, seats in zip(trajectories, members):
     done = traj.done.astype(jnp.float32)                                  # [T, B]
@@ -135,6 +144,7 @@ def _scripted_returns(trajectories, members, num_slots: int,
         total = total + jax.ops.segment_sum(
             (traj.episode_return[..., s] * done).sum(0), partner, num_scripted)
         games = games + jax.ops.segment_sum(done.sum(0), partner, num_scripted)
+  total, games = sum_devices((total, games))
   out = {}
   for j in range(num_scripted):
     out[f"population/scripted_return_{j}"] = total[j] / jnp.maximum(games[j], 1.0)
@@ -217,6 +227,10 @@ class Population:
     if not 1 <= num_learners <= capacity * (2 if per_seat else 1):
       raise ConfigError(f"population: num_learners must be in 1..capacity ({capacity}), got "
                         f"{num_learners!r}")
+    if num_learners % learner.parallel.shards.members:
+      raise ConfigError(f"population: the {learner.parallel.shards.members} devices of the "
+                        f"mesh's members axis (parallel.members) must divide num_learners "
+                        f"({num_learners})")
     self.learner, self.capacity, self.payoff_ema = learner, capacity, payoff_ema
     self.num_learners, self.per_seat = num_learners, per_seat
     if schedule_period is not None and not 1 <= schedule_period <= learner.num_updates:
@@ -251,8 +265,8 @@ class Population:
         slots = _put(slots, learners[l], get(start))
       return slots
 
-    games = lambda *xs: jnp.concatenate(xs)  # each learner's run of games, one after another
-    return PopulationState(
+    games = lambda *xs: self.shard_major(jnp.concatenate(xs))  # learner-major, then per shard
+    return self.place(PopulationState(
         params=stacked(lambda s: s.params), magnet=stacked(lambda s: s.magnet),
         opt_state=stacked(lambda s: s.opt_state),
         magnet_opt_state=stacked(lambda s: s.magnet_opt_state),
@@ -265,7 +279,29 @@ class Population:
         update=first.update,
         baselines=jnp.zeros((first.baselines.shape[0], n * self.learner.num_players),
                             jnp.float32),
-        born=jnp.zeros((n,), jnp.int32))
+        born=jnp.zeros((n,), jnp.int32)))
+
+  def place(self, state: PopulationState) -> PopulationState:
+    """`state` on the learner's mesh: env states cut along their games axis over the data
+    devices, everything else replicated (`Learner.place`)."""
+    parallel = self.learner.parallel
+    return parallel.replicate(state.replace(env_states=())).replace(
+        env_states=parallel.shard(state.env_states))
+
+  def shard_major(self, games: Any) -> Any:
+    """Arrays over the update's games [L x B, ...] in learner-major order (learner l's B
+    games, then learner l + 1's) -> shard-major [S x L x B / S, ...] (shard s: the s-th run
+    of B / S games of every learner, learner-major). With one shard: as they are."""
+    num_shards = self.learner.parallel.num_shards
+    if num_shards == 1:
+      return games
+    learners = self.num_learners
+
+    def one(x):
+      runs = x.reshape((learners, num_shards, x.shape[0] // (learners * num_shards))
+                       + x.shape[1:])
+      return jnp.swapaxes(runs, 0, 1).reshape(x.shape)
+    return jax.tree.map(one, games)
 
   def update(self, state: PopulationState) -> tuple[PopulationState, dict[str, jax.Array]]:
     """One update of every learner against the opponents its matchmaker draws (pure)."""
@@ -275,31 +311,16 @@ class Population:
     key, shuffle_key, *game_keys = jax.random.split(key, 2 + len(learner.games.envs))
     schedules = learner.schedules(self._scheduled_update(state.update))
     members, opponents = self._matchmake(state, match_key)
-    batch, env_states, baselines, trajectories, metrics = learner.collect(
-        state.params, state.env_states, state.baselines, game_keys, schedules, members,
-        blocks=self.num_learners, scripted=self.scripted)
-
-    def learn(member, params, opt_state, magnet, magnet_opt_state, batch):
-      mine = (batch.member == member).astype(jnp.float32)  # its own decisions in its games
-      batch = batch.replace(policy_weight=batch.policy_weight * mine,
-                            value_weight=batch.value_weight * mine)
-      batch = learner.with_magnet_logits(batch, magnet)
-      params, opt_state, loss_metrics = learner.optimize(params, opt_state, batch,
-                                                         shuffle_key, schedules)
-      magnet, magnet_opt_state, magnet_metrics = learner.magnet_step(
-          magnet, magnet_opt_state, params, batch, schedules)
-      return params, opt_state, magnet, magnet_opt_state, {**loss_metrics, **magnet_metrics}
-
+    split = learner.parallel.split_key
     mine = lambda tree: _take(tree, state.learners)
-    learn_all = _over_learners(learn, self.learner_map)
-    params, opt_state, magnet, magnet_opt_state, learn_metrics = learn_all(
-        state.learners, mine(state.params), mine(state.opt_state), mine(state.magnet),
-        mine(state.magnet_opt_state), batch)
-    payoff, counts = self._payoff_step(state.payoff, state.counts, trajectories, members)
-    metrics.update(jax.tree.map(jnp.mean, learn_metrics), **learner.schedule_metrics(schedules))
-    if self.scripted:  # static
-      metrics.update(_scripted_returns(trajectories, members, self.num_slots,
-                                       len(self.scripted)))
+    replicated = (state.learners, state.params, mine(state.params), mine(state.opt_state),
+                  mine(state.magnet), mine(state.magnet_opt_state), state.baselines, schedules)
+    sharded = (state.env_states, self.shard_major(members), split(shuffle_key),
+               tuple(map(split, game_keys)))
+    (params, opt_state, magnet, magnet_opt_state, baselines, (total, games), metrics), \
+        env_states = learner.parallel.run(self._learn, replicated, sharded)
+    payoff, counts = self._payoff_step(state.payoff, state.counts, total, games)
+    metrics.update(learner.schedule_metrics(schedules))
     put = lambda tree, value: _put(tree, state.learners, value)
     return state.replace(
         params=put(state.params, params), opt_state=put(state.opt_state, opt_state),
@@ -307,6 +328,54 @@ class Population:
         magnet_opt_state=put(state.magnet_opt_state, magnet_opt_state),
         payoff=payoff, counts=counts, opponents=opponents, env_states=env_states,
         baselines=baselines, key=jax.random.key_data(key), update=state.update + 1), metrics
+
+  def _learn(self, replicated: tuple, sharded: tuple) -> tuple[tuple, tuple]:
+    """One device's part of an update (inside `DataParallel.run`; see `Learner._learn`).
+
+    Args:
+      replicated: (learners, every member's params, the learners' params, opt_state,
+        magnet, magnet_opt_state [L, ...], baselines, schedules).
+      sharded: (per game this device's games, their seats int32[B_d, P], shuffle keys [l],
+        per game rollout keys [l]) for its l local shards.
+
+    Returns:
+      ((the learners' params, opt_state, magnet, magnet_opt_state, baselines, (payoff
+      return sums, game counts) [N', N'], metrics) summed or averaged over every device,
+      env states).
+    """
+    learner, shards = self.learner, self.learner.parallel.shards
+    learners, params_all, params, opt_state, magnet, magnet_opt_state, baselines, schedules = (
+        replicated)
+    env_states, members, shuffle_keys, game_keys = sharded
+    batch, env_states, baselines, trajectories, metrics = learner.collect(
+        params_all, env_states, baselines, game_keys, schedules, members,
+        blocks=self.num_learners, scripted=self.scripted, shards=shards)
+    # [l x L, ...] in (shard, learner) order -> per learner its l shards [L, l, ...]
+    batch = jax.tree.map(lambda x: jnp.swapaxes(
+        x.reshape((shards.local, self.num_learners) + x.shape[1:]), 0, 1), batch)
+
+    def learn(member, params, opt_state, magnet, magnet_opt_state, batch):
+      mine = (batch.member == member).astype(jnp.float32)  # its own decisions in its games
+      batch = batch.replace(policy_weight=batch.policy_weight * mine,
+                            value_weight=batch.value_weight * mine)
+      batch = learner.with_magnet_logits(batch, magnet)
+      params, opt_state, loss_metrics = learner.optimize(params, opt_state, batch,
+                                                         shuffle_keys, schedules, shards=shards)
+      magnet, magnet_opt_state, magnet_metrics = learner.magnet_step(
+          magnet, magnet_opt_state, params, batch, schedules, shards=shards)
+      return params, opt_state, magnet, magnet_opt_state, {**loss_metrics, **magnet_metrics}
+
+    # Each device of the mesh's "members" axis trains its block of the learners.
+    params, opt_state, magnet, magnet_opt_state, learn_metrics = shards.gather(_over_learners(
+        learn, self.learner_map)(*shards.mine((learners, params, opt_state, magnet,
+                                               magnet_opt_state, batch))))
+    metrics.update(jax.tree.map(jnp.mean, learn_metrics))
+    if self.scripted:  # static
+      metrics.update(_scripted_returns(trajectories, members, self.num_slots,
+                                       len(self.scripted), shards.total))
+    payoff_sums = self._payoff_sums(trajectories, members, shards.total)
+    return (params, opt_state, magnet, magnet_opt_state, baselines, payoff_sums,
+            metrics), env_states
 
   def _scheduled_update(self, update: jax.Array) -> jax.Array:
     """The update whose schedules `update` follows (see `schedule_period`)."""
@@ -364,11 +433,19 @@ class Population:
       out.append(members.reshape((-1, env.num_players)))
     return tuple(out), opponents
 
-  def _payoff_step(self, payoff, counts, trajectories, members):
-    """The payoff matrix moved towards the mean returns of this update's finished games: for
-    every ordered pair of seats (s, t) of a game, member members[s]'s return against
-    members[t]. Games with a scripted partner (ids n and up) are left out (the index n * n
-    is past the segments: segment_sum drops it)."""
+  def _payoff_step(self, payoff, counts, total, games):
+    """The payoff matrix moved towards the mean returns of this update's finished games
+    (`_payoff_sums`: their returns' sums and counts [N', N'])."""
+    mean = total / jnp.maximum(games, 1.0)
+    moved = payoff + self.payoff_ema * (mean - payoff)
+    return jnp.where(games > 0, moved, payoff), counts + games
+
+  def _payoff_sums(self, trajectories, members, sum_devices=lambda x: x):
+    """(returns summed, games) [N', N'] of this update's finished games: for every ordered
+    pair of seats (s, t) of a game, member members[s]'s return against members[t]
+    (`sum_devices`: summed over the other devices' games too, `Shards.total`). Games with a
+    scripted partner (ids n and up) are left out (the index n * n is past the segments:
+    segment_sum drops it)."""
     n = self.num_slots
     if self.scripted:  # static
       members = tuple(jnp.where((seats < n).all(1, keepdims=True), seats, n) for seats in members)
@@ -385,9 +462,7 @@ class Population:
           returns = (traj.episode_return[..., s] * done).sum(0)     # [B]
           total = total + jax.ops.segment_sum(returns, pair, n * n).reshape(n, n)
           games = games + jax.ops.segment_sum(ended, pair, n * n).reshape(n, n)
-    mean = total / jnp.maximum(games, 1.0)
-    moved = payoff + self.payoff_ema * (mean - payoff)
-    return jnp.where(games > 0, moved, payoff), counts + games
+    return sum_devices((total, games))
 
   def add_member(self, state: PopulationState, which: int | jax.Array = 0,
                  slot: jax.Array | None = None) -> PopulationState:

@@ -66,7 +66,9 @@ class LossConfig:
   """The loss's settings. `clip_eps`, `normalize_advantages`, `kl_coef` and `magnet_coef`
   are one value for every sample or a tuple with one per game (indexed by `Batch.game`), so
   that one network can learn zero-sum games with the magnetic recipe and cooperative ones
-  with plain PPO in one update."""
+  with plain PPO in one update. `clip_eps`, `value_coef`, `kl_coef` and `magnet_coef` may
+  also be traced arrays ([] or [G]; a sweep's vmapped runs, `jaxplay.learn.hyperparams`):
+  a traced `kl_coef` or `magnet_coef` counts as in use (`uses`)."""
 
   clip_eps: Coefficient = struct.field(pytree_node=False, default=0.2)
   value_coef: float = struct.field(pytree_node=False, default=0.5)
@@ -81,14 +83,18 @@ def weighted_mean(x: jax.Array, weight: jax.Array) -> jax.Array:
 
 
 def per_sample(value, game: jax.Array) -> jax.Array:
-  """float32[N]: a setting for each sample, from one value or a tuple of one per game."""
-  if isinstance(value, tuple):
+  """float32[N]: a setting for each sample, from one value or one per game (a tuple, or a
+  traced float32[G])."""
+  if isinstance(value, tuple) or jnp.ndim(value):
     return jnp.asarray(value, jnp.float32)[game]
   return jnp.full(game.shape, value, jnp.float32)
 
 
 def uses(value) -> bool:
-  """Whether a setting (one value or one per game) is nonzero for some game."""
+  """Whether a setting (one value or one per game) is nonzero for some game; a traced one
+  (an array) always counts (runs traced together agree on which are zero)."""
+  if isinstance(value, jax.Array):
+    return True
   return any(value) if isinstance(value, tuple) else bool(value)
 
 

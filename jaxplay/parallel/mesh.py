@@ -8,7 +8,8 @@ optimizer states are replicated, env states sharded along their games axis (devi
 games [d B / D, (d + 1) B / D)). The shard count, not the device count, defines what an
 update computes: one device with `parallel.shards = 4` computes what 4 devices compute with
 one shard each (to float tolerance), and the default (one device, one shard) is the update
-as it was before sharding, bitwise. One device is the degenerate mesh: the same program.
+as it was before sharding, bitwise. One device is the degenerate mesh: the same per-device
+function, called without `shard_map` (nothing to split or reduce).
 
     config.parallel.data = 4                    # 4 devices, one shard each
     learner = Learner(config)                   # learner.parallel: DataParallel over them
@@ -19,6 +20,12 @@ as it was before sharding, bitwise. One device is the degenerate mesh: the same 
 
 Keys: each of an update's per-game and shuffle keys is split into S shard keys (`split_key`;
 with S = 1 the key itself), shard s taking the s-th, wherever it runs.
+
+Populations of L learners may add a second axis, "members", of M devices
+(`parallel.members`; the mesh then has D x M devices): the M devices of a data group roll
+out the same games (replicated along "members") and each runs the PPO epochs of its own
+L / M learners, whose results are then gathered (`Shards.mine`, `Shards.gather`). The
+learners' epochs, the bulk of an update, are split M ways; the result is the same for any M.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ import jax
 from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec
 
 from jaxplay.core.errors import ConfigError
-from jaxplay.parallel.shards import Shards
+from jaxplay.parallel.shards import MEMBERS, Shards
 
 DATA = "data"
 
@@ -60,19 +67,32 @@ def check_sizes(num_envs: int, samples: int, num_minibatches: int, data: int,
                       f"shard ({samples} / {shards} shards = {samples // shards})")
 
 
-def make_mesh(data: int, devices: Sequence[jax.Device] | None = None) -> Mesh:
-  """A mesh of `data` devices (0: all of `devices`, default `jax.devices()`) on one axis,
-  "data".
+def make_mesh(data: int, devices: Sequence[jax.Device] | None = None,
+              members: int = 1) -> Mesh:
+  """A mesh of `data` x `members` devices of `devices` (default `jax.devices()`), axes
+  "data" and "members"; `data` 0: all the devices `members` leaves.
+
+  On many processes (`jaxplay.parallel.hosts`) the mesh must hold every device of every
+  process: each process plays its own games on its own devices.
 
   Raises:
-    ConfigError: more devices asked for than there are.
+    ConfigError: more devices asked for than there are, or, on many processes, fewer.
   """
   devices = list(jax.devices() if devices is None else devices)
-  data = data or len(devices)
-  if data > len(devices):
-    raise ConfigError(f"parallel.data ({data}) exceeds the {len(devices)} "
-                      f"{devices[0].platform} device(s) of this process")
-  return jax.make_mesh((data,), (DATA,), axis_types=(AxisType.Auto,), devices=devices[:data])
+  if not data and len(devices) % members:
+    raise ConfigError(f"parallel.members ({members}) must divide the {len(devices)} devices "
+                      "when parallel.data = 0 (all of them)")
+  data = data or len(devices) // members
+  if data * members > len(devices):
+    asked = f"parallel.data ({data})" + (f" x parallel.members ({members})" if members > 1
+                                         else "")
+    raise ConfigError(f"{asked} exceeds the {len(devices)} {devices[0].platform} device(s) "
+                      "of this process")
+  if jax.process_count() > 1 and data * members != len(devices):
+    raise ConfigError(f"parallel.data ({data}): a run on {jax.process_count()} processes uses "
+                      f"all {len(devices)} devices of them (parallel.data = 0)")
+  return jax.make_mesh((data, members), (DATA, MEMBERS), axis_types=(AxisType.Auto,) * 2,
+                       devices=devices[:data * members])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,7 +111,7 @@ class DataParallel:
   def from_config(cls, config, samples: int) -> "DataParallel":
     """The mesh and shard count of a checked run config (`parallel`), `samples` the
     samples of an update. Raises ConfigError (see `make_mesh`, `check_sizes`)."""
-    mesh = make_mesh(config.parallel.data)
+    mesh = make_mesh(config.parallel.data, members=config.parallel.members)
     devices = mesh.shape[DATA]
     ppo = config.ppo
     check_sizes(ppo.num_envs, samples, ppo.num_minibatches, devices, config.parallel.shards)
@@ -102,8 +122,9 @@ class DataParallel:
     """A device's view of its shards (inside `run`). On a one-device mesh there is nothing
     to reduce across devices: no collectives (an all-reduce over one device, though an
     identity, changes how XLA fuses the gradient step, and so its rounding)."""
-    devices = self.mesh.shape[DATA]
-    return Shards(local=self.num_shards // devices, axis=DATA if devices > 1 else None)
+    devices, members = self.mesh.shape[DATA], self.mesh.shape[MEMBERS]
+    return Shards(local=self.num_shards // devices, axis=DATA if devices > 1 else None,
+                  members=members)
 
   def split_key(self, key: jax.Array) -> jax.Array:
     """S shard keys [S] of one key (with S = 1: the key itself)."""
@@ -114,6 +135,8 @@ class DataParallel:
     `replicated` trees whole on each, the `sharded` ones (leading axis: S shards or B games)
     cut along their leading axis, device d taking the d-th of D equal pieces. `fn` must
     return replicated outputs equal on every device (reduced with `Shards.mean`/`total`)."""
+    if self.mesh.size == 1:  # no shard_map: its outputs would be committed to the mesh, and
+      return fn(replicated, sharded)  # jitted callers would compile again for them
     # check_vma=False: JAX's replication types would have every `lax.cond` and `scan` of the
     # games and rollouts mark its constant branches and carries as varying over "data".
     return jax.shard_map(fn, mesh=self.mesh, in_specs=(PartitionSpec(), PartitionSpec(DATA)),

@@ -24,6 +24,8 @@ from typing import Any, Callable
 import jax
 import jax.numpy as jnp
 
+MEMBERS = "members"  # the mesh axis that splits a population's learners (`Shards.mine`)
+
 
 @dataclasses.dataclass(frozen=True)
 class Shards:
@@ -32,10 +34,28 @@ class Shards:
   Attributes:
     local: L, the shards this device holds (a leading axis of size L on per-shard arrays).
     axis: the mesh axis name of the devices that share an update (None: no other devices).
+    members: M, the devices of the mesh's "members" axis that split a population's learners
+      (1: none; see `mine`).
   """
 
   local: int = 1
   axis: str | None = None
+  members: int = 1
+
+  def mine(self, tree: Any) -> Any:
+    """Of per-learner arrays [K, ...], the K / M learners this device trains [K / M, ...]:
+    member device m takes the m-th block."""
+    if self.members == 1:
+      return tree
+    index = jax.lax.axis_index(MEMBERS)
+    return jax.tree.map(lambda x: jax.lax.dynamic_slice_in_dim(
+        x, index * (x.shape[0] // self.members), x.shape[0] // self.members), tree)
+
+  def gather(self, tree: Any) -> Any:
+    """The inverse of `mine`: every member device's blocks [K / M, ...] -> [K, ...]."""
+    if self.members == 1:
+      return tree
+    return jax.tree.map(lambda x: jax.lax.all_gather(x, MEMBERS, tiled=True), tree)
 
   def map(self, fn: Callable, *args):
     """`fn` on each local shard: args with a leading axis [L, ...] -> outputs [L, ...]."""

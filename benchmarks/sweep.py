@@ -1,0 +1,127 @@
+"""Vmapped sweeps against sequential runs, in one process (`jaxplay.learn.sweep`).
+
+    python -m benchmarks.sweep                      # both parts below
+    python -m benchmarks.sweep --parts=kuhn --kuhn_updates=20 --kuhn_num_envs=64
+
+kuhn: 16 seeds of experiments/configs/kuhn_poker.py (shortened to --kuhn_updates updates)
+as one vmapped program against 16 runs one after the other, each compiled as
+`experiments.train` compiles it (a new program per run); compile included, and steady state
+(one chunk of updates_per_call updates, best of --repeats, x16 for the runs one by one).
+Training only: no evaluation, no checkpoints.
+
+overcooked: 8 learning rates of experiments/configs/overcooked.py (shortened to
+--overcooked_updates updates) vmapped against the 8 single runs, timed alike; each vmapped
+run's curve (every chunk's metrics) and final parameters are compared with its single run's
+(the largest differences are printed).
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+
+import jax
+import numpy as np
+from absl import app, flags
+
+import jaxplay
+from experiments import sweep_lib
+from experiments.configs import kuhn_poker, overcooked
+from experiments.configs.sweeps import learning_rates
+from jaxplay import config as config_lib
+from jaxplay.learn.learner import Learner
+from jaxplay.learn.sweep import VmappedRuns
+
+_PARTS = flags.DEFINE_list("parts", ["kuhn", "overcooked"], "kuhn, overcooked.")
+_KUHN_UPDATES = flags.DEFINE_integer("kuhn_updates", 40, "Updates of each Kuhn run.")
+_SEEDS = flags.DEFINE_integer("seeds", 16, "Kuhn seeds.")
+_KUHN_ENVS = flags.DEFINE_integer("kuhn_num_envs", 0, "Kuhn's ppo.num_envs (0: the config's).")
+_OC_UPDATES = flags.DEFINE_integer("overcooked_updates", 4, "Updates of each Overcooked run.")
+_REPEATS = flags.DEFINE_integer("repeats", 3, "Timed steady-state chunks; the best counts.")
+
+
+def shortened(config, updates: int, per_call: int):
+  config.total_env_steps = updates * config_lib.steps_per_update(config_lib.check(config))
+  config.run.updates_per_call = per_call
+  config.run.log_every = config.run.eval_every = config.run.checkpoint_every = per_call
+  return config
+
+
+class Timed:
+  """A program trained from its initial state: compile + every chunk, then steady state."""
+
+  def __init__(self, fn, init, per_call: int, updates: int):
+    start = time.perf_counter()
+    state = jax.block_until_ready(init())
+    chunk = jax.jit(fn, static_argnums=1).lower(state, per_call).compile()
+    self.compile_s = time.perf_counter() - start
+    self.curve = []
+    for _ in range(updates // per_call):
+      state, metrics = jax.block_until_ready(chunk(state))
+      self.curve.append(jax.device_get(metrics))
+    self.total_s, self.state = time.perf_counter() - start, state
+    self.steady_s = min(_seconds(chunk, state) for _ in range(_REPEATS.value))
+
+
+def _seconds(chunk, state) -> float:
+  start = time.perf_counter()
+  jax.block_until_ready(chunk(state))
+  return time.perf_counter() - start
+
+
+def compare(runs, per_call: int, updates: int):
+  """Times the runs (`sweep_lib.Run`s) one by one and vmapped; returns lines of figures and
+  the largest differences between each vmapped run and its single run."""
+  configs = [run.config for run in runs]
+  singles = []
+  for config in configs:
+    learner = Learner(config)
+    singles.append(Timed(learner.train_chunk, lambda l=learner, c=config: l.init(c.seed),
+                         per_call, updates))
+  group = VmappedRuns(Learner(configs[0]), configs)
+  vmapped = Timed(group.train_chunk, group.init, per_call, updates)
+  sequential = sum(t.total_s for t in singles)
+  steady = sum(t.steady_s for t in singles)
+  lines = [f"runs one after the other: {sequential:.1f} s (compiling "
+           f"{sum(t.compile_s for t in singles):.1f} s of it); vmapped: {vmapped.total_s:.1f} s "
+           f"(compiling {vmapped.compile_s:.1f} s): {sequential / vmapped.total_s:.2f}x",
+           f"steady state, a chunk of {per_call} updates of all {len(configs)} runs: one by one "
+           f"{steady:.3f} s, vmapped {vmapped.steady_s:.3f} s: {steady / vmapped.steady_s:.2f}x"]
+  for index, single in enumerate(singles):
+    mine = VmappedRuns.run(vmapped.state, index)
+    params = max(float(np.max(np.abs(a - b))) for a, b in zip(
+        jax.tree.leaves(mine.params), jax.tree.leaves(single.state.params)))
+    curve = max(abs(float(VmappedRuns.run(chunk, index)[key]) - float(value))
+                / max(1.0, abs(float(value)))
+                for chunk, single_chunk in zip(vmapped.curve, single.curve)
+                for key, value in single_chunk.items())
+    lines.append(f"run {runs[index].name}: largest difference to its single run: parameters "
+                 f"{params:.2e}, curve (every chunk's metrics, relative above 1) {curve:.2e}")
+  return lines
+
+
+def main(argv):
+  del argv
+  print(f"# {platform.node()} | {platform.processor() or platform.machine()} | "
+        f"{jax.devices()[0].platform} x{jax.device_count()} | jax {jax.__version__} | "
+        f"jaxplay {jaxplay.__version__}")
+  if "kuhn" in _PARTS.value:
+    base = kuhn_poker.get_config()
+    base.ppo.num_envs = _KUHN_ENVS.value or base.ppo.num_envs
+    base = shortened(base, _KUHN_UPDATES.value, 10)
+    runs = sweep_lib.make_runs(base, [{"seed": seed} for seed in range(_SEEDS.value)])
+    print(f"## kuhn_poker: {_SEEDS.value} seeds, {_KUHN_UPDATES.value} updates of "
+          f"{config_lib.steps_per_update(runs[0].config)} env steps each", flush=True)
+    for line in compare(runs, 10, _KUHN_UPDATES.value):
+      print(line, flush=True)
+  if "overcooked" in _PARTS.value:
+    base = shortened(overcooked.get_config(), _OC_UPDATES.value, 2)
+    runs = sweep_lib.make_runs(base, learning_rates.sweep())
+    print(f"## overcooked: {len(runs)} learning rates, {_OC_UPDATES.value} updates of "
+          f"{config_lib.steps_per_update(runs[0].config)} env steps each", flush=True)
+    for line in compare(runs, 2, _OC_UPDATES.value):
+      print(line, flush=True)
+
+
+if __name__ == "__main__":
+  app.run(main)

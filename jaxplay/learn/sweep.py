@@ -1,0 +1,81 @@
+"""R self-play runs in one compiled program: runs that differ only in their seed and in
+shape-keeping hyperparameters (`jaxplay.learn.hyperparams`) share one `Learner`'s program,
+`jax.vmap`ped over their stacked states and their traced hyperparameters.
+
+    group = VmappedRuns(Learner(configs[0]), configs)
+    states = group.init()                                  # TrainState, every leaf [R, ...]
+    states, metrics = jax.jit(group.train_chunk, static_argnums=1)(states, 10)   # metrics [R]
+    group.run(states, 2)                                   # run 2's TrainState
+
+Run r computes what a single run of `configs[r]` computes (`Learner(configs[r])`, its seed), to
+float tolerance: only the hyperparameters that differ among the runs are traced, the others
+are compiled in as in a single run. Initial states come from `jax.lax.map` over the seeds, not
+`vmap` (network initializers are never vmapped: XLA:CPU deadlocks in a vmapped QR of the
+orthogonal initializer).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxplay.core.errors import ConfigError
+from jaxplay.learn import hyperparams as hyperparams_lib
+from jaxplay.learn.learner import Learner, TrainState
+
+
+def vmappable(config) -> bool:
+  """Whether runs of a checked config can train vmapped: self-play, one learner, no scripted
+  partners, on one device (populations, PSRO and data-parallel runs cannot)."""
+  population = config.population
+  return (population.scheme == "self_play" and population.num_learners == 1
+          and not population.scripted and config.parallel.data == 1)
+
+
+class VmappedRuns:
+  """Runs of `configs` (checked configs equal but for the seed and the `Hyperparams`
+  fields, agreeing on `hyperparams.structure`) as one vmapped program of `learner`'s (a
+  `Learner` of any of them).
+
+  Attributes:
+    traced: {field: float32[R] or [R, G]} the hyperparameters that differ among the runs.
+    seeds: int32[R] the runs' seeds.
+
+  Raises:
+    ConfigError: a config that cannot vmap (`vmappable`), or runs whose zero coefficients
+      differ (the loss leaves a term out where its coefficient is 0).
+  """
+
+  def __init__(self, learner: Learner, configs: Sequence[Any]):
+    hparams = [hyperparams_lib.from_config(config) for config in configs]
+    if not all(vmappable(config) for config in configs):
+      raise ConfigError("vmapped runs are self-play runs of one learner on one device")
+    if len({hyperparams_lib.structure(h) for h in hparams}) > 1:
+      raise ConfigError(f"runs vmapped together must agree on which of "
+                        f"{hyperparams_lib.STRUCTURAL} are 0")
+    self.learner, self.size = learner, len(configs)
+    self.seeds = jnp.asarray(np.array([config.seed for config in configs], np.int32))
+    self.traced = hyperparams_lib.stack(hparams, hyperparams_lib.differing(hparams))
+
+  def init(self) -> TrainState:
+    """The runs' initial states, stacked [R, ...] (`Learner.init` of each seed)."""
+    return jax.lax.map(self.learner.init, self.seeds)
+
+  def train_chunk(self, states: TrainState, num_updates: int):
+    """`Learner.train_chunk` of every run. Returns (states, metrics {name: [R]})."""
+    def one(state, traced):
+      return self.learner.train_chunk(state, num_updates, traced or None)
+    return jax.vmap(one)(states, self.traced)
+
+  @staticmethod
+  def run(states: Any, index: int) -> Any:
+    """Run `index`'s part of stacked states (or metrics)."""
+    return jax.tree.map(lambda x: x[index], states)
+
+  @staticmethod
+  def stack(states: Sequence[Any]) -> Any:
+    """R runs' states stacked along a leading axis."""
+    return jax.tree.map(lambda *xs: jnp.stack(xs), *states)
