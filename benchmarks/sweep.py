@@ -108,18 +108,20 @@ def main(argv):
   if "kuhn" in _PARTS.value:
     base = kuhn_poker.get_config()
     base.ppo.num_envs = _KUHN_ENVS.value or base.ppo.num_envs
-    base = shortened(base, _KUHN_UPDATES.value, 10)
+    per_call = min(10, _KUHN_UPDATES.value)  # at least one chunk however short the runs
+    base = shortened(base, _KUHN_UPDATES.value, per_call)
     runs = sweep_lib.make_runs(base, [{"seed": seed} for seed in range(_SEEDS.value)])
     print(f"## kuhn_poker: {_SEEDS.value} seeds, {_KUHN_UPDATES.value} updates of "
           f"{config_lib.steps_per_update(runs[0].config)} env steps each", flush=True)
-    for line in compare(runs, 10, _KUHN_UPDATES.value):
+    for line in compare(runs, per_call, _KUHN_UPDATES.value):
       print(line, flush=True)
   if "overcooked" in _PARTS.value:
-    base = shortened(overcooked.get_config(), _OC_UPDATES.value, 2)
+    per_call = min(2, _OC_UPDATES.value)
+    base = shortened(overcooked.get_config(), _OC_UPDATES.value, per_call)
     runs = sweep_lib.make_runs(base, learning_rates.sweep())
     print(f"## overcooked: {len(runs)} learning rates, {_OC_UPDATES.value} updates of "
           f"{config_lib.steps_per_update(runs[0].config)} env steps each", flush=True)
-    for line in compare(runs, 2, _OC_UPDATES.value):
+    for line in compare(runs, per_call, _OC_UPDATES.value):
       print(line, flush=True)
 
 

@@ -16,7 +16,7 @@ from typing import Callable
 
 import jax
 import numpy as np
-from absl import flags, logging
+from absl import app, flags, logging
 
 import jaxplay
 from jaxplay import config as config_lib
@@ -425,6 +425,14 @@ def load_config(config_flag: flags.FlagHolder):
                       "from the repository root, e.g. --config=experiments/configs/"
                       "kuhn_poker.py)") from None
   return config
+
+
+def run_binary(main: Callable[[list[str]], None]) -> None:
+  """Starts a training binary's `main` (`--config` required; JAX's flags read by absl; flag
+  mistakes reported in one line, `parse_flags`)."""
+  flags.mark_flag_as_required("config")
+  jax.config.config_with_absl()
+  app.run(main, flags_parser=parse_flags)
 
 
 def quiet_libraries() -> None:

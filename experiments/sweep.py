@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import sys
 
-import jax
-from absl import app, flags
+from absl import flags
 from ml_collections import config_flags
 
 from experiments import run_lib, sweep_lib
@@ -53,6 +52,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  flags.mark_flag_as_required("config")
-  jax.config.config_with_absl()
-  app.run(main, flags_parser=run_lib.parse_flags)
+  run_lib.run_binary(main)
