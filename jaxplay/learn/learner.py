@@ -105,11 +105,9 @@ class Learner:
     self.minibatch_size = samples // self.parallel.num_shards // ppo.num_minibatches  # a shard's
     self.optimizer_steps = self.num_updates * ppo.num_epochs * ppo.num_minibatches
     self.hparams = hyperparams_lib.from_config(config)   # Python floats: see the docstring
-    self.learning_rate = self.learning_rate_schedule(self.hparams)
-    self.optimizer = self.optimizer_for(self.hparams)
+    self.optimizer = self.optimizer_for(self.hparams)  # (its init; updates build their own)
     self.magnet_update = ppo.magnet_update
     self.magnet_optimizer = optax.adam(ppo.magnet_lr, eps=1e-5)
-    self.magnet_ema = self.magnet_ema_schedule(self.hparams)
     self.loss_config = self.loss_config_for(self.hparams)
     # Metrics of episodes that ended in an update, averaged over a chunk by episode counts.
     self.episode_weighted = {
@@ -199,10 +197,9 @@ class Learner:
         0.0, 1.0 - env_steps / max(float(self.config.shaping.anneal_env_steps), 1.0))
     start, end, final_magnet = (_per_game(getattr(hp, f)) for f in (
         "entropy_coef", "final_entropy_coef", "final_magnet_fraction"))
-    magnet_ema = (self.magnet_ema if hp is self.hparams else self.magnet_ema_schedule(hp))
     return dict(entropy_coef=start + (end - start) * progress,  # [G], one per game
                 magnet_fraction=1.0 + (final_magnet - 1.0) * progress,         # [G]
-                magnet_ema=magnet_ema(update),                                # [], shared
+                magnet_ema=self.magnet_ema_schedule(hp)(update),              # [], shared
                 shaping=hp.shaping_coef * anneal)
 
   def schedule_metrics(self, schedules: dict[str, jax.Array],
@@ -235,8 +232,7 @@ class Learner:
     (params, magnet, opt_state, magnet_opt_state, baselines, metrics), env_states = (
         self.parallel.run(self._learn, replicated, sharded))
     metrics.update(self.schedule_metrics(schedules, hparams))
-    learning_rate = (self.learning_rate_schedule(self.hparams.replace_with(hparams))
-                     if hparams else self.learning_rate)
+    learning_rate = self.learning_rate_schedule(self.hparams.replace_with(hparams))
     metrics["learning_rate"] = learning_rate(
         (state.update + 1) * ppo.num_epochs * ppo.num_minibatches)
     return TrainState(params=params, magnet=magnet, opt_state=opt_state,
@@ -392,10 +388,8 @@ class Learner:
     ppo = self.config.ppo
     shards, (batch, key) = _as_shards(shards, (batch, key))
     size = batch.action.shape[1] // ppo.num_minibatches          # a shard's minibatch
-    optimizer, loss_config = self.optimizer, self.loss_config
-    if hparams:
-      hp = self.hparams.replace_with(hparams)
-      optimizer, loss_config = self.optimizer_for(hp), self.loss_config_for(hp)
+    hp = self.hparams.replace_with(hparams)  # Python floats unless traced: compiled in
+    optimizer, loss_config = self.optimizer_for(hp), self.loss_config_for(hp)
 
     def shard_loss(params, minibatch: Batch):
       return ppo_loss(params, self.model.apply, minibatch, loss_config,
