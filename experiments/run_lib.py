@@ -101,11 +101,17 @@ class SelfPlayRun:
     del update
     return state
 
+  def gathered(self, state):
+    """`state` with whole parameters and magnet on this process, for `evaluate` (every
+    process calls it: parameters cut over the devices of many hosts, `parallel.params`, are
+    gathered from all of them)."""
+    return state.replace(params=hosts.to_local(state.params),
+                         magnet=hosts.to_local(state.magnet))
+
   def evaluate(self, state, update: int) -> tuple[dict[str, float], dict[str, np.ndarray]]:
-    """(metrics, images for TensorBoard), computed on this process alone (on many hosts:
-    with its copy of the replicated parameters)."""
-    return self.evaluation.of(hosts.to_local(state.params), hosts.to_local(state.magnet),
-                              update), {}
+    """(metrics, images for TensorBoard) of a `gathered` state, computed on this process
+    alone."""
+    return self.evaluation.of(state.params, state.magnet, update), {}
 
 
 class LeagueRun:
@@ -117,7 +123,8 @@ class LeagueRun:
   in a `population.scripted_weight` share of its games (`population.scripted`; weight 1 and
   self_play: a best response to them). Snapshots: every `population.snapshot_every` updates
   from `population.snapshot_start` on (and of the untrained networks with
-  `snapshot_initial`) until the population is full.
+  `snapshot_initial`) until the population is full (or on, each in the oldest snapshot's
+  slot, with `population.when_full = "replace_oldest"`).
   Evaluated by its games' evaluators (each learner's; with several, their mean and each as
   `learner<l>/...`), the mean return with the frozen partners (FCP), the members' Elo ratings
   from the training games' payoff matrix (zero-sum games), and that matrix as an image.
@@ -196,26 +203,38 @@ class LeagueRun:
     return state
 
   def _snapshot_learners(self, state):
-    """A frozen copy of every learner, while there is room."""
+    """A frozen copy of every learner, while there is room; once the population is full,
+    with `population.when_full` "replace_oldest", each in the slot of the oldest frozen
+    member (`Population.add_member`), else none."""
     for which in range(self.num_learners):
-      if not bool(state.live.all()):
+      if self.config.when_full == "replace_oldest":
+        state = self._snapshot(state, which, replace_oldest=True)
+      elif not hosts.to_host(state.live).all():
         state = self._snapshot(state, which)
     return state
 
+  def gathered(self, state):
+    """`state` for `evaluate`: as it is (members are whole on every device, and `evaluate`
+    copies what it reads onto this process)."""
+    return state
+
   def evaluate(self, state, update: int) -> tuple[dict[str, float], dict[str, np.ndarray]]:
-    learners = [int(l) for l in np.asarray(state.learners)]
+    """(metrics, images for TensorBoard), computed on this process alone (on many hosts:
+    with its copy of the replicated members, payoff matrix and counts)."""
+    learners, params, magnet, live, payoff, counts = hosts.to_local(
+        (state.learners, state.params, state.magnet, state.live, state.payoff, state.counts))
+    learners = [int(l) for l in np.asarray(learners)]
     metrics = {}
     for index, learner in enumerate(learners):
       mine = lambda tree: jax.tree.map(lambda x: x[learner], tree)
-      values = self.evaluation.of(mine(state.params), mine(state.magnet), update)
+      values = self.evaluation.of(mine(params), mine(magnet), update)
       if len(learners) == 1:
         metrics = values
         break
       metrics.update({f"learner{index}/{key}": value for key, value in values.items()})
       for key, value in values.items():
         metrics[key] = metrics.get(key, 0.0) + value / len(learners)
-    live = np.asarray(state.live)
-    payoff, counts = np.asarray(state.payoff), np.asarray(state.counts)
+    live, payoff, counts = np.asarray(live), np.asarray(payoff), np.asarray(counts)
     metrics["population/members"] = int(live.sum())
     if self.num_partners:  # the learner's mean training return with each partner
       partners = np.arange(1, 1 + self.num_partners)
@@ -266,10 +285,6 @@ def train(config, workdir: str | pathlib.Path, *, stop_after: int | None = None,
   if config.population.scheme == "psro":
     return train_psro(learner, workdir, stop_after=stop_after, print_fn=print_fn)
   trainer = make_run(learner)
-  if jax.process_count() > 1 and not isinstance(trainer, SelfPlayRun):
-    raise ConfigError(f"population.scheme {config.population.scheme!r}: populations run on "
-                      f"one process yet (this is process {jax.process_index()} of "
-                      f"{jax.process_count()}); drop --coordinator, or train self-play")
   make_workdir(workdir)
   with Checkpointer(workdir / "checkpoints", max_to_keep=run.keep_checkpoints) as checkpoints:
     state = restore_or_init(learner, checkpoints, trainer.init(config.seed))
@@ -319,9 +334,11 @@ def train(config, workdir: str | pathlib.Path, *, stop_after: int | None = None,
           print_fn(f"update {update}/{total} | {logged['env_steps']:,} env steps | "
                    f"{logged['steps_per_second']:,.0f} steps/s | "
                    f"{_format(logged, returns + list(PROGRESS_KEYS))}")
-        if writer_process and ((run.eval_every and update % run.eval_every == 0) or last):
+        evaluating = bool(run.eval_every and update % run.eval_every == 0) or last
+        evaluated = trainer.gathered(state) if evaluating else None  # every process
+        if writer_process and evaluating:
           start = time.perf_counter()
-          metrics, images = trainer.evaluate(state, update)
+          metrics, images = trainer.evaluate(evaluated, update)
           metrics["env_steps"] = update * learner.steps_per_update
           writer.write(update, metrics)
           for tag, image in images.items():
@@ -347,21 +364,27 @@ def train_psro(learner: Learner, workdir: pathlib.Path, *, stop_after: int | Non
   `workdir`: each iteration trains the best responses, measures the meta-strategy exactly,
   writes its metrics (`<game>/exploitability`, `<game>/nash_conv`, the training metrics)
   and a checkpoint. `stop_after`: stop once this many updates are done (whole iterations),
-  as a killed run would. Returns the final `PopulationState`."""
+  as a killed run would. Returns the final `PopulationState`.
+
+  On many hosts every process trains and measures (the exact passes on its copy of the
+  members, the same numbers everywhere) and writes checkpoints; only process 0 writes
+  metrics and config.json (`print_fn` prints nothing on the others)."""
   config, run = learner.config, learner.config.run
   psro = PSRO(learner, config.population.iterations, config.population.meta_solver,
               config.population.fresh)
   make_workdir(workdir)
+  writer_process = hosts.is_writer()
   name, per_iteration = learner.games.names[0], psro.updates_per_iteration
   with Checkpointer(workdir / "checkpoints", max_to_keep=run.keep_checkpoints) as checkpoints:
     state = restore_or_init(learner, checkpoints, psro.init(config.seed))
     update = int(state.update)
-    (workdir / "config.json").write_text(config_lib.to_json(config))
+    if writer_process:
+      (workdir / "config.json").write_text(config_lib.to_json(config))
     done = update // per_iteration
     print_fn(f"{'resuming' if done else 'training'} PSRO on {name} in {workdir}: iteration "
              f"{done}/{psro.iterations}, {per_iteration} updates of "
              f"{2 * learner.steps_per_update} env steps each")
-    with MetricWriter(workdir, resume_step=update) as writer:
+    with (MetricWriter(workdir, resume_step=update) if writer_process else NoMetrics()) as writer:
       while done < psro.iterations:
         if stop_after is not None and update >= stop_after:
           return state

@@ -35,6 +35,7 @@ import ml_collections
 from jaxplay.agents.networks import NETWORKS
 from jaxplay.agents import scripted as scripted_lib
 from jaxplay import parallel as parallel_lib
+from jaxplay.parallel import fsdp
 from jaxplay.core.errors import ConfigError, check_return_range
 from jaxplay.core.registry import game_options, make, registered_games
 
@@ -47,6 +48,7 @@ PER_GAME_FIELDS = ("advantage", "gamma", "gae_lambda", "rae_alpha", "clip_eps",
 POPULATION_SCHEMES = ("self_play", "fictitious", "pfsp", "psro", "fcp", "cole")
 META_SOLVERS = ("nash", "prd", "uniform")
 PFSP_WEIGHTINGS = ("hard", "variance")
+WHEN_FULL = ("stop", "replace_oldest")  # population.when_full
 # Sections a resumed run may change: they decide what is logged and when, not what is learned,
 # and on how many devices it runs (`parallel`: a run resumes on another device count; with
 # parallel.shards = 0 the shard count follows the devices, so later updates average over as
@@ -127,6 +129,9 @@ def defaults() -> ml_collections.ConfigDict:
   config.population.snapshot_every = 100  # fictitious, pfsp: updates between snapshots; cole:
   #                                         a generation
   config.population.snapshot_start = 0   # fictitious, pfsp: the update of the first snapshot
+  config.population.when_full = "stop"   # fictitious, pfsp, self_play with num_learners > 1:
+  #   once the population is full, "stop" taking snapshots or "replace_oldest": each new one
+  #   takes the slot of the oldest frozen snapshot (a new member: payoff counts from 0)
   config.population.weighting = "hard"   # pfsp: "hard" (1 - p)^k or "variance" p (1 - p)
   config.population.k = 2.0              # pfsp: the exponent of "hard"
   config.population.return_range = (-1.0, 1.0)  # pfsp, Elo: returns -> win probabilities
@@ -162,6 +167,10 @@ def defaults() -> ml_collections.ConfigDict:
   config.parallel.members = 1            # devices on the mesh's "members" axis (populations
   #   of several learners): each does the PPO epochs of num_learners / members learners; the
   #   mesh has data x members devices, and the result is the same for any members
+  config.parallel.params = ()            # self-play: sharding rules of the parameters, magnet
+  #   and optimizer states, ((regex, "fsdp" | "replicate"), ...) on leaf paths such as
+  #   "params/Dense_0/kernel", the first match deciding; "fsdp" cuts a leaf over the data
+  #   devices (jaxplay.parallel.fsdp); () or no match: whole on every device
 
   config.eval = ml_collections.ConfigDict()
   config.eval.num_games = 1000           # games per match or metric evaluation
@@ -285,7 +294,7 @@ _RULES: dict[str, Rule] = {
     "population.scheme": _one_of(POPULATION_SCHEMES), "population.iterations": _POSITIVE,
     "population.meta_solver": _one_of(META_SOLVERS), "population.fresh": _bool,
     "population.capacity": _int(2, "an int >= 2"), "population.snapshot_every": _POSITIVE,
-    "population.snapshot_start": _int(),
+    "population.snapshot_start": _int(), "population.when_full": _one_of(WHEN_FULL),
     "population.weighting": _one_of(PFSP_WEIGHTINGS), "population.k": _number(0, _UNBOUNDED),
     "population.return_range": lambda path, value: check_return_range(path, value),
     "population.num_learners": _POSITIVE,
@@ -295,6 +304,7 @@ _RULES: dict[str, Rule] = {
     "population.scripted": _scripted_names,
     "population.scripted_weight": _number(0, 1),
     "parallel.data": _int(), "parallel.shards": _int(), "parallel.members": _POSITIVE,
+    "parallel.params": fsdp.check_rules,
 }
 
 
@@ -329,6 +339,7 @@ def check(config: ml_collections.ConfigDict | Mapping) -> ml_collections.FrozenC
   _check_run(out["run"])
   _check_population(out, envs)
   _check_parallel(out, envs)
+  _check_param_sharding(out)
   return ml_collections.FrozenConfigDict(out)
 
 
@@ -449,15 +460,27 @@ def _check_sizes(config: dict, envs: Mapping[str, Any]) -> None:
                       f"of an update ({samples})")
 
 
+def _check_param_sharding(config: dict) -> None:
+  """Parameters are cut over the devices in self-play runs only (one learner, no scripted
+  partners): a population's members stay whole on every device."""
+  population = config["population"]
+  if (any(strategy == "fsdp" for _, strategy in config["parallel"]["params"])
+      and (population["scheme"] != "self_play" or population["num_learners"] != 1
+           or population["scripted"])):
+    raise ConfigError(f"parallel.params: parameters are cut over the devices (\"fsdp\") in "
+                      f"self-play runs only (population.scheme 'self_play', one learner, no "
+                      f"scripted partners), not with population.scheme "
+                      f"{population['scheme']!r}; use parallel.params = ()")
+
+
 def _check_parallel(config: dict, envs: Mapping[str, Any]) -> None:
-  """Every scheme but PSRO runs sharded; the shards fit the batch (the device count is
-  checked where the mesh is made, `jaxplay.parallel.make_mesh`)."""
+  """Every scheme runs sharded (PSRO without a members axis); the shards fit the batch (the
+  device count is checked where the mesh is made, `jaxplay.parallel.make_mesh`)."""
   parallel, population = config["parallel"], config["population"]
-  if ((parallel["data"] != 1 or parallel["shards"] > 1 or parallel["members"] > 1)
-      and population["scheme"] == "psro"):
-    raise ConfigError("parallel: PSRO does not run data-parallel yet; population.scheme "
-                      "'psro' needs parallel.data = 1, parallel.shards 0 or 1 and "
-                      "parallel.members = 1")
+  if parallel["members"] > 1 and population["scheme"] == "psro":
+    raise ConfigError(f"parallel.members ({parallel['members']}): PSRO's best responses are "
+                      "not split over a members axis; population.scheme 'psro' runs "
+                      "data-parallel (parallel.data, parallel.shards) with parallel.members = 1")
   if population["num_learners"] % parallel["members"]:
     raise ConfigError(f"parallel.members ({parallel['members']}) must divide "
                       f"population.num_learners ({population['num_learners']}): each device "
@@ -481,9 +504,9 @@ def _check_run(run: dict) -> None:
 
 
 def _check_population(config: dict, envs: Mapping[str, Any]) -> None:
-  """Snapshots fit the compiled chunks; self-play runs side by side fit the capacity; FCP
-  names its partners; PSRO needs one two-player game measured on its tree, and an update per
-  iteration."""
+  """Snapshots fit the compiled chunks (and are replaced only by schemes that take them);
+  self-play runs side by side fit the capacity; FCP names its partners; PSRO needs one
+  two-player game measured on its tree, and an update per iteration."""
   population = config["population"]
   scheme, learners = population["scheme"], population["num_learners"]
   if learners > 1 and scheme != "self_play":
@@ -507,6 +530,12 @@ def _check_population(config: dict, envs: Mapping[str, Any]) -> None:
       if population[field] % k:
         raise ConfigError(f"population.{field} must be a multiple of run.updates_per_call "
                           f"({k}), got {population[field]}")
+  if population["when_full"] != "stop" and not (scheme in ("fictitious", "pfsp")
+                                               or (scheme == "self_play" and learners > 1)):
+    raise ConfigError(f"population.when_full {population['when_full']!r} replaces the "
+                      f"snapshots of the schemes fictitious and pfsp (and of self_play with "
+                      f"num_learners > 1), not of scheme {scheme!r} with {learners} "
+                      f"learner(s); use 'stop'")
   _check_scripted(population, envs)
   if population["scheme"] != "psro":
     return

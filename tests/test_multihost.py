@@ -1,11 +1,13 @@
 """Many hosts and elastic resume (jaxplay.parallel.hosts, Checkpointer shardings): two processes
 on 127.0.0.1 with 2 CPU devices each train Kuhn to the parameters one process with 4 devices
-reaches; a checkpoint saved on 4 devices resumes on 1 and on 2 and ends where the
-uninterrupted run ends; an unreachable coordinator and bad host flags are one clear error.
+reaches, in self-play (with its parameters cut over their devices), as a fictitious self-play population (members, payoff matrix, counts)
+and in PSRO (members, meta-game); a checkpoint saved on 4 devices resumes on 1 and on 2 and
+ends where the uninterrupted run ends; an unreachable coordinator and bad host flags are one
+clear error.
 
 Every run is a subprocess (the device count is fixed when JAX starts): the training binary
 itself for the multi-host runs, `python -m tests.test_multihost CASE` for the stopped and
-resumed ones.
+resumed ones. The runs a comparison needs start at once (the 2 cores here mostly compile).
 """
 
 from __future__ import annotations
@@ -30,6 +32,14 @@ OVERRIDES = dict(total_env_steps=16 * 8 * UPDATES, ppo__num_envs=16, ppo__num_st
                  network__width=16, network__depth=1, network__heads=2,
                  run__updates_per_call=2, run__log_every=2, run__eval_every=4,
                  run__checkpoint_every=2, parallel__data=0, parallel__shards=4)
+# A fictitious self-play population of small MLPs (faster to compile): snapshots at updates 2
+# and 4 (the learner plays its first snapshot in updates 3 and 4).
+POPULATION = dict(OVERRIDES, network__kind="mlp", network__hidden=(16,),
+                  population__scheme="fictitious", population__capacity=3,
+                  population__snapshot_start=2, population__snapshot_every=2)
+# experiments/configs/psro_kuhn_poker.py, small: 2 iterations of 2 updates of 16 games a seat.
+PSRO = dict(total_env_steps=16 * 8 * UPDATES, ppo__num_envs=16, network__hidden=(16,),
+            population__iterations=2, parallel__data=0, parallel__shards=4)
 
 
 def flags(overrides=OVERRIDES) -> list[str]:
@@ -47,16 +57,17 @@ def free_port() -> int:
     return probe.getsockname()[1]
 
 
-def train_command(workdir: pathlib.Path, *extra: str) -> list[str]:
-  return [sys.executable, "-m", "experiments.train", "--config=experiments/configs/kuhn_poker.py",
-          f"--workdir={workdir}", *flags(), *extra]
+def train_command(workdir: pathlib.Path, *extra: str, overrides=OVERRIDES,
+                  config: str = "kuhn_poker") -> list[str]:
+  return [sys.executable, "-m", "experiments.train", f"--config=experiments/configs/{config}.py",
+          f"--workdir={workdir}", *flags(overrides), *extra]
 
 
-def small_config():
-  """The config the OVERRIDES flags make of experiments/configs/kuhn_poker.py."""
+def small_config(overrides=OVERRIDES):
+  """The config the `overrides` flags make of experiments/configs/kuhn_poker.py."""
   from experiments.configs import kuhn_poker
   config = kuhn_poker.get_config()
-  for key, value in OVERRIDES.items():
+  for key, value in overrides.items():
     section, _, field = key.rpartition("__")
     (config[section] if section else config)[field] = value
   return config
@@ -76,52 +87,161 @@ def final_params(workdir: pathlib.Path):
   return state.params, state.opt_state, state.key
 
 
-@pytest.fixture(scope="module")
-def one_process_4_devices(tmp_path_factory) -> pathlib.Path:
-  workdir = tmp_path_factory.mktemp("multihost") / "one"
-  done = subprocess.run(train_command(workdir), cwd=ROOT, env=env_with(4), capture_output=True,
-                        text=True, timeout=300)
-  assert done.returncode == 0, done.stdout + done.stderr
-  return workdir
+def final_population(workdir: pathlib.Path):
+  """The population state (every leaf) of the POPULATION run's last checkpoint, restored onto
+  this process's one device."""
+  from experiments import run_lib
+  from jaxplay.io.checkpoints import Checkpointer
+  from jaxplay.learn.learner import Learner
+  config = small_config(POPULATION)
+  config.parallel.data = 1
+  run = run_lib.make_run(Learner(config))
+  with Checkpointer(workdir / "checkpoints") as checkpoints:
+    assert checkpoints.latest_step() == UPDATES
+    return checkpoints.restore(None, jax.eval_shape(lambda: run.init(0)))
 
 
-def test_two_processes_of_2_devices_equal_one_process_of_4(one_process_4_devices, tmp_path):
-  workdir, port = tmp_path / "two", free_port()
-  hosts = [subprocess.Popen(
-      train_command(workdir, f"--coordinator=127.0.0.1:{port}", "--num_processes=2",
-                    f"--process_id={i}", "--coordinator_timeout=120"),
-      cwd=ROOT, env=env_with(2), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-      for i in range(2)]
-  outputs = [host.communicate(timeout=300) for host in hosts]
-  for host, (out, err) in zip(hosts, outputs):
-    assert host.returncode == 0, out + err
-  assert f"update {UPDATES}/{UPDATES}" in outputs[0][0] and "eval @" in outputs[0][0]
+def start(command: list[str], devices: int) -> subprocess.Popen:
+  """`command` started with `devices` CPU devices."""
+  return subprocess.Popen(command, cwd=ROOT, env=env_with(devices), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+
+
+def finish(processes: list[subprocess.Popen]) -> list[str]:
+  """Each process's output once all have ended, each with status 0 (all killed after 300 s:
+  a process stuck in a collective ignores SIGTERM)."""
+  try:
+    outputs = [process.communicate(timeout=300) for process in processes]
+  finally:
+    for process in processes:
+      if process.poll() is None:
+        process.kill()
+  for process, (out, err) in zip(processes, outputs):
+    assert process.returncode == 0, out + err
+  return [out for out, _ in outputs]
+
+
+def start_two_processes(workdir: pathlib.Path, overrides=OVERRIDES,
+                        config: str = "kuhn_poker") -> list[subprocess.Popen]:
+  """A run in `workdir` on 2 processes of 2 devices each."""
+  port = free_port()
+  return [start(train_command(workdir, f"--coordinator=127.0.0.1:{port}", "--num_processes=2",
+                              f"--process_id={i}", "--coordinator_timeout=120",
+                              overrides=overrides, config=config), 2) for i in range(2)]
+
+
+def process_0_alone(outputs: list[str], last_line: str = f"update {UPDATES}/{UPDATES}") -> str:
+  """Process 0's output (which has `last_line`), after checking that process 1 printed none
+  of jaxplay's lines."""
+  assert last_line in outputs[0], outputs[0]
   # Only process 0 prints and evaluates (gloo's own connection lines, written by two threads
   # at once, may interleave: look for jaxplay's lines only).
-  ours = ("training ", "compiled ", "update ", "eval @", "resuming ")
-  assert not [line for line in outputs[1][0].splitlines() if line.startswith(ours)], outputs[1]
-  rows = (workdir / "metrics.jsonl").read_text().splitlines()
-  assert len(rows) == len((one_process_4_devices / "metrics.jsonl").read_text().splitlines())
+  ours = ("training ", "compiled ", "update ", "eval @", "resuming ", "iteration ")
+  assert not [line for line in outputs[1].splitlines() if line.startswith(ours)], outputs[1]
+  return outputs[0]
+
+
+def train_side_by_side(root: pathlib.Path, overrides, config: str = "kuhn_poker",
+                       last_line: str = f"update {UPDATES}/{UPDATES}") -> str:
+  """The same run in root/one on 1 process of 4 devices and in root/two on 2 processes of 2,
+  all three processes at once; process 0's output of the second (`process_0_alone`)."""
+  one = start(train_command(root / "one", overrides=overrides, config=config), 4)
+  outputs = finish([one, *start_two_processes(root / "two", overrides, config)])
+  return process_0_alone(outputs[1:], last_line)
+
+
+def same_metrics_rows(workdir: pathlib.Path, other: pathlib.Path) -> bool:
+  return (len((workdir / "metrics.jsonl").read_text().splitlines())
+          == len((other / "metrics.jsonl").read_text().splitlines()))
+
+
+# The self-play run with its parameters, magnet and Adam moments cut over the devices.
+CUT = dict(OVERRIDES, parallel__params=((".*", "fsdp"),))
+
+
+@pytest.fixture(scope="module")
+def self_play_runs(tmp_path_factory) -> tuple[pathlib.Path, str]:
+  """(root, process 0's output of root/two): the self-play run in root/one (1 process of 4
+  devices, parameters whole on each) and in root/two (2 processes of 2, parameters cut over
+  the 4: `CUT`), and alongside them the one in root/stopped, stopped after 2 of its 4
+  updates on 4 devices (a checkpoint at update 2)."""
+  root = tmp_path_factory.mktemp("multihost")
+  stopped = start(main_command("stop_after_2", root / "stopped"), 4)
+  try:
+    one = start(train_command(root / "one"), 4)
+    outputs = finish([one, *start_two_processes(root / "two", CUT)])
+    return root, process_0_alone(outputs[1:])
+  finally:
+    finish([stopped])
+
+
+@pytest.fixture(scope="module")
+def one_process_4_devices(self_play_runs) -> pathlib.Path:
+  return self_play_runs[0] / "one"
+
+
+def test_two_processes_of_2_devices_equal_one_process_of_4(self_play_runs):
+  """Parameters cut over the 4 devices of the 2 processes (evaluated after a gather from both)
+  end where the parameters whole on each of 1 process's 4 devices end. (Multi-process runs
+  with whole parameters: the population and PSRO tests below.)"""
+  root, stdout = self_play_runs
+  workdir, one_process_4_devices = root / "two", root / "one"
+  assert "eval @" in stdout
+  assert same_metrics_rows(workdir, one_process_4_devices)
   two, one = final_params(workdir), final_params(one_process_4_devices)
   chex.assert_trees_all_close(two[:2], one[:2], rtol=1e-5, atol=1e-6)
   np.testing.assert_array_equal(two[2], one[2])
 
 
+def test_a_population_on_two_processes_equals_one_process(tmp_path):
+  """Fictitious self-play with snapshots on 2 processes x 2 devices: every leaf of the
+  population (members, payoff matrix, counts, live, games) as on 1 process x 4 devices, and
+  process 0 alone evaluates the members (Elo, the payoff image)."""
+  stdout = train_side_by_side(tmp_path, POPULATION)
+  assert "against up to 2 snapshots" in stdout and "eval @" in stdout, stdout
+  assert same_metrics_rows(tmp_path / "two", tmp_path / "one")
+  assert '"population/elo_1"' in (tmp_path / "two" / "metrics.jsonl").read_text()
+  two, one = final_population(tmp_path / "two"), final_population(tmp_path / "one")
+  np.testing.assert_array_equal(two.live, [True, True, True])
+  np.testing.assert_array_equal(two.live, one.live)
+  np.testing.assert_array_equal(two.counts, one.counts)
+  assert float(two.counts[0, 1]) > 0  # the learner played its first snapshot
+  np.testing.assert_array_equal(two.key, one.key)
+  # (leaves: the env states' trees hold their own game objects)
+  chex.assert_trees_all_close(jax.tree.leaves(two), jax.tree.leaves(one), rtol=1e-5, atol=1e-6)
+
+
+def test_psro_on_two_processes_equals_one_process(tmp_path):
+  """Two PSRO iterations on 2 processes x 2 devices (the best responses trained over both, the
+  exact meta-game on each): every member, the meta-game and the meta-strategies as on 1
+  process x 4 devices; process 0 alone writes the iterations' metrics."""
+  from experiments import evaluate_lib
+  train_side_by_side(tmp_path, PSRO, "psro_kuhn_poker", last_line="iteration 2/2")
+  assert same_metrics_rows(tmp_path / "two", tmp_path / "one")
+  (_, psro, two), (_, _, one) = (evaluate_lib.load_run(tmp_path / w) for w in ("two", "one"))
+  assert int(two.update) == UPDATES and np.asarray(two.live).all()
+  np.testing.assert_array_equal(two.counts, one.counts)
+  np.testing.assert_array_equal(two.key, one.key)
+  chex.assert_trees_all_close(jax.tree.leaves(two), jax.tree.leaves(one), rtol=1e-5, atol=1e-6)
+  (_, two_report), (_, one_report) = (psro.measure(state) for state in (two, one))
+  chex.assert_trees_all_close((two_report.payoff, two_report.weights),
+                              (one_report.payoff, one_report.weights), rtol=1e-4, atol=1e-5)
+
+
+def main_command(case: str, workdir: pathlib.Path) -> list[str]:
+  """`main(case, workdir)` as a command."""
+  return [sys.executable, "-m", "tests.test_multihost", case, str(workdir)]
+
+
 def run_main(case: str, workdir: pathlib.Path, devices: int) -> str:
   """`main(case, workdir)` in a subprocess with `devices` CPU devices; its output."""
-  done = subprocess.run([sys.executable, "-m", "tests.test_multihost", case, str(workdir)],
-                        cwd=ROOT, env=env_with(devices), capture_output=True, text=True,
-                        timeout=300)
-  assert done.returncode == 0, done.stdout + done.stderr
-  return done.stdout
+  return finish([start(main_command(case, workdir), devices)])[0]
 
 
 @pytest.fixture(scope="module")
-def stopped_on_4_devices(tmp_path_factory) -> pathlib.Path:
+def stopped_on_4_devices(self_play_runs) -> pathlib.Path:
   """A run stopped after 2 of its 4 updates on 4 devices (a checkpoint at update 2)."""
-  workdir = tmp_path_factory.mktemp("elastic") / "stopped"
-  run_main("stop_after_2", workdir, 4)
-  return workdir
+  return self_play_runs[0] / "stopped"
 
 
 @pytest.mark.parametrize("devices", [1, 2])

@@ -19,11 +19,11 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 DEVICES = 4
 
 
-def run_case(case: str, timeout: float = 240) -> str:
-  """Runs `case` of this module's `main` with DEVICES forced CPU devices; its output."""
+def run_case(case: str, timeout: float = 240, module: str = "tests.test_parallel") -> str:
+  """Runs `case` of `module`'s `main` with DEVICES forced CPU devices; its output."""
   env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={DEVICES}",
              JAX_PLATFORMS="cpu")
-  done = subprocess.run([sys.executable, "-m", "tests.test_parallel", case], cwd=ROOT, env=env,
+  done = subprocess.run([sys.executable, "-m", module, case], cwd=ROOT, env=env,
                         capture_output=True, text=True, timeout=timeout)
   assert done.returncode == 0, done.stdout + done.stderr
   return done.stdout
@@ -65,13 +65,20 @@ def test_members_must_divide_the_learners():
     config_lib.check(config)
 
 
-def test_psro_is_not_sharded_yet():
+def test_psro_on_4_devices_equals_4_shards_on_one_device():
+  """Two PSRO iterations (best responses trained on 4 devices, the meta-game measured on the
+  host): every member, the meta-game and the meta-strategies as one device's with 4 shards."""
+  assert "equal: PSRO" in run_case("psro")
+
+
+def test_psro_on_a_members_axis_is_one_clear_error():
   from jaxplay import config as config_lib
   from jaxplay.core.errors import ConfigError
   config = kuhn_config()
   config.population.scheme, config.population.iterations = "psro", 2
-  config.parallel.data = 2
-  with pytest.raises(ConfigError, match="PSRO does not run data-parallel yet"):
+  config.parallel.data, config.parallel.members = 2, 2
+  with pytest.raises(ConfigError, match=r"parallel.members \(2\): PSRO's best responses are "
+                     "not split"):
     config_lib.check(config)
 
 
@@ -163,6 +170,42 @@ def assert_same_population_update(config, data: int, *population, members: int =
   print(f"equal: population on {data} x {members} devices")
 
 
+def train_psro(config, data: int, shards: int, iterations: int = 2):
+  """(state, reports) after `iterations` PSRO iterations with the given mesh and shards."""
+  from jaxplay.learn.learner import Learner
+  from jaxplay.learn.psro import PSRO
+  config.parallel.data, config.parallel.shards = data, shards
+  config.population.scheme, config.population.iterations = "psro", iterations
+  psro = PSRO(Learner(config), iterations)
+  state, reports = psro.init(0), []
+  assert len(state.env_states[0].inner.step_count.sharding.device_set) == data
+  for _ in range(iterations):
+    state, report = psro.iteration(state)
+    reports.append(report)
+  return state, reports
+
+
+def assert_same_psro(config, data: int) -> None:
+  """PSRO with its best responses on `data` devices (a shard each) gives one device's
+  result with `data` shards: every member, the meta-game, the meta-strategies (`config`: a
+  function that makes the config, of 4 updates)."""
+  import chex
+  import numpy as np
+  (sharded, sharded_reports), (single, single_reports) = (
+      train_psro(config(), d, s) for d, s in [(data, 0), (1, data)])
+  assert int(sharded.update) == int(single.update) == 4
+  np.testing.assert_array_equal(sharded.live, single.live)
+  np.testing.assert_array_equal(sharded.key, single.key)
+  chex.assert_trees_all_close((sharded.params, sharded.magnet, sharded.payoff,
+                               sharded.opponents),
+                              (single.params, single.magnet, single.payoff, single.opponents),
+                              rtol=1e-5, atol=1e-6)
+  for a, b in zip(sharded_reports, single_reports):
+    chex.assert_trees_all_close((a.payoff, a.weights, a.exploitability),
+                                (b.payoff, b.weights, b.exploitability), rtol=1e-4, atol=1e-5)
+  print(f"equal: PSRO on {data} devices, {len(sharded_reports)} iterations")
+
+
 def check_errors() -> None:
   from jaxplay.core.errors import ConfigError
   from jaxplay.learn.learner import Learner
@@ -195,6 +238,12 @@ def main(case: str) -> None:
                                   different_from_one_shard=True)
     assert_same_population_update(kuhn_config(kind="mlp", advantage="rae"), 2, "self_play", 2,
                                   2, members=2)
+  elif case == "psro":
+    def config():
+      config = kuhn_config(kind="mlp")
+      config.total_env_steps = 16 * 8 * 4  # 2 updates an iteration
+      return config
+    assert_same_psro(config, 4)
   elif case == "errors":
     check_errors()
   else:

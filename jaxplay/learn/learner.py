@@ -101,7 +101,11 @@ class Learner:
     self.num_updates = config_lib.num_updates(config)
     samples = ppo.num_envs * ppo.num_steps * sum(
         self.games.actor_slots(g) for g in range(len(self.games.names)))
-    self.parallel = parallel_lib.DataParallel.from_config(config, samples)
+    length, features = self.games.observation_shape
+    param_shapes = jax.eval_shape(self.network.init, jax.random.key(0),
+                                  jax.ShapeDtypeStruct((1, length, features), jnp.int8),
+                                  jax.ShapeDtypeStruct((1,), jnp.int32))
+    self.parallel = parallel_lib.DataParallel.from_config(config, samples, param_shapes)
     self.minibatch_size = samples // self.parallel.num_shards // ppo.num_minibatches  # a shard's
     self.optimizer_steps = self.num_updates * ppo.num_epochs * ppo.num_minibatches
     self.hparams = hyperparams_lib.from_config(config)   # Python floats: see the docstring
@@ -124,11 +128,15 @@ class Learner:
     return optax.linear_schedule(hp.learning_rate, hp.learning_rate * hp.final_lr_fraction,
                                  self.optimizer_steps)
 
-  def optimizer_for(self, hp: hyperparams_lib.Hyperparams) -> optax.GradientTransformation:
+  def optimizer_for(self, hp: hyperparams_lib.Hyperparams,
+                    layout: parallel_lib.ParamLayout | None = None
+                    ) -> optax.GradientTransformation:
     """Gradients clipped to a global norm of `max_grad_norm`, then Adam (its state does not
-    depend on the hyperparameters: one `opt_state` serves any of them)."""
-    return optax.chain(optax.clip_by_global_norm(hp.max_grad_norm),
-                       optax.adam(self.learning_rate_schedule(hp), eps=1e-5))
+    depend on the hyperparameters: one `opt_state` serves any of them). `layout`: for
+    gradients cut over the devices, the norm of the whole (`jaxplay.parallel.fsdp`)."""
+    clip = (optax.clip_by_global_norm(hp.max_grad_norm) if layout is None
+            else layout.clip_by_global_norm(hp.max_grad_norm))
+    return optax.chain(clip, optax.adam(self.learning_rate_schedule(hp), eps=1e-5))
 
   def magnet_ema_schedule(self, hp: hyperparams_lib.Hyperparams) -> optax.Schedule:
     """The EMA magnet's step at each update: `magnet_ema` until `magnet_ema_decay_start` of
@@ -169,9 +177,24 @@ class Learner:
 
   def place(self, state: TrainState) -> TrainState:
     """`state` on the run's mesh: env states cut along their games axis over the data
-    devices, everything else replicated (a restored checkpoint is placed so too)."""
-    return self.parallel.replicate(state.replace(env_states=())).replace(
-        env_states=self.parallel.shard(state.env_states))
+    devices, the parameters, magnet and optimizer states as `parallel.params` lays them out
+    (whole by default), everything else replicated (a restored checkpoint is placed so too)."""
+    networks = ("params", "magnet", "opt_state", "magnet_opt_state")
+    placed = {name: self.parallel.put(getattr(state, name), specs)
+              for name, specs in zip(networks, self.network_specs(state))}
+    return self.parallel.replicate(state.replace(env_states=(), **{n: () for n in networks})
+                                   ).replace(env_states=self.parallel.shard(state.env_states),
+                                             **placed)
+
+  def network_specs(self, state: TrainState) -> tuple:
+    """PartitionSpecs of the state's params, magnet, opt_state and magnet_opt_state on the
+    run's mesh (`parallel.params`; whole: `PartitionSpec()`)."""
+    whole = jax.sharding.PartitionSpec()
+    if not self.parallel.cuts_params:
+      return (whole,) * 4
+    layout = self.parallel.params
+    return (layout.specs(state.params), layout.specs(state.magnet),
+            layout.state_specs(state.opt_state), layout.state_specs(state.magnet_opt_state))
 
   def fresh_network(self, key: jax.Array) -> dict[str, Any]:
     """A network as it starts (jittable): initial parameters from `key`, the magnet on
@@ -229,8 +252,10 @@ class Learner:
     replicated = (state.params, state.magnet, state.opt_state, state.magnet_opt_state,
                   state.baselines, schedules, hparams)
     sharded = (state.env_states, split(shuffle_key), tuple(map(split, game_keys)))
+    whole, networks = jax.sharding.PartitionSpec(), self.network_specs(state)
     (params, magnet, opt_state, magnet_opt_state, baselines, metrics), env_states = (
-        self.parallel.run(self._learn, replicated, sharded))
+        self.parallel.run(self._learn, replicated, sharded,
+                          in_specs=networks + (whole,) * 3, out_specs=networks + (whole,) * 2))
     metrics.update(self.schedule_metrics(schedules, hparams))
     learning_rate = self.learning_rate_schedule(self.hparams.replace_with(hparams))
     metrics["learning_rate"] = learning_rate(
@@ -245,7 +270,8 @@ class Learner:
 
     Args:
       replicated: (params, magnet, opt_state, magnet_opt_state, baselines, schedules,
-        traced hyperparameters or None).
+        traced hyperparameters or None); the first four this device's slices of them where
+        `parallel.params` cuts them (`jaxplay.parallel.fsdp`).
       sharded: (per game its B / D games, shuffle keys [L], per game its rollout keys [L]):
         this device's games and its L shards' keys.
 
@@ -257,8 +283,9 @@ class Learner:
     env_states, shuffle_keys, game_keys = sharded
     shards = self.parallel.shards
     batch, env_states, baselines, _, metrics = self.collect(
-        params, env_states, baselines, game_keys, schedules, shards=shards)
-    batch = self.with_magnet_logits(batch, magnet)          # [L, a shard's samples, ...]
+        shards.gather_params(params), env_states, baselines, game_keys, schedules,
+        shards=shards)
+    batch = self.with_magnet_logits(batch, shards.gather_params(magnet))  # [L, samples, ...]
     params, opt_state, loss_metrics = self.optimize(params, opt_state, batch, shuffle_keys,
                                                     schedules, shards=shards, hparams=hparams)
     magnet, magnet_opt_state, magnet_metrics = self.magnet_step(
@@ -370,7 +397,8 @@ class Learner:
       return weighted_mean(kl, shard.policy_weight)
 
     loss = lambda m: shards.map(functools.partial(shard_loss, m), batch).mean()
-    kl, grads = shards.mean(jax.value_and_grad(loss)(magnet))
+    kl, grads = jax.value_and_grad(loss)(shards.gather_params(magnet))
+    kl, grads = shards.mean(kl), shards.mean_gradients(grads)
     updates, opt_state = self.magnet_optimizer.update(grads, opt_state, magnet)
     return optax.apply_updates(magnet, updates), opt_state, kl
 
@@ -389,7 +417,7 @@ class Learner:
     shards, (batch, key) = _as_shards(shards, (batch, key))
     size = batch.action.shape[1] // ppo.num_minibatches          # a shard's minibatch
     hp = self.hparams.replace_with(hparams)  # Python floats unless traced: compiled in
-    optimizer, loss_config = self.optimizer_for(hp), self.loss_config_for(hp)
+    optimizer, loss_config = self.optimizer_for(hp, shards.params), self.loss_config_for(hp)
 
     def shard_loss(params, minibatch: Batch):
       return ppo_loss(params, self.model.apply, minibatch, loss_config,
@@ -401,7 +429,8 @@ class Learner:
 
     def minibatch_step(carry, minibatch):
       params, opt_state = carry
-      grads, metrics = shards.mean(jax.grad(loss, has_aux=True)(params, minibatch))
+      grads, metrics = jax.grad(loss, has_aux=True)(shards.gather_params(params), minibatch)
+      grads, metrics = shards.mean_gradients(grads), shards.mean(metrics)
       updates, opt_state = optimizer.update(grads, opt_state, params)
       return (optax.apply_updates(params, updates), opt_state), metrics
 

@@ -11,6 +11,10 @@ The pool is what the stage-1 run's last checkpoint holds: every live member of i
 only read from a run that is finished (a checkpoint at its last update) and was trained on
 the same games with the same network: anything else is refused with one `ConfigError` that
 says what differs, before anything is trained or written.
+
+On one process the pool is read onto one device; on many (`jaxplay.parallel.hosts`) every
+process reads it onto the mesh of all their devices (a mesh must hold them all there),
+replicated, as the stage-2 population's arrays are.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from jaxplay.io.checkpoints import Checkpointer
 from jaxplay.learn.learner import Learner
 from jaxplay.learn import population as population_lib
 from jaxplay.learn.population import Population, PopulationState
+from jaxplay.parallel import hosts
 
 # The sections of a partner's config that must equal the trainee's: what a network plays and
 # how it reads what it sees.
@@ -56,7 +61,8 @@ def _stage_one_hint(workdir: pathlib.Path) -> str:
 
 def read_config(workdir: str | pathlib.Path, config) -> Any:
   """The checked config of the run in `workdir`, after checking that its networks can partner
-  a run of `config` (same games, game options and network).
+  a run of `config` (same games, game options and network), on one device (on many
+  processes: data-parallel over all their devices, one data shard each).
 
   Raises:
     ConfigError: no run in `workdir`, a config that cannot be read, or one that differs in
@@ -68,8 +74,10 @@ def read_config(workdir: str | pathlib.Path, config) -> Any:
     raise ConfigError(f"population.partners: {workdir} holds no run (no config.json); "
                       f"{_stage_one_hint(workdir)}")
   try:
-    partner_config = config_lib.check(config_lib.from_saved(json.loads(saved.read_text()),
-                                                             one_device=True))
+    partner_config = config_lib.from_saved(json.loads(saved.read_text()), one_device=True)
+    if jax.process_count() > 1:
+      partner_config.parallel.data = partner_config.parallel.shards = 0
+    partner_config = config_lib.check(partner_config)
   except (ValueError, JaxplayError) as error:
     raise ConfigError(f"population.partners: cannot read {saved} ({error})") from None
   check_compatible(config, partner_config, workdir, where="population.partners")
@@ -102,7 +110,12 @@ def load(workdir: str | pathlib.Path, config) -> PartnerPool:
   """
   workdir = pathlib.Path(workdir)
   partner_config = read_config(workdir, config)
-  learner = Learner(partner_config)
+  try:
+    learner = Learner(partner_config)
+  except ConfigError as error:  # on many processes: its batch on all their devices
+    raise ConfigError(f"population.partners: cannot read the run in {workdir} on the "
+                      f"{jax.device_count()} devices of {jax.process_count()} processes "
+                      f"({error})") from None
   population = partner_config.population
   target = Population(learner, max(population.capacity, population.num_learners),
                       num_learners=population.num_learners).init(partner_config.seed)
@@ -116,7 +129,7 @@ def load(workdir: str | pathlib.Path, config) -> PartnerPool:
                         f"last checkpoint is at update {step or 0} of {learner.num_updates}); "
                         f"resume it to the end first")
     state = checkpoints.restore(step, target, added=population_lib.ADDED_LEAVES)
-  members = np.flatnonzero(np.asarray(state.live))
+  members = np.flatnonzero(hosts.to_host(state.live))
   chosen = config.population.partner_members
   if chosen:
     missing = sorted(set(chosen) - set(members.tolist()))
@@ -131,8 +144,10 @@ def load(workdir: str | pathlib.Path, config) -> PartnerPool:
 def seat(state: PopulationState, pool: PartnerPool) -> PopulationState:
   """`state` (a population of capacity >= 1 + M with one learner in slot 0) with the pool's
   members frozen in slots 1 .. M and live (their magnets are their parameters; they never
-  learn)."""
+  learn). The partners are placed as the state's arrays are (e.g. replicated over a mesh of
+  several devices)."""
   slots = jnp.arange(1, 1 + pool.size)
-  put = lambda tree: jax.tree.map(lambda x, v: x.at[slots].set(v), tree, pool.params)
+  put = lambda tree: jax.tree.map(
+      lambda x, v: x.at[slots].set(jax.device_put(v, x.sharding)), tree, pool.params)
   return state.replace(params=put(state.params), magnet=put(state.magnet),
                        live=state.live.at[slots].set(True))

@@ -54,6 +54,7 @@ from jaxplay.agents.agent import Agent
 from jaxplay.core.errors import ConfigError, check_number
 from jaxplay.learn import matchmaking
 from jaxplay.learn.learner import Learner, chunk_scan
+from jaxplay.parallel import hosts
 
 
 @struct.dataclass
@@ -74,7 +75,8 @@ class PopulationState:
     env_states, key, update: as in `TrainState`, with L x num_envs games of each game.
     baselines: float32[G, N * P] RAE's return averages per game and role (member, seat).
     born: int32[N] the update at which each slot's member joined (0 for the first ones): the
-      members' age order, for joining rules that replace the oldest (COLE).
+      members' age order, for rules that replace the oldest (COLE; leagues with
+      `add_member(..., replace_oldest=True)`).
   """
 
   params: Any
@@ -108,6 +110,12 @@ def _take(tree: Any, index: jax.Array) -> Any:
 def _put(tree: Any, index: jax.Array, value: Any) -> Any:
   """Stacked arrays [N, ...] with member `index` replaced by `value`."""
   return jax.tree.map(lambda x, v: x.at[index].set(v), tree, value)
+
+
+def _gathered(x: Any) -> Any:
+  """An array's whole value on this process's default device (from its shards on other
+  devices, and on many hosts other processes': `hosts.to_host`); a tracer as it is."""
+  return x if isinstance(x, jax.core.Tracer) else jnp.asarray(hosts.to_host(x))
 
 
 def _check_scripted(scripted: tuple, weight, per_seat: bool) -> float:
@@ -227,6 +235,10 @@ class Population:
     if not 1 <= num_learners <= capacity * (2 if per_seat else 1):
       raise ConfigError(f"population: num_learners must be in 1..capacity ({capacity}), got "
                         f"{num_learners!r}")
+    if learner.parallel.cuts_params:
+      raise ConfigError("population: members are whole on every device; the learner's "
+                        "parameters are cut over the devices (parallel.params), which only "
+                        "self-play runs allow")
     if num_learners % learner.parallel.shards.members:
       raise ConfigError(f"population: the {learner.parallel.shards.members} devices of the "
                         f"mesh's members axis (parallel.members) must divide num_learners "
@@ -253,8 +265,16 @@ class Population:
   def init(self, seed: int) -> PopulationState:
     """L live members, the learners (slots 0 .. L - 1; per seat: the first slot of each
     seat): learner l initialized (parameters and its run of games) as `Learner.init(seed +
-    l)` does; the other slots hold learner 0's initial parameters until added."""
+    l)` does; the other slots hold learner 0's initial parameters until added.
+
+    On a mesh of several devices the learners' starts are first gathered whole onto this
+    process's default device, the state is put together there and then placed on the mesh:
+    op-by-op operations that move games between devices (the shard-major layout), several
+    in flight at once, can deadlock XLA:CPU's collectives (and on many hosts need every
+    process in step)."""
     starts = [self.learner.init(seed + l) for l in range(self.num_learners)]
+    if self.learner.parallel.mesh.size > 1:
+      starts = jax.tree.map(_gathered, starts)
     first, n = starts[0], self.num_slots
     learners = (jnp.arange(2, dtype=jnp.int32) * self.capacity if self.per_seat
                 else jnp.arange(self.num_learners, dtype=jnp.int32))
@@ -386,12 +406,13 @@ class Population:
 
   def with_opponents(self, state: PopulationState, opponents: jax.Array) -> PopulationState:
     """The state with each learner's opponent distribution (float32[L, N'], see
-    `PopulationState.opponents`) set, for the scheme "given"."""
+    `PopulationState.opponents`) set, for the scheme "given" (replicated over the learner's
+    mesh, as the state's other arrays; on many hosts every process passes the same values)."""
     opponents = jnp.asarray(opponents, jnp.float32)
     if opponents.shape != state.opponents.shape:
       raise ConfigError(f"population: opponents must be float32{list(state.opponents.shape)}, "
                         f"got shape {list(opponents.shape)}")
-    return state.replace(opponents=opponents)
+    return state.replace(opponents=self.learner.parallel.replicate(opponents))
 
   def _matchmake(self, state: PopulationState, key: jax.Array):
     """(per game, int32[L x num_envs, P] the slot in each seat: learner l's run of games,
@@ -465,15 +486,29 @@ class Population:
     return sum_devices((total, games))
 
   def add_member(self, state: PopulationState, which: int | jax.Array = 0,
-                 slot: jax.Array | None = None) -> PopulationState:
+                 slot: jax.Array | None = None,
+                 replace_oldest: bool | jax.Array = False) -> PopulationState:
     """Freezes a copy of learner `which` (an index into `state.learners`) in `slot`, by
     default the first slot not yet live (parameters, magnet, optimizer state; its payoff row
     and column start at the learner's, its `born` is the current update). The learner keeps
     learning. A full population (no `slot` given), or a `slot` out of range, is left as it
-    is (check `state.live.all()` before)."""
+    is (check `state.live.all()` before), unless `replace_oldest` (a bool, may be traced):
+    then a full population's oldest frozen member (the least `born`, then the first slot;
+    never a learner) leaves, and the copy takes its slot as a free slot's (payoff row and
+    column at the learner's, counts and RAE baselines 0); with no frozen member it stays as
+    it is."""
     source = state.learners[which]
     if slot is None:
       slot, full = jnp.argmin(state.live), state.live.all()  # the first dead slot
+      # Replacing the oldest: as data, so that either way is one program.
+      frozen = state.live & ~jnp.isin(jnp.arange(self.num_slots), state.learners)
+      evict = replace_oldest & full & frozen.any()
+      oldest = jnp.argmin(jnp.where(frozen, state.born, jnp.iinfo(jnp.int32).max))
+      slot, full = jnp.where(evict, oldest, slot), full & ~evict
+      stays = ~evict | (jnp.arange(self.num_slots) != slot)                   # bool[N]
+      roles = jnp.repeat(stays, self.learner.num_players)                     # bool[N * P]
+      state = state.replace(payoff=jnp.where(stays[:, None] & stays, state.payoff, 0.0),
+                            baselines=jnp.where(roles, state.baselines, 0.0))
     else:
       slot = jnp.asarray(slot, jnp.int32)
       full = (slot < 0) | (slot >= self.num_slots)

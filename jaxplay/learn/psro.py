@@ -24,6 +24,13 @@ Each iteration (one compiled chunk of PPO updates, then host-side exact passes):
 
 Shapes are fixed by the capacity (`iterations + 1` members a seat), so the training chunk,
 the member tables and the exact passes compile once for the whole run.
+
+Data parallelism (`config.parallel.data`, `parallel.shards`): the best responses' updates run
+over the learner's device mesh as any population's (`Population`: the result depends on the
+shard count, not on the devices); the exact passes run on the host from every member's
+parameters (on many hosts each process its own copy, with the same result), and what they
+write back into the state (the payoff matrix, the meta-strategies) is replicated over the
+mesh.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ from jaxplay.eval.exploitability import exploitability
 from jaxplay.eval.tree import build_tree
 from jaxplay.learn.learner import Learner
 from jaxplay.learn.population import GIVEN, Population, PopulationState
+from jaxplay.parallel import hosts
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,18 +129,18 @@ class PSRO:
   def member_tables(self, state: PopulationState) -> np.ndarray:
     """float64[2, N, I, A]: every slot's policy on every information set, seat s's members
     (slots s * N ..) in row s."""
-    tables = np.asarray(self._tables(state.params), np.float64)
+    tables = np.asarray(hosts.to_host(self._tables(state.params)), np.float64)
     return tables.reshape((2, -1) + tables.shape[1:])
 
   def iteration(self, state: PopulationState) -> tuple[PopulationState, Report]:
     """One PSRO iteration (the module docstring's steps 1-4)."""
-    trained_against = np.asarray(state.opponents, np.float64)
+    trained_against = np.asarray(hosts.to_host(state.opponents), np.float64)
     state, training = self._train(state, self.updates_per_iteration)
     state, report = self.measure(state, include_learners=True, trained_against=trained_against)
     report = dataclasses.replace(report, training={
         k: float(v) for k, v in jax.device_get(training).items()})
     if report.iteration <= self.iterations:
-      live = np.asarray(state.live).reshape(2, -1)
+      live = hosts.to_host(state.live).reshape(2, -1)
       weights = np.zeros(live.shape, np.float32)
       for seat in range(2):
         weights[seat, live[seat]] = report.weights[seat]
@@ -149,13 +157,14 @@ class PSRO:
     `trained_against`: float[2, N] each learner's opponent distribution over the other
     seat's slots; given, the report's `best_response_gap` is measured."""
     tables = self.member_tables(state)
-    live = np.asarray(state.live).reshape(2, -1).copy()
+    live = hosts.to_host(state.live).reshape(2, -1).copy()
     if not include_learners:
-      for seat, slot in enumerate(np.asarray(state.learners)):
+      for seat, slot in enumerate(hosts.to_host(state.learners)):
         live[seat, slot - seat * live.shape[1]] = False
     payoff = meta_game.payoff_tensor(self.tree, list(tables))           # [N, N, 2], all slots
-    state = state.replace(payoff=_slot_payoff(payoff, state.payoff.dtype),
-                          counts=_slot_counts(live, state.counts.dtype))
+    state = state.replace(**self.learner.parallel.replicate(dict(
+        payoff=_slot_payoff(payoff, state.payoff.dtype),
+        counts=_slot_counts(live, state.counts.dtype))))
     sub = payoff[np.ix_(live[0], live[1])]
     sub_weights = meta_game.META_SOLVERS[self.meta_solver](sub)
     weights = [np.zeros(len(row)) for row in live]
@@ -169,7 +178,7 @@ class PSRO:
                     training={}, policy=table)
     if trained_against is not None:
       report = dataclasses.replace(report, best_response_gap=self._best_response_gaps(
-          tables, payoff, np.asarray(state.learners) % live.shape[1], trained_against))
+          tables, payoff, hosts.to_host(state.learners) % live.shape[1], trained_against))
     return state, report
 
   def _best_response_gaps(self, tables: np.ndarray, payoff: np.ndarray, learners: np.ndarray,

@@ -26,6 +26,10 @@ Populations of L learners may add a second axis, "members", of M devices
 out the same games (replicated along "members") and each runs the PPO epochs of its own
 L / M learners, whose results are then gathered (`Shards.mine`, `Shards.gather`). The
 learners' epochs, the bulk of an update, are split M ways; the result is the same for any M.
+
+Self-play runs may also cut their parameters, magnet and optimizer states over the data
+devices instead of holding them whole on each (`parallel.params`: FSDP-style sharding rules,
+`jaxplay.parallel.fsdp`).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import jax
 from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec
 
 from jaxplay.core.errors import ConfigError
+from jaxplay.parallel.fsdp import ParamLayout
 from jaxplay.parallel.shards import MEMBERS, Shards
 
 DATA = "data"
@@ -102,20 +107,27 @@ class DataParallel:
   Attributes:
     mesh: the mesh (axis "data", D devices).
     num_shards: S, a multiple of D.
+    params: how the parameters are cut over the data devices (`jaxplay.parallel.fsdp`), or
+      None: whole on every device.
   """
 
   mesh: Mesh
   num_shards: int
+  params: ParamLayout | None = None
 
   @classmethod
-  def from_config(cls, config, samples: int) -> "DataParallel":
+  def from_config(cls, config, samples: int, params: Any = None) -> "DataParallel":
     """The mesh and shard count of a checked run config (`parallel`), `samples` the
-    samples of an update. Raises ConfigError (see `make_mesh`, `check_sizes`)."""
+    samples of an update; `params`: the parameters' shapes (a tree of arrays or
+    `jax.ShapeDtypeStruct`s), laid out by the config's `parallel.params` rules (None: whole).
+    Raises ConfigError (see `make_mesh`, `check_sizes`)."""
     mesh = make_mesh(config.parallel.data, members=config.parallel.members)
     devices = mesh.shape[DATA]
     ppo = config.ppo
     check_sizes(ppo.num_envs, samples, ppo.num_minibatches, devices, config.parallel.shards)
-    return cls(mesh, config.parallel.shards or devices)
+    layout = (None if params is None or not config.parallel.params else
+              ParamLayout.from_rules(config.parallel.params, params, devices, DATA))
+    return cls(mesh, config.parallel.shards or devices, layout)
 
   @property
   def shards(self) -> Shards:
@@ -124,31 +136,46 @@ class DataParallel:
     identity, changes how XLA fuses the gradient step, and so its rounding)."""
     devices, members = self.mesh.shape[DATA], self.mesh.shape[MEMBERS]
     return Shards(local=self.num_shards // devices, axis=DATA if devices > 1 else None,
-                  members=members)
+                  members=members, params=self.params if self.cuts_params else None)
+
+  @property
+  def cuts_params(self) -> bool:
+    """Whether the parameters are cut over the data devices (`params`)."""
+    return self.params is not None and self.params.cuts
 
   def split_key(self, key: jax.Array) -> jax.Array:
     """S shard keys [S] of one key (with S = 1: the key itself)."""
     return key[None] if self.num_shards == 1 else jax.random.split(key, self.num_shards)
 
-  def run(self, fn: Callable[[Any, Any], tuple[Any, Any]], replicated: Any, sharded: Any):
+  def run(self, fn: Callable[[Any, Any], tuple[Any, Any]], replicated: Any, sharded: Any,
+          in_specs: Any = PartitionSpec(), out_specs: Any = PartitionSpec()):
     """`fn(replicated, sharded) -> (replicated, sharded)` on every device of the mesh: the
     `replicated` trees whole on each, the `sharded` ones (leading axis: S shards or B games)
     cut along their leading axis, device d taking the d-th of D equal pieces. `fn` must
-    return replicated outputs equal on every device (reduced with `Shards.mean`/`total`)."""
+    return replicated outputs equal on every device (reduced with `Shards.mean`/`total`).
+    `in_specs`, `out_specs`: PartitionSpecs (pytree prefixes) of the replicated input and
+    output, for parameters cut over the data devices (`jaxplay.parallel.fsdp`)."""
     if self.mesh.size == 1:  # no shard_map: its outputs would be committed to the mesh, and
       return fn(replicated, sharded)  # jitted callers would compile again for them
     # check_vma=False: JAX's replication types would have every `lax.cond` and `scan` of the
     # games and rollouts mark its constant branches and carries as varying over "data".
-    return jax.shard_map(fn, mesh=self.mesh, in_specs=(PartitionSpec(), PartitionSpec(DATA)),
-                         out_specs=(PartitionSpec(), PartitionSpec(DATA)),
+    return jax.shard_map(fn, mesh=self.mesh, in_specs=(in_specs, PartitionSpec(DATA)),
+                         out_specs=(out_specs, PartitionSpec(DATA)),
                          check_vma=False)(replicated, sharded)
 
   def replicate(self, tree: Any) -> Any:
     """`tree` on every device of the mesh (a one-device mesh leaves it where it is: placing
     it would commit its arrays, and jitted functions would compile again for them)."""
+    return self.put(tree, PartitionSpec())
+
+  def put(self, tree: Any, specs: Any) -> Any:
+    """`tree` on the mesh as `specs` (PartitionSpecs, a pytree prefix of it) lay it out (a
+    one-device mesh leaves it where it is, see `replicate`)."""
     if self.mesh.size == 1:
       return tree
-    return jax.device_put(tree, NamedSharding(self.mesh, PartitionSpec()))
+    shardings = jax.tree.map(lambda spec: NamedSharding(self.mesh, spec), specs,
+                             is_leaf=lambda x: isinstance(x, PartitionSpec))
+    return jax.device_put(tree, shardings)
 
   def shard(self, tree: Any) -> Any:
     """`tree`'s arrays cut along their leading (games) axis over the mesh's devices (a

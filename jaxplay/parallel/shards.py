@@ -36,11 +36,24 @@ class Shards:
     axis: the mesh axis name of the devices that share an update (None: no other devices).
     members: M, the devices of the mesh's "members" axis that split a population's learners
       (1: none; see `mine`).
+    params: how the parameters are cut over `axis` (`jaxplay.parallel.fsdp.ParamLayout`), or
+      None: whole on every device.
   """
 
   local: int = 1
   axis: str | None = None
   members: int = 1
+  params: Any = None
+
+  def gather_params(self, params: Any) -> Any:
+    """The whole parameters from this device's slices of them (`params`: a
+    `jaxplay.parallel.fsdp.ParamLayout`; None: parameters are whole already)."""
+    return params if self.params is None else self.params.gather(params)
+
+  def mean_gradients(self, grads: Any) -> Any:
+    """Gradients of the whole parameters -> their mean over the devices of `axis`: whole
+    (`mean`), or with a parameter layout this device's slices of it (a reduce-scatter)."""
+    return self.mean(grads) if self.params is None else self.params.mean_gradients(grads)
 
   def mine(self, tree: Any) -> Any:
     """Of per-learner arrays [K, ...], the K / M learners this device trains [K / M, ...]:
