@@ -253,10 +253,8 @@ class LeagueRun:
 def make_run(learner: Learner, pool_size: int | None = None) -> SelfPlayRun | LeagueRun:
   """What `train` runs for the config's population (not "psro": `train_psro`); `pool_size`:
   see `LeagueRun`."""
-  population = learner.config.population
-  return (SelfPlayRun(learner)
-          if population.scheme == "self_play" and population.num_learners == 1
-          and not population.scripted else LeagueRun(learner, pool_size))
+  return (SelfPlayRun(learner) if config_lib.plain_self_play(learner.config.population)
+          else LeagueRun(learner, pool_size))
 
 
 def train(config, workdir: str | pathlib.Path, *, stop_after: int | None = None,

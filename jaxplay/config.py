@@ -460,13 +460,19 @@ def _check_sizes(config: dict, envs: Mapping[str, Any]) -> None:
                       f"of an update ({samples})")
 
 
+def plain_self_play(population: Mapping) -> bool:
+  """Whether a config's `population` section trains one network in self-play alone (scheme
+  self_play, one learner, no scripted partners): a `Learner`, no `Population`."""
+  return (population["scheme"] == "self_play" and population["num_learners"] == 1
+          and not population["scripted"])
+
+
 def _check_param_sharding(config: dict) -> None:
-  """Parameters are cut over the devices in self-play runs only (one learner, no scripted
-  partners): a population's members stay whole on every device."""
+  """Parameters are cut over the devices in self-play runs only (`plain_self_play`): a
+  population's members stay whole on every device."""
   population = config["population"]
   if (any(strategy == "fsdp" for _, strategy in config["parallel"]["params"])
-      and (population["scheme"] != "self_play" or population["num_learners"] != 1
-           or population["scripted"])):
+      and not plain_self_play(population)):
     raise ConfigError(f"parallel.params: parameters are cut over the devices (\"fsdp\") in "
                       f"self-play runs only (population.scheme 'self_play', one learner, no "
                       f"scripted partners), not with population.scheme "

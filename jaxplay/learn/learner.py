@@ -179,12 +179,12 @@ class Learner:
     """`state` on the run's mesh: env states cut along their games axis over the data
     devices, the parameters, magnet and optimizer states as `parallel.params` lays them out
     (whole by default), everything else replicated (a restored checkpoint is placed so too)."""
-    networks = ("params", "magnet", "opt_state", "magnet_opt_state")
-    placed = {name: self.parallel.put(getattr(state, name), specs)
-              for name, specs in zip(networks, self.network_specs(state))}
-    return self.parallel.replicate(state.replace(env_states=(), **{n: () for n in networks})
-                                   ).replace(env_states=self.parallel.shard(state.env_states),
-                                             **placed)
+    whole = jax.sharding.PartitionSpec()
+    params, magnet, opt_state, magnet_opt_state = self.network_specs(state)
+    return self.parallel.put(state, TrainState(
+        params=params, magnet=magnet, opt_state=opt_state, magnet_opt_state=magnet_opt_state,
+        env_states=jax.sharding.PartitionSpec(parallel_lib.DATA), key=whole, update=whole,
+        baselines=whole))
 
   def network_specs(self, state: TrainState) -> tuple:
     """PartitionSpecs of the state's params, magnet, opt_state and magnet_opt_state on the

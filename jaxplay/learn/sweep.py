@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxplay import config as config_lib
 from jaxplay.core.errors import ConfigError
 from jaxplay.learn import hyperparams as hyperparams_lib
 from jaxplay.learn.learner import Learner, TrainState
@@ -30,9 +31,7 @@ from jaxplay.learn.learner import Learner, TrainState
 def vmappable(config) -> bool:
   """Whether runs of a checked config can train vmapped: self-play, one learner, no scripted
   partners, on one device (populations, PSRO and data-parallel runs cannot)."""
-  population = config.population
-  return (population.scheme == "self_play" and population.num_learners == 1
-          and not population.scripted and config.parallel.data == 1)
+  return config_lib.plain_self_play(config.population) and config.parallel.data == 1
 
 
 class VmappedRuns:

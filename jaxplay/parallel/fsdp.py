@@ -168,8 +168,3 @@ class ParamLayout:
 
     return optax.GradientTransformation(lambda params: optax.EmptyState(), update)
 
-
-def replicated(params: Any) -> ParamLayout:
-  """The layout that cuts nothing (every leaf whole)."""
-  treedef = jax.tree.structure(params)
-  return ParamLayout(treedef, (None,) * treedef.num_leaves, 1, None)
