@@ -15,10 +15,10 @@ from jaxplay.learn.learner import Learner
 
 
 def league_config(when_full="replace_oldest"):
-  """A tic-tac-toe PFSP league of capacity 3 (the learner and 2 snapshots) over 9 updates,
+  """A Kuhn poker PFSP league of capacity 3 (the learner and 2 snapshots) over 9 updates,
   a snapshot every 2: at updates 2, 4, 6 and 8."""
   config = config_lib.defaults()
-  config.games = ("tic_tac_toe",)
+  config.games = ("kuhn_poker",)
   config.network.kind, config.network.hidden = "mlp", (16,)
   config.ppo.num_envs, config.ppo.num_steps = 16, 4
   config.ppo.num_epochs, config.ppo.num_minibatches = 1, 2

@@ -144,3 +144,22 @@ def test_the_exact_psro_benchmark_draws_a_runs_curve_beside_its_own(psro_run, tm
       capture_output=True, text=True, timeout=600, check=False)
   assert result.returncode == 0, result.stderr[-2000:]
   assert (tmp_path / "psro_kuhn_poker.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_oracle_benchmark_trains_best_responses_against_a_runs_meta_strategy(psro_run):
+  workdir, _, _ = psro_run
+  command = [sys.executable, "-m", "benchmarks.psro_oracle", f"--workdir={workdir}"]
+  result = subprocess.run(command + ["--step=4", "--updates=2", "--every=1",
+                                     "--set=ppo.num_envs=32", "--set=ppo.entropy_coef=0.1"],
+                          capture_output=True, text=True, timeout=600, check=False)
+  assert result.returncode == 0, result.stderr[-2000:]
+  rows = [line.split("|")[1:-1] for line in result.stdout.splitlines()
+          if line.startswith("| 0 ")]
+  assert [int(row[1]) for row in rows] == [1, 2], result.stdout
+  gaps = np.array([[float(row[2]), float(row[3])] for row in rows])
+  assert np.isfinite(gaps).all() and (gaps > -1e-9).all(), result.stdout  # exact is best
+  for flags, message in [(["--step=6"], "ends the run"),
+                         (["--step=4", "--set=ppo.nope=1"], "the config has no field 'ppo.nope'")]:
+    result = subprocess.run(command + flags, capture_output=True, text=True, timeout=600,
+                            check=False)
+    assert result.returncode != 0 and message in result.stderr, result.stderr[-2000:]

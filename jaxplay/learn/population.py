@@ -112,12 +112,6 @@ def _put(tree: Any, index: jax.Array, value: Any) -> Any:
   return jax.tree.map(lambda x, v: x.at[index].set(v), tree, value)
 
 
-def _gathered(x: Any) -> Any:
-  """An array's whole value on this process's default device (from its shards on other
-  devices, and on many hosts other processes': `hosts.to_host`); a tracer as it is."""
-  return x if isinstance(x, jax.core.Tracer) else jnp.asarray(hosts.to_host(x))
-
-
 def _check_scripted(scripted: tuple, weight, per_seat: bool) -> float:
   """`scripted_weight` as a float in [0, 1], or a ConfigError: a weight without scripted
   partners, scripted partners of per-seat populations, or agents that are not `Agent`s."""
@@ -274,7 +268,7 @@ class Population:
     process in step)."""
     starts = [self.learner.init(seed + l) for l in range(self.num_learners)]
     if self.learner.parallel.mesh.size > 1:
-      starts = jax.tree.map(_gathered, starts)
+      starts = hosts.to_default_device(starts)
     first, n = starts[0], self.num_slots
     learners = (jnp.arange(2, dtype=jnp.int32) * self.capacity if self.per_seat
                 else jnp.arange(self.num_learners, dtype=jnp.int32))

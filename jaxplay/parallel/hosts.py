@@ -115,3 +115,11 @@ def to_local(tree: Any) -> Any:
   values (for per-process work such as evaluation); other leaves as they are."""
   return jax.tree.map(lambda x: (jax.numpy.asarray(to_host(x)) if isinstance(x, jax.Array)
                                  and not x.is_fully_addressable else x), tree)
+
+
+def to_default_device(tree: Any) -> Any:
+  """`tree` with every array whole on this process's default device (gathered from its
+  shards on this process's other devices and, on many hosts, from other processes:
+  `to_host`); tracers (inside a traced function) and other leaves as they are."""
+  return jax.tree.map(lambda x: (jax.numpy.asarray(to_host(x)) if isinstance(x, jax.Array)
+                                 and not isinstance(x, jax.core.Tracer) else x), tree)

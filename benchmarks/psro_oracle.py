@@ -1,0 +1,118 @@
+"""How close PPO best responses come to exact ones, against one meta-strategy of a PSRO run.
+
+    python -m benchmarks.psro_oracle --workdir=/tmp/psro_leduc --step=23600
+    python -m benchmarks.psro_oracle --workdir=/tmp/psro_leduc --step=23600 \
+        --set=ppo.num_envs=2048 --set=ppo.entropy_coef=0.2 --rollout_seeds=0,1
+
+Restores a checkpoint of a PSRO run of the train binary (`--step`; not its last, whose best
+responses are already trained): its learners are the next iteration's new best responses and
+their opponents the meta-strategy the run solved. Trains them `--updates` updates with the
+run's config changed by `--set` (any field; the games start anew, so `ppo.num_envs` may
+change too; each best response follows the config's schedules over its `--updates`, as in
+PSRO) and prints, every `--every` updates, how far each seat's best response falls short of
+an exact best response to the same mixture (`PSRO`'s `best_response_gap`), once per rollout
+seed. This is how the Leduc recipe's entropy schedule was chosen (results/psro.md).
+"""
+
+from __future__ import annotations
+
+import ast
+import pathlib
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from absl import app, flags
+
+from experiments import evaluate_lib, run_lib
+from jaxplay import config as config_lib
+from jaxplay.core.errors import ConfigError
+from jaxplay.io.checkpoints import CheckpointError
+from jaxplay.learn.learner import Learner
+from jaxplay.learn.psro import PSRO
+
+_WORKDIR = flags.DEFINE_string("workdir", None, "A PSRO run's workdir.", required=True)
+_STEP = flags.DEFINE_integer("step", None, "Its checkpoint (an update count); default: the "
+                             "latest, which must not be the run's last.")
+_UPDATES = flags.DEFINE_integer("updates", 200, "Updates of each best response.")
+_EVERY = flags.DEFINE_integer("every", 100, "Measure the gaps every this many updates.")
+_SET = flags.DEFINE_multi_string("set", [], "A config override, field=value (Python literal).")
+_ROLLOUT_SEEDS = flags.DEFINE_list("rollout_seeds", ["0"], "Seeds of the rollouts' keys.")
+
+# What a new best response starts from, taken from the run's state (the rest, the games and
+# their keys, from the changed config's fresh state).
+_KEPT = ("params", "magnet", "opt_state", "magnet_opt_state", "live", "learners", "payoff",
+         "counts", "opponents", "baselines", "born")
+
+
+def changed_config(config, overrides: list[str], updates: int):
+  """The run's config with `field=value` overrides, its updates spread so that every
+  iteration has `updates` (each best response's schedule period)."""
+  config = config.as_configdict()  # (a checked config is frozen)
+  for override in overrides:
+    field, _, text = override.partition("=")
+    *path, last = field.split(".")
+    node = config
+    try:
+      for name in path:
+        node = node[name]
+      if last not in node:
+        raise KeyError(f"the config has no field {field!r}")
+      node[last] = ast.literal_eval(text)
+    except (KeyError, AttributeError, ValueError, SyntaxError, TypeError) as error:
+      raise ConfigError(f"--set={override}: {type(error).__name__}: {error}") from None
+  config.total_env_steps = (config.ppo.num_envs * config.ppo.num_steps * updates
+                            * config.population.iterations)
+  return config_lib.check(config)
+
+
+def main(argv):
+  del argv
+  run_lib.quiet_libraries()
+  try:
+    measure_gaps()
+  except (ConfigError, CheckpointError) as error:
+    sys.exit(f"error: {error}")
+
+
+def measure_gaps() -> None:
+  """Trains the restored best responses and prints their gaps (the module docstring)."""
+  workdir = pathlib.Path(_WORKDIR.value)
+  learner, run, saved = evaluate_lib.load_run(workdir, _STEP.value)
+  if not isinstance(run, PSRO):
+    raise ConfigError(f"{workdir} is not a PSRO run (population.scheme "
+                      f"{learner.config.population.scheme!r})")
+  if int(saved.update) >= learner.num_updates:
+    raise ConfigError(f"{workdir}: the checkpoint at update {int(saved.update)} ends the run "
+                      "(its best responses are trained); pass --step of an earlier one")
+  config = changed_config(evaluate_lib.load_config(workdir), _SET.value, _UPDATES.value)
+  psro = PSRO(Learner(config), config.population.iterations, config.population.meta_solver,
+              config.population.fresh)
+  fresh = psro.init(config.seed)
+  start = fresh.replace(update=jnp.zeros_like(fresh.update),
+                        **{name: getattr(saved, name) for name in _KEPT})
+  trained_against = np.asarray(jax.device_get(start.opponents), np.float64)
+  train = jax.jit(psro.population.train_chunk, static_argnums=1)
+  print(f"PPO best responses against the meta-strategy of {workdir} at update "
+        f"{int(saved.update)}, {_UPDATES.value} updates of {psro.learner.steps_per_update:,} env "
+        f"steps a seat; overrides: {_SET.value or 'none'}")
+  print("| rollout seed | updates | gap seat 0 | gap seat 1 | seconds |")
+  print("|---|---|---|---|---|")
+  for seed in _ROLLOUT_SEEDS.value:
+    state = start.replace(key=jax.random.key_data(jax.random.fold_in(jax.random.key(0),
+                                                                      int(seed))))
+    begin, done = time.perf_counter(), 0
+    while done < _UPDATES.value:
+      chunk = min(_EVERY.value, _UPDATES.value - done)
+      state, _ = train(state, chunk)
+      done += chunk
+      _, report = psro.measure(state, include_learners=True, trained_against=trained_against)
+      gaps = report.best_response_gap
+      print(f"| {seed} | {done} | {gaps[0]:.3f} | {gaps[1]:.3f} | "
+            f"{time.perf_counter() - begin:.1f} |", flush=True)
+
+
+if __name__ == "__main__":
+  app.run(main)
