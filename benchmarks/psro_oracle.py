@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 from absl import app, flags
 
-from experiments import evaluate_lib, run_lib
+from experiments import evaluate_lib, run_lib, sweep_lib
 from jaxplay import config as config_lib
 from jaxplay.core.errors import ConfigError
 from jaxplay.io.checkpoints import CheckpointError
@@ -48,21 +48,17 @@ _KEPT = ("params", "magnet", "opt_state", "magnet_opt_state", "live", "learners"
 
 
 def changed_config(config, overrides: list[str], updates: int):
-  """The run's config with `field=value` overrides, its updates spread so that every
-  iteration has `updates` (each best response's schedule period)."""
-  config = config.as_configdict()  # (a checked config is frozen)
+  """The run's config with `field=value` overrides (values as Python literals; the sweep's
+  `apply_overrides`), its updates spread so that every iteration has `updates` (each best
+  response's schedule period)."""
+  parsed = {}
   for override in overrides:
     field, _, text = override.partition("=")
-    *path, last = field.split(".")
-    node = config
     try:
-      for name in path:
-        node = node[name]
-      if last not in node:
-        raise KeyError(f"the config has no field {field!r}")
-      node[last] = ast.literal_eval(text)
-    except (KeyError, AttributeError, ValueError, SyntaxError, TypeError) as error:
-      raise ConfigError(f"--set={override}: {type(error).__name__}: {error}") from None
+      parsed[field] = ast.literal_eval(text)
+    except (ValueError, SyntaxError) as error:
+      raise ConfigError(f"--set={override}: not a Python literal ({error})") from None
+  config = sweep_lib.apply_overrides(config.as_configdict(), parsed)  # (checked: frozen)
   config.total_env_steps = (config.ppo.num_envs * config.ppo.num_steps * updates
                             * config.population.iterations)
   return config_lib.check(config)

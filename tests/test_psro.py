@@ -159,7 +159,7 @@ def test_the_oracle_benchmark_trains_best_responses_against_a_runs_meta_strategy
   gaps = np.array([[float(row[2]), float(row[3])] for row in rows])
   assert np.isfinite(gaps).all() and (gaps > -1e-9).all(), result.stdout  # exact is best
   for flags, message in [(["--step=6"], "ends the run"),
-                         (["--step=4", "--set=ppo.nope=1"], "the config has no field 'ppo.nope'")]:
+                         (["--step=4", "--set=ppo.nope=1"], "unknown config field 'ppo.nope'")]:
     result = subprocess.run(command + flags, capture_output=True, text=True, timeout=600,
                             check=False)
     assert result.returncode != 0 and message in result.stderr, result.stderr[-2000:]

@@ -110,16 +110,22 @@ def to_host(leaf: Any) -> np.ndarray:
   return np.asarray(jax.device_get(leaf))
 
 
+def _whole_where(tree: Any, wanted) -> Any:
+  """`tree` with each concrete array for which `wanted(array)` holds replaced by its whole
+  value (`to_host`) on this process's default device; tracers and other leaves as they are."""
+  return jax.tree.map(lambda x: (jax.numpy.asarray(to_host(x)) if isinstance(x, jax.Array)
+                                 and not isinstance(x, jax.core.Tracer) and wanted(x) else x),
+                      tree)
+
+
 def to_local(tree: Any) -> Any:
   """`tree` with arrays of a multi-process mesh replaced by this process's copy of their
   values (for per-process work such as evaluation); other leaves as they are."""
-  return jax.tree.map(lambda x: (jax.numpy.asarray(to_host(x)) if isinstance(x, jax.Array)
-                                 and not x.is_fully_addressable else x), tree)
+  return _whole_where(tree, lambda x: not x.is_fully_addressable)
 
 
 def to_default_device(tree: Any) -> Any:
   """`tree` with every array whole on this process's default device (gathered from its
   shards on this process's other devices and, on many hosts, from other processes:
   `to_host`); tracers (inside a traced function) and other leaves as they are."""
-  return jax.tree.map(lambda x: (jax.numpy.asarray(to_host(x)) if isinstance(x, jax.Array)
-                                 and not isinstance(x, jax.core.Tracer) else x), tree)
+  return _whole_where(tree, lambda x: True)
