@@ -12,6 +12,11 @@ change too; each best response follows the config's schedules over its `--update
 PSRO) and prints, every `--every` updates, how far each seat's best response falls short of
 an exact best response to the same mixture (`PSRO`'s `best_response_gap`), once per rollout
 seed. This is how the Leduc recipe's entropy schedule was chosen (results/psro.md).
+
+With `--top=K` it then prints, per seat, the K information sets where the exact best response
+gains most over the trained one (`Exploitability.infoset_gain`: the learner's own reach times
+what the best action's counterfactual value exceeds its policy's there; a seat's gains sum to
+its gap), with the learner's action probabilities and the best action: where PPO falls short.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from absl import app, flags
 from experiments import evaluate_lib, run_lib, sweep_lib
 from jaxplay import config as config_lib
 from jaxplay.core.errors import ConfigError
+from jaxplay.io import openspiel_policy
 from jaxplay.io.checkpoints import CheckpointError
 from jaxplay.learn.learner import Learner
 from jaxplay.learn.psro import PSRO
@@ -40,6 +46,8 @@ _UPDATES = flags.DEFINE_integer("updates", 200, "Updates of each best response."
 _EVERY = flags.DEFINE_integer("every", 100, "Measure the gaps every this many updates.")
 _SET = flags.DEFINE_multi_string("set", [], "A config override, field=value (Python literal).")
 _ROLLOUT_SEEDS = flags.DEFINE_list("rollout_seeds", ["0"], "Seeds of the rollouts' keys.")
+_TOP = flags.DEFINE_integer("top", 0, "After training, print each seat's TOP information sets "
+                            "by what an exact best response gains there.")
 
 # What a new best response starts from, taken from the run's state (the rest, the games and
 # their keys, from the changed config's fresh state).
@@ -108,6 +116,35 @@ def measure_gaps() -> None:
       gaps = report.best_response_gap
       print(f"| {seed} | {done} | {gaps[0]:.3f} | {gaps[1]:.3f} | "
             f"{time.perf_counter() - begin:.1f} |", flush=True)
+    if _TOP.value:
+      print_shortfalls(psro, state, trained_against, _TOP.value)
+
+
+def infoset_names(tree) -> list[str]:
+  """Every information set's OpenSpiel information-state string, or its id where the game
+  declares no OpenSpiel counterpart."""
+  try:
+    return openspiel_policy.infostate_strings(tree)
+  except openspiel_policy.PolicyFormatError:
+    return [f"information set {i}" for i in range(tree.num_infosets)]
+
+
+def print_shortfalls(psro: PSRO, state, trained_against: np.ndarray, top: int) -> None:
+  """Per seat, the `top` information sets where an exact best response to the mixture the
+  learner trained against gains most over the learner (the module docstring)."""
+  tables = psro.member_tables(state)
+  learners = np.asarray(jax.device_get(state.learners)) % tables.shape[1]
+  names = infoset_names(psro.tree)
+  for seat in range(2):
+    result = psro.learner_against(tables, learners, trained_against, seat)
+    gain = np.where(psro.tree.infoset_player == seat, result.infoset_gain, 0.0)
+    print(f"seat {seat}: gap {gain.sum():.3f}, where the best response gains most")
+    print("| gain | information set | learner's probabilities | best action |")
+    print("|---|---|---|---|")
+    for infoset in np.argsort(-gain)[:top]:
+      probs = " ".join(f"{p:.2f}" for p in tables[seat, learners[seat], infoset])
+      print(f"| {gain[infoset]:.4f} | {names[infoset]} | {probs} | "
+            f"{result.best_response[infoset]} |")
 
 
 if __name__ == "__main__":

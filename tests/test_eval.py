@@ -81,6 +81,13 @@ def test_exploitability_matches_openspiel(trees, cfr_averages, key):
           openspiel_value(tree, table, two_player_exploitability=True), abs=1e-6), name
     chex.assert_shape(ours.best_response, (tree.num_infosets,))
     assert tree.infoset_legal[np.arange(tree.num_infosets), ours.best_response].all()
+    # Each player's best-response gain, information set by information set: non-negative,
+    # and summing to the whole gain (the performance-difference identity).
+    chex.assert_shape(ours.infoset_gain, (tree.num_infosets,))
+    assert (ours.infoset_gain >= -1e-12).all(), name
+    gain_by_player = np.bincount(tree.infoset_player, ours.infoset_gain, tree.num_players)
+    np.testing.assert_allclose(gain_by_player, ours.best_response_values
+                               - ours.on_policy_values, atol=1e-9, err_msg=name)
 
 
 def kuhn_nash_table(tree):
@@ -96,6 +103,7 @@ def test_kuhn_nash_equilibrium_has_value_minus_one_eighteenth(trees):
   result = exploitability(trees["kuhn_2p"], kuhn_nash_table(trees["kuhn_2p"]))
   assert result.nash_conv == pytest.approx(0.0, abs=1e-12)
   np.testing.assert_allclose(result.on_policy_values, [-1 / 18, 1 / 18], atol=1e-12)
+  np.testing.assert_allclose(result.infoset_gain, 0.0, atol=1e-12)
 
 
 def test_policy_function_is_evaluated_on_every_information_set(trees):

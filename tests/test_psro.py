@@ -149,7 +149,7 @@ def test_the_exact_psro_benchmark_draws_a_runs_curve_beside_its_own(psro_run, tm
 def test_the_oracle_benchmark_trains_best_responses_against_a_runs_meta_strategy(psro_run):
   workdir, _, _ = psro_run
   command = [sys.executable, "-m", "benchmarks.psro_oracle", f"--workdir={workdir}"]
-  result = subprocess.run(command + ["--step=4", "--updates=2", "--every=1",
+  result = subprocess.run(command + ["--step=4", "--updates=2", "--every=1", "--top=3",
                                      "--set=ppo.num_envs=32", "--set=ppo.entropy_coef=0.1"],
                           capture_output=True, text=True, timeout=600, check=False)
   assert result.returncode == 0, result.stderr[-2000:]
@@ -158,6 +158,17 @@ def test_the_oracle_benchmark_trains_best_responses_against_a_runs_meta_strategy
   assert [int(row[1]) for row in rows] == [1, 2], result.stdout
   gaps = np.array([[float(row[2]), float(row[3])] for row in rows])
   assert np.isfinite(gaps).all() and (gaps > -1e-9).all(), result.stdout  # exact is best
+  # --top: each seat's three information sets where the exact best response gains most,
+  # the largest first; a seat's gains sum to its last gap.
+  for seat in range(2):
+    header = [line for line in result.stdout.splitlines() if line.startswith(f"seat {seat}: ")]
+    assert header and f"gap {gaps[-1, seat]:.3f}" in header[0], result.stdout
+  shortfalls = [line.split("|")[1:-1] for line in result.stdout.splitlines()
+                if line.startswith("| 0.") or line.startswith("| -0.")]
+  assert len(shortfalls) == 6, result.stdout
+  for seat in range(2):
+    gains = [float(row[0]) for row in shortfalls[3 * seat:3 * seat + 3]]
+    assert gains == sorted(gains, reverse=True), result.stdout
   for flags, message in [(["--step=6"], "ends the run"),
                          (["--step=4", "--set=ppo.nope=1"], "unknown config field 'ppo.nope'")]:
     result = subprocess.run(command + flags, capture_output=True, text=True, timeout=600,

@@ -104,7 +104,7 @@ def _run(tree: DeviceTree, state: CFRState, num_iterations: jax.Array) -> CFRSta
 
 @jax.jit
 def _average_exploitability(tree: DeviceTree, state: CFRState):
-  values, br_values, _ = exploitability_lib.best_response_values(
+  values, br_values, _, _ = exploitability_lib.best_response_values(
       tree, average_policy(tree, state))
   return (br_values - values).sum() / tree.num_players
 

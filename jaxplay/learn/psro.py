@@ -43,7 +43,7 @@ import numpy as np
 
 from jaxplay.core.errors import ConfigError
 from jaxplay.eval import meta_game
-from jaxplay.eval.exploitability import exploitability
+from jaxplay.eval.exploitability import Exploitability, exploitability
 from jaxplay.eval.tree import build_tree
 from jaxplay.learn.learner import Learner
 from jaxplay.learn.population import GIVEN, Population, PopulationState
@@ -178,24 +178,32 @@ class PSRO:
                     training={}, policy=table)
     if trained_against is not None:
       report = dataclasses.replace(report, best_response_gap=self._best_response_gaps(
-          tables, payoff, hosts.to_host(state.learners) % live.shape[1], trained_against))
+          tables, hosts.to_host(state.learners) % live.shape[1], trained_against))
     return state, report
 
-  def _best_response_gaps(self, tables: np.ndarray, payoff: np.ndarray, learners: np.ndarray,
+  def _best_response_gaps(self, tables: np.ndarray, learners: np.ndarray,
                           trained_against: np.ndarray) -> tuple[float, float]:
     """Per seat s: the exact best response's value against the other seat's mixture
     `trained_against[s]` minus learner s's value against it (`learners`: each seat's
-    learner's index in its seat; `payoff` float[N, N, 2] over all slots)."""
+    learner's index in its seat)."""
     gaps = []
     for seat in range(2):
-      against = trained_against[seat] / trained_against[seat].sum()
-      own = np.eye(len(against))[learners[seat]]
-      mixture = meta_game.aggregate_policy(self.tree, list(tables),
-                                           [own, against] if seat == 0 else [against, own])
-      best = exploitability(self.tree, mixture).best_response_values[seat]
-      learner_row = payoff[learners[0], :, 0] if seat == 0 else payoff[:, learners[1], 1]
-      gaps.append(float(best - against @ learner_row))
+      result = self.learner_against(tables, learners, trained_against, seat)
+      gaps.append(float(result.best_response_values[seat] - result.on_policy_values[seat]))
     return gaps[0], gaps[1]
+
+  def learner_against(self, tables: np.ndarray, learners: np.ndarray,
+                      trained_against: np.ndarray, seat: int) -> Exploitability:
+    """The exact evaluation (`exploitability`) of seat `seat`'s learner (index
+    `learners[seat]` in its seat's slots of `tables` float[2, N, I, A]) against the other
+    seat's mixture `trained_against[seat]` float[N], played as one behavioural policy: its
+    entries for `seat` say what an exact best response gains over the learner, in total and
+    information set by information set (`Exploitability.infoset_gain`)."""
+    against = trained_against[seat] / trained_against[seat].sum()
+    own = np.eye(len(against))[learners[seat]]
+    mixture = meta_game.aggregate_policy(self.tree, list(tables),
+                                         [own, against] if seat == 0 else [against, own])
+    return exploitability(self.tree, mixture)
 
 
 def _slot_payoff(payoff: np.ndarray, dtype) -> jax.Array:
