@@ -9,8 +9,8 @@ are Python). Each override applies on top of the config (with its `--config.*` f
 run is checked (`jaxplay.config.check`) before anything runs.
 
 Runs are split into groups: self-play runs that differ only in the seed and in the
-shape-keeping hyperparameters (`jaxplay.learn.hyperparams`: learning rate, loss coefficients,
-schedule ends) form one group, trained as one vmapped program (`jaxplay.learn.sweep`); every
+shape-keeping hyperparameters (`jaxplay.learn.hyperparams`: learning rates, loss coefficients,
+schedule ends, gamma, GAE's lambda) form one group, trained as one vmapped program (`jaxplay.learn.sweep`); every
 other run (another num_envs, network or game: another program; populations, PSRO) is a group
 of its own. With more than one group to run, each runs in its own process (a pool of
 `--jobs`, default the CPU count); its lines go to `<workdir>/logs/<group>.log`.

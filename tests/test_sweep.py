@@ -89,6 +89,32 @@ def test_a_vmapped_run_equals_its_single_run(vmapped_and_single, run):
     chex.assert_trees_all_close(group.run(chunk, run), single, atol=1e-5, rtol=1e-4)
 
 
+def test_discounts_gae_lambda_and_the_magnets_learning_rate_are_traced_too():
+  """Runs that differ in gamma, GAE's lambda and the distilled magnet's learning rate (the
+  returns, the advantages and the magnet's Adam step) vmap together, each equal to its
+  single run."""
+  base = kuhn_config()
+  base.ppo.magnet_update = "distill"
+  runs = [{"seed": 0}, {"seed": 0, "ppo.gamma": 0.9, "ppo.gae_lambda": 0.8,
+                        "ppo.magnet_lr": 1e-3}]
+  configs = [config_lib.check(sweep_lib.apply_overrides(base, o)) for o in runs]
+  assert len(sweep_lib.plan(sweep_lib.make_runs(base, runs))) == 1   # one program
+  group = VmappedRuns(Learner(configs[0]), configs)
+  assert sorted(group.traced) == ["gae_lambda", "gamma", "magnet_lr"]
+  chunk = jax.jit(group.train_chunk, static_argnums=1)
+  states, history = train(group, group.init(), lambda s: chunk(s, PER_CALL))
+  learner = Learner(configs[1])
+  step = jax.jit(learner.train_chunk, static_argnums=1)
+  single, single_history = train(learner, learner.init(0), lambda s: step(s, PER_CALL))
+  mine = group.run(states, 1)
+  chex.assert_trees_all_close(mine.params, single.params, atol=1e-5, rtol=1e-5)
+  chex.assert_trees_all_close(mine.magnet, single.magnet, atol=1e-5, rtol=1e-5)
+  for vmapped, alone in zip(history, single_history):
+    chex.assert_trees_all_close(group.run(vmapped, 1), alone, atol=1e-5, rtol=1e-4)
+  other = group.run(states, 0)
+  assert abs(jax.tree.leaves(other.magnet)[0] - jax.tree.leaves(mine.magnet)[0]).max() > 1e-4
+
+
 def test_runs_differ_where_their_seeds_or_learning_rates_do(vmapped_and_single):
   _, (states, _), _ = vmapped_and_single
   first = jax.tree.leaves(VmappedRuns.run(states, 0).params)[0]

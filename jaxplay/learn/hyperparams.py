@@ -35,10 +35,11 @@ CONFIG_FIELDS = {
     "final_entropy_coef": "ppo.final_entropy_coef", "kl_coef": "ppo.kl_coef",
     "magnet_coef": "ppo.magnet_coef", "final_magnet_fraction": "ppo.final_magnet_fraction",
     "magnet_ema": "ppo.magnet_ema", "final_magnet_ema_fraction": "ppo.final_magnet_ema_fraction",
-    "shaping_coef": "shaping.coef",
+    "shaping_coef": "shaping.coef", "gamma": "ppo.gamma", "gae_lambda": "ppo.gae_lambda",
+    "magnet_lr": "ppo.magnet_lr",
 }
 PER_GAME = ("clip_eps", "entropy_coef", "final_entropy_coef", "kl_coef", "magnet_coef",
-            "final_magnet_fraction")
+            "final_magnet_fraction", "gamma", "gae_lambda")
 # Fields whose being zero or not changes the program (`jaxplay.learn.ppo.uses`).
 STRUCTURAL = ("kl_coef", "magnet_coef")
 
@@ -62,6 +63,9 @@ class Hyperparams:
   magnet_ema: Any
   final_magnet_ema_fraction: Any
   shaping_coef: Any
+  gamma: Any
+  gae_lambda: Any
+  magnet_lr: Any
 
   def replace_with(self, traced: dict[str, Any] | None) -> "Hyperparams":
     """These hyperparameters with the fields of `traced` (None or {}: as they are)."""

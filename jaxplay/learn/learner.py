@@ -284,19 +284,19 @@ class Learner:
     shards = self.parallel.shards
     batch, env_states, baselines, _, metrics = self.collect(
         shards.gather_params(params), env_states, baselines, game_keys, schedules,
-        shards=shards)
+        shards=shards, hparams=hparams)
     batch = self.with_magnet_logits(batch, shards.gather_params(magnet))  # [L, samples, ...]
     params, opt_state, loss_metrics = self.optimize(params, opt_state, batch, shuffle_keys,
                                                     schedules, shards=shards, hparams=hparams)
     magnet, magnet_opt_state, magnet_metrics = self.magnet_step(
-        magnet, magnet_opt_state, params, batch, schedules, shards=shards)
+        magnet, magnet_opt_state, params, batch, schedules, shards=shards, hparams=hparams)
     metrics.update(magnet_metrics)
     metrics.update(loss_metrics)
     return (params, magnet, opt_state, magnet_opt_state, baselines, metrics), env_states
 
   def collect(self, params, env_states: tuple, baselines: jax.Array, keys, schedules,
               members: tuple | None = None, blocks: int = 1, scripted: tuple = (),
-              shards: parallel_lib.Shards | None = None):
+              shards: parallel_lib.Shards | None = None, hparams: dict | None = None):
     """Rolls out every game (`ppo.num_steps` steps of its B games) and estimates advantages.
 
     Args:
@@ -314,6 +314,7 @@ class Learner:
         `members`) hold its games, `keys` per game L keys, one per shard (each shard of
         B / L games rolls out with its own); baselines and metrics are over every device's
         games. None: one shard, one device.
+      hparams: traced hyperparameters (gamma, gae_lambda; see `update`).
 
     Returns:
       (the samples of every game as one Batch [blocks x L, S, ...] (block j: the samples of
@@ -321,6 +322,7 @@ class Learner:
       metrics of the rollouts).
     """
     ppo = self.config.ppo
+    hp = self.hparams.replace_with(hparams)
     keys = keys if shards is not None else [key[None] for key in keys]
     shards = shards or parallel_lib.ONE
     batches, new_states, new_baselines, trajectories, metrics = [], [], [], [], {}
@@ -340,11 +342,11 @@ class Learner:
       if game_ppo.advantage == "gae":
         advantage, target, valid = adv_lib.seat_gae(
             traj.reward, traj.done, traj.seat, traj.acted, traj.value, traj.bootstrap,
-            last_value, last_decides, game_ppo.gamma, game_ppo.gae_lambda)
+            last_value, last_decides, hp.gamma[game], hp.gae_lambda[game])
       else:
         role = traj.member * self.num_players + traj.seat
         target, valid = adv_lib.monte_carlo_returns(traj.reward, traj.done, traj.seat,
-                                                    traj.acted, game_ppo.gamma)
+                                                    traj.acted, hp.gamma[game])
         baseline = adv_lib.update_role_baseline(baseline, target, valid, role,
                                                 game_ppo.rae_alpha, shards.total)
         advantage = adv_lib.rae_advantages(target, valid, role, baseline)
@@ -371,19 +373,21 @@ class Learner:
     return batch.replace(magnet_logits=masked_logits(magnet_logits, batch.legal))
 
   def magnet_step(self, magnet, magnet_opt_state, params, batch: Batch, schedules,
-                  shards: parallel_lib.Shards | None = None):
+                  shards: parallel_lib.Shards | None = None, hparams: dict | None = None):
     """The magnet after an update to `params`: an EMA step towards them, or a distillation
     step towards the policy that played `batch` (samples [N], or with `shards` [L, N]: see
-    `optimize`). Returns (magnet, its optimizer state, metrics)."""
+    `optimize`; `hparams`: traced hyperparameters). Returns (magnet, its optimizer state,
+    metrics)."""
     if self.magnet_update == "ema":
       step = schedules["magnet_ema"]
       magnet = jax.tree.map(lambda m, p: m + step * (p - m), magnet, params)
       return magnet, magnet_opt_state, {"magnet_ema": step}
-    magnet, magnet_opt_state, kl = self._distill_magnet(magnet, magnet_opt_state, batch, shards)
+    magnet, magnet_opt_state, kl = self._distill_magnet(magnet, magnet_opt_state, batch, shards,
+                                                        hparams)
     return magnet, magnet_opt_state, {"magnet_distill_kl": kl}
 
   def _distill_magnet(self, magnet, opt_state, batch: Batch,
-                      shards: parallel_lib.Shards | None = None):
+                      shards: parallel_lib.Shards | None = None, hparams: dict | None = None):
     """One Adam step (`ppo.magnet_lr`) of the magnet towards the policy that played `batch`:
     the mean over the batch's decisions of KL(played || magnet) (over shards: the mean of
     each shard's, see `optimize`). Repeated every update, the magnet tracks a visit-weighted
@@ -399,7 +403,8 @@ class Learner:
     loss = lambda m: shards.map(functools.partial(shard_loss, m), batch).mean()
     kl, grads = jax.value_and_grad(loss)(shards.gather_params(magnet))
     kl, grads = shards.mean(kl), shards.mean_gradients(grads)
-    updates, opt_state = self.magnet_optimizer.update(grads, opt_state, magnet)
+    magnet_lr = self.hparams.replace_with(hparams).magnet_lr
+    updates, opt_state = optax.adam(magnet_lr, eps=1e-5).update(grads, opt_state, magnet)
     return optax.apply_updates(magnet, updates), opt_state, kl
 
   def optimize(self, params, opt_state, batch: Batch, key, schedules,
