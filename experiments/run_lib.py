@@ -26,7 +26,7 @@ from jaxplay.eval import elo
 from jaxplay.io import plots
 from jaxplay.io.checkpoints import Checkpointer, CheckpointError
 from jaxplay.io.metrics import MetricWriter, NoMetrics
-from jaxplay.learn.evaluation import Evaluation, headline_keys
+from jaxplay.learn.evaluation import Evaluation, headline_keys, partner_returns
 from jaxplay.learn import partner_pool
 from jaxplay.learn.cole_generations import ColeGenerations
 from jaxplay.learn.learner import Learner
@@ -82,6 +82,9 @@ def make_workdir(workdir: pathlib.Path) -> None:
 class SelfPlayRun:
   """What `train` runs for self-play: the learner's updates and its games' evaluators."""
 
+  # Evaluation metrics worth a glance besides the games' headline metrics.
+  headline_extra: tuple[str, ...] = ()
+
   def __init__(self, learner: Learner):
     self.learner, self.evaluation = learner, Evaluation(learner)
     self.describe = f"{learner.network.__class__.__name__} network"
@@ -126,8 +129,9 @@ class LeagueRun:
   `snapshot_initial`) until the population is full (or on, each in the oldest snapshot's
   slot, with `population.when_full = "replace_oldest"`).
   Evaluated by its games' evaluators (each learner's; with several, their mean and each as
-  `learner<l>/...`), the mean return with the frozen partners (FCP), the members' Elo ratings
-  from the training games' payoff matrix (zero-sum games), and that matrix as an image.
+  `learner<l>/...`), the mean return with the frozen partners (FCP) and the first learner's
+  with each scripted partner (`evaluation.partner_returns`), the members' Elo ratings from
+  the training games' payoff matrix (zero-sum games), and that matrix as an image.
 
   `pool_size`: FCP only, to restore a checkpoint of stage 2 (which holds its partners) without
   reading stage 1's run again: the number of partners (the checkpoint's members less 1)."""
@@ -174,6 +178,8 @@ class LeagueRun:
     self.num_learners = self.population.num_learners
     self.env_steps_per_update = learner.steps_per_update * self.num_learners
     self.evaluation = Evaluation(learner)
+    game = learner.games.names[0]
+    self.headline_extra = tuple(f"{game}/with_{name}/return" for name in population.scripted)
     self._snapshot = jax.jit(self.population.add_member)
     self.rated = not any(env.common_payoff for env in learner.games.raw)  # Elo
 
@@ -234,6 +240,10 @@ class LeagueRun:
       metrics.update({f"learner{index}/{key}": value for key, value in values.items()})
       for key, value in values.items():
         metrics[key] = metrics.get(key, 0.0) + value / len(learners)
+    if self.population.scripted:  # static
+      metrics.update(partner_returns(
+          self.learner, jax.tree.map(lambda x: x[learners[0]], params),
+          self.population.scripted, self.config.scripted, update))
     live, payoff, counts = np.asarray(live), np.asarray(payoff), np.asarray(counts)
     metrics["population/members"] = int(live.sum())
     if self.num_partners:  # the learner's mean training return with each partner
@@ -341,7 +351,8 @@ def train(config, workdir: str | pathlib.Path, *, stop_after: int | None = None,
           writer.write(update, metrics)
           for tag, image in images.items():
             writer.image(update, tag, image)
-          print_fn(f"eval @ {update}: {_format(metrics, headline_keys(envs, metrics))} "
+          shown = headline_keys(envs, metrics) + list(trainer.headline_extra)
+          print_fn(f"eval @ {update}: {_format(metrics, shown)} "
                    f"({time.perf_counter() - start:.1f} s)")
         if update % run.checkpoint_every == 0 or last:
           save(checkpoints, update, state, learner)

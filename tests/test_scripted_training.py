@@ -163,3 +163,9 @@ def test_the_best_response_config_trains_and_evaluates(tmp_path):
   assert int(state.update) == NUM_UPDATES
   metrics = evaluate_lib.evaluate(tmp_path / "br", plot="", print_fn=lambda _: None)
   assert np.isfinite(metrics["overcooked/return_0"])
+  # Its return with its partner, both seats pooled and by seat: printed in training too.
+  partner = "overcooked/with_onion_fetcher/return"
+  by_seat = [metrics[f"{partner}_seat{seat}"] for seat in range(2)]
+  assert metrics[partner] == pytest.approx(np.mean(by_seat)) and np.isfinite(by_seat).all()
+  assert any(line.startswith("eval @") and "with_onion_fetcher/return" in line
+             for line in lines), lines

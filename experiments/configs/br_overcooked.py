@@ -10,7 +10,8 @@ the best-response bound of zero-shot-coordination evaluation with that partner.
 
 The argument is "layout" or "layout,partner"; the partner is one of
 `jaxplay.agents.scripted.PARTNERS` (default independent_cook). The training metrics
-`population/scripted_return_0` are the learner's mean returns with the partner.
+`population/scripted_return_0` are the learner's mean returns with the partner; its
+evaluation, `overcooked/with_<partner>/return`, plays the learner with it in both seats.
 """
 
 from experiments.configs import overcooked

@@ -11,7 +11,9 @@ from typing import Callable, Sequence
 
 import jax
 
+from jaxplay.agents.agent import Agent
 from jaxplay.core.env import Env
+from jaxplay.eval.crossplay import cross_play
 from jaxplay.eval.policy_eval import make_evaluator
 from jaxplay.learn.learner import Learner, TrainState
 
@@ -52,6 +54,27 @@ class Evaluation:
         for metric, value in evaluator(params, key).items():
           metrics[f"{name}/{prefix}{metric}"] = value
     return metrics
+
+
+def partner_returns(learner: Learner, params, partners: Sequence[Agent],
+                    names: Sequence[str], update: int) -> dict[str, float]:
+  """`<game>/with_<name>/return`: the mean return of the learner's network (`params`, one
+  network's) with each scripted partner (`partners`, named `names`) in `eval.num_games`
+  games (rounded up to even; half in each seat), and `.../return_seat<s>` by the network's
+  seat: what a best response to scripted partners is trained for. Keys from the run's seed
+  and `update`, apart from `Evaluation`'s."""
+  config, env = learner.config, learner.games.raw[0]
+  num_games = config.eval.num_games + config.eval.num_games % 2
+  key = jax.random.fold_in(jax.random.key(config.seed + 2), update)
+  played = cross_play(env, learner, jax.tree.map(lambda x: x[None], params), key,
+                      scripted=partners, num_games=num_games, greedy=config.eval.greedy)
+  metrics = {}
+  for j, name in enumerate(names):
+    metrics[f"{env.name}/with_{name}/return"] = float(played.returns[0, j])
+    for seat in range(2):
+      metrics[f"{env.name}/with_{name}/return_seat{seat}"] = float(
+          played.returns_by_seat[0, j, seat])
+  return metrics
 
 
 def headline_keys(envs: Sequence[Env], metrics: dict[str, float]) -> list[str]:
