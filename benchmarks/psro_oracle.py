@@ -98,7 +98,6 @@ def measure_gaps() -> None:
   start = fresh.replace(update=jnp.zeros_like(fresh.update),
                         **{name: getattr(saved, name) for name in _KEPT})
   trained_against = np.asarray(jax.device_get(start.opponents), np.float64)
-  train = jax.jit(psro.population.train_chunk, static_argnums=1)
   print(f"PPO best responses against the meta-strategy of {workdir} at update "
         f"{int(saved.update)}, {_UPDATES.value} updates of {psro.learner.steps_per_update:,} env "
         f"steps a seat; overrides: {_SET.value or 'none'}")
@@ -110,7 +109,7 @@ def measure_gaps() -> None:
     begin, done = time.perf_counter(), 0
     while done < _UPDATES.value:
       chunk = min(_EVERY.value, _UPDATES.value - done)
-      state, _ = train(state, chunk)
+      state, _ = psro.train(state, chunk)
       done += chunk
       _, report = psro.measure(state, include_learners=True, trained_against=trained_against)
       gaps = report.best_response_gap

@@ -7,6 +7,8 @@ import subprocess
 import sys
 
 import chex
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pyspiel
 import pytest
@@ -20,6 +22,8 @@ from jaxplay.eval.exploitability import exploitability
 from jaxplay.io import openspiel_policy
 from jaxplay.io.checkpoints import CheckpointError
 from jaxplay.io.metrics import read_metrics
+from jaxplay.learn import rollout as rollout_lib
+from jaxplay.learn import tabular
 from jaxplay.learn.learner import Learner
 from jaxplay.learn.psro import PSRO
 
@@ -174,3 +178,50 @@ def test_the_oracle_benchmark_trains_best_responses_against_a_runs_meta_strategy
     result = subprocess.run(command + flags, capture_output=True, text=True, timeout=600,
                             check=False)
     assert result.returncode != 0 and message in result.stderr, result.stderr[-2000:]
+
+
+# --- frozen members from their tables (jaxplay.learn.tabular) ----------------------------------
+
+
+@pytest.mark.parametrize("game", ["kuhn_poker", "leduc_poker"])
+def test_every_information_set_is_found_by_its_observation(game):
+  import jaxplay
+  from jaxplay.eval.tree import build_tree
+  tree = build_tree(jaxplay.make(game))
+  index = tabular.make_index(tree.infoset_observation)
+  found = tabular.lookup(index, jnp.asarray(tree.infoset_observation))
+  np.testing.assert_array_equal(np.asarray(found), np.arange(tree.num_infosets))
+  with pytest.raises(tabular.TableError, match="share an observation"):
+    tabular.make_index(np.concatenate([tree.infoset_observation[:3],
+                                       tree.infoset_observation[:1]]))
+
+
+def test_frozen_members_play_from_their_tables_as_their_networks_would():
+  """After one iteration (frozen members 0 and N): a rollout with tables, running only the
+  learners' networks, takes the actions a rollout of every member's network takes with the
+  same keys, and records the same rewards and the frozen actors' log-probabilities."""
+  psro = PSRO(kuhn_learner(updates=4), iterations=2)
+  state, _ = psro.iteration(psro.init(0))
+  learner, n = psro.learner, psro.population.capacity
+  learners = np.asarray(state.learners)
+  assert learners.tolist() == [1, n + 1]
+  games = 32
+  members = jnp.asarray(np.where(np.arange(games)[:, None] < games // 2,
+                                 [[1, n]], [[0, n + 1]]), jnp.int32)   # learner v frozen
+  states = jax.tree.map(lambda x: x[:games], state.env_states[0])
+  key = jax.random.key(3)
+  tables = psro._opponent_tables(state)
+  mine = jax.tree.map(lambda x: x[learners], state.params)
+  play = lambda params, tables: rollout_lib.rollout(
+      learner.games, 0, learner.model, params, states, key, 8, members=members, tables=tables)
+  _, with_tables, _, _ = play(mine, tables)
+  _, with_networks, _, _ = play(state.params, None)
+  np.testing.assert_array_equal(np.asarray(with_tables.action), np.asarray(with_networks.action))
+  np.testing.assert_array_equal(np.asarray(with_tables.reward), np.asarray(with_networks.reward))
+  frozen = np.isin(np.asarray(with_tables.member), [0, n]) & np.asarray(with_tables.acted)
+  assert frozen.sum() > 50
+  np.testing.assert_allclose(np.asarray(with_tables.log_prob)[frozen],
+                             np.asarray(with_networks.log_prob)[frozen], atol=1e-5)
+  learning = ~np.isin(np.asarray(with_tables.member), [0, n])
+  np.testing.assert_allclose(np.asarray(with_tables.value)[learning],
+                             np.asarray(with_networks.value)[learning], atol=1e-6)

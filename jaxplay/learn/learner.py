@@ -44,7 +44,6 @@ from jaxplay import config as config_lib
 from jaxplay import parallel as parallel_lib
 from jaxplay.agents.networks import make_network
 from jaxplay.agents.policy import categorical_kl, masked_logits, masked_probs
-from jaxplay.core.env import tree_select
 from jaxplay.learn import advantages as adv_lib
 from jaxplay.learn import hyperparams as hyperparams_lib
 from jaxplay.learn import shuffle
@@ -296,7 +295,8 @@ class Learner:
 
   def collect(self, params, env_states: tuple, baselines: jax.Array, keys, schedules,
               members: tuple | None = None, blocks: int = 1, scripted: tuple = (),
-              shards: parallel_lib.Shards | None = None, hparams: dict | None = None):
+              shards: parallel_lib.Shards | None = None, hparams: dict | None = None,
+              tables=None):
     """Rolls out every game (`ppo.num_steps` steps of its B games) and estimates advantages.
 
     Args:
@@ -315,6 +315,8 @@ class Learner:
         B / L games rolls out with its own); baselines and metrics are over every device's
         games. None: one shard, one device.
       hparams: traced hyperparameters (gamma, gae_lambda; see `update`).
+      tables: frozen members' policy tables (`rollout`'s, one game; `params` then the
+        networks they name).
 
     Returns:
       (the samples of every game as one Batch [blocks x L, S, ...] (block j: the samples of
@@ -331,7 +333,7 @@ class Learner:
       play = functools.partial(
           rollout, self.games, game, self.model, params, num_steps=ppo.num_steps,
           shaping=schedules["shaping"], bootstrap_truncated=ppo.bootstrap_truncated,
-          scripted=scripted)
+          scripted=scripted, tables=tables)
       env_state, traj, last_value, last_decides = shards.map(
           lambda state, seats, key: play(state, key, members=seats),
           *shards.split((env_states[game], None if members is None else members[game])),
@@ -494,10 +496,17 @@ def chunk_scan(update: Callable, learner: Learner, state: Any, num_updates: int)
   the state as it is once `state.update` reaches the learner's `num_updates` (see
   `Learner.train_chunk`); returns (state, `learner.chunk_metrics` of the updates done).
   `learner`: anything with `num_updates` and `chunk_metrics` (a `Population` too)."""
+  metric_shapes = jax.eval_shape(update, state)[1]
+  # A finished run skips its update (`lax.cond`), rather than computing it and selecting the
+  # old state leaf by leaf: selecting a population's every member (parameters, magnets, Adam
+  # moments) each update was a fifth of a Leduc PSRO update's time at 121 members a seat.
+  skip = lambda state: (state, jax.tree.map(lambda x: jnp.zeros(x.shape, x.dtype),
+                                            metric_shapes))
+
   def step(state, _):
     live = state.update < learner.num_updates
-    updated, metrics = update(state)
-    return tree_select(live, updated, state), (metrics, live)
+    state, metrics = jax.lax.cond(live, update, skip, state)
+    return state, (metrics, live)
 
   state, (stacked, done) = jax.lax.scan(step, state, None, length=num_updates)
   return state, learner.chunk_metrics(stacked, done)

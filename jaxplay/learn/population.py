@@ -44,6 +44,7 @@ schedules) are the `Learner`'s; see jaxplay/learn/learner.py.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Sequence
 
 import jax
@@ -52,7 +53,7 @@ from flax import struct
 
 from jaxplay.agents.agent import Agent
 from jaxplay.core.errors import ConfigError, check_number
-from jaxplay.learn import matchmaking
+from jaxplay.learn import matchmaking, tabular
 from jaxplay.learn.learner import Learner, chunk_scan
 from jaxplay.parallel import hosts
 
@@ -317,8 +318,11 @@ class Population:
       return jnp.swapaxes(runs, 0, 1).reshape(x.shape)
     return jax.tree.map(one, games)
 
-  def update(self, state: PopulationState) -> tuple[PopulationState, dict[str, jax.Array]]:
-    """One update of every learner against the opponents its matchmaker draws (pure)."""
+  def update(self, state: PopulationState, tables: tabular.MemberTables | None = None
+             ) -> tuple[PopulationState, dict[str, jax.Array]]:
+    """One update of every learner against the opponents its matchmaker draws (pure).
+    `tables`: the frozen members' policy tables (`jaxplay.learn.tabular`, built from this
+    state's members): their actors play from them, and only the learners' networks run."""
     learner = self.learner
     key = jax.random.wrap_key_data(state.key)
     match_key = jax.random.fold_in(key, 0x6d617463)  # leaves the learner's own split intact
@@ -328,7 +332,8 @@ class Population:
     split = learner.parallel.split_key
     mine = lambda tree: _take(tree, state.learners)
     replicated = (state.learners, state.params, mine(state.params), mine(state.opt_state),
-                  mine(state.magnet), mine(state.magnet_opt_state), state.baselines, schedules)
+                  mine(state.magnet), mine(state.magnet_opt_state), state.baselines, schedules,
+                  tables)
     sharded = (state.env_states, self.shard_major(members), split(shuffle_key),
                tuple(map(split, game_keys)))
     (params, opt_state, magnet, magnet_opt_state, baselines, (total, games), metrics), \
@@ -348,7 +353,7 @@ class Population:
 
     Args:
       replicated: (learners, every member's params, the learners' params, opt_state,
-        magnet, magnet_opt_state [L, ...], baselines, schedules).
+        magnet, magnet_opt_state [L, ...], baselines, schedules, member tables or None).
       sharded: (per game this device's games, their seats int32[B_d, P], shuffle keys [l],
         per game rollout keys [l]) for its l local shards.
 
@@ -358,12 +363,13 @@ class Population:
       env states).
     """
     learner, shards = self.learner, self.learner.parallel.shards
-    learners, params_all, params, opt_state, magnet, magnet_opt_state, baselines, schedules = (
-        replicated)
+    (learners, params_all, params, opt_state, magnet, magnet_opt_state, baselines, schedules,
+     tables) = replicated
     env_states, members, shuffle_keys, game_keys = sharded
     batch, env_states, baselines, trajectories, metrics = learner.collect(
-        params_all, env_states, baselines, game_keys, schedules, members,
-        blocks=self.num_learners, scripted=self.scripted, shards=shards)
+        params_all if tables is None else params, env_states, baselines, game_keys, schedules,
+        members, blocks=self.num_learners, scripted=self.scripted, shards=shards,
+        tables=tables)
     # [l x L, ...] in (shard, learner) order -> per learner its l shards [L, l, ...]
     batch = jax.tree.map(lambda x: jnp.swapaxes(
         x.reshape((shards.local, self.num_learners) + x.shape[1:]), 0, 1), batch)
@@ -559,9 +565,11 @@ class Population:
                          born=state.born.at[slots].set(jnp.where(moved[:, 0], state.update,
                                                                  state.born[slots])))
 
-  def train_chunk(self, state: PopulationState, num_updates: int):
-    """Up to `num_updates` updates in one `lax.scan`, as `Learner.train_chunk`."""
-    return chunk_scan(self.update, self, state, num_updates)
+  def train_chunk(self, state: PopulationState, num_updates: int,
+                  tables: tabular.MemberTables | None = None):
+    """Up to `num_updates` updates in one `lax.scan`, as `Learner.train_chunk` (`tables`: see
+    `update`; fixed over the chunk)."""
+    return chunk_scan(functools.partial(self.update, tables=tables), self, state, num_updates)
 
   def chunk_metrics(self, stacked: dict[str, jax.Array], done: jax.Array
                     ) -> dict[str, jax.Array]:

@@ -12,7 +12,8 @@ Each iteration (one compiled chunk of PPO updates, then host-side exact passes):
 1. the two learners (one a seat, `Population(per_seat=True)`) train `updates_per_iteration`
    PPO updates as best responses to the other seat's meta-strategy (opponents drawn per
    game from the meta-solver's mixture over the frozen members, solved at the end of the
-   last iteration);
+   last iteration; the frozen members play from their policy tables, `tabular`, so that only
+   the learners' networks run whatever the capacity);
 2. the meta-game of every live member, the learners included, is computed exactly on the
    game tree (each member's policy on every information set; `meta_game.payoff_tensor`) and
    written into the population's payoff matrix;
@@ -45,6 +46,7 @@ from jaxplay.core.errors import ConfigError
 from jaxplay.eval import meta_game
 from jaxplay.eval.exploitability import Exploitability, exploitability
 from jaxplay.eval.tree import build_tree
+from jaxplay.learn import tabular
 from jaxplay.learn.learner import Learner
 from jaxplay.learn.population import GIVEN, Population, PopulationState
 from jaxplay.parallel import hosts
@@ -121,6 +123,30 @@ class PSRO:
     legal = jnp.asarray(tree.infoset_legal)
     self._tables = jax.jit(jax.vmap(
         lambda params: learner.policy_probs(params, observation, legal)))
+    # The frozen members play from their tables in training (`tabular`: the same policies,
+    # without a forward pass per member slot); the learners by their networks.
+    try:
+      self.index = tabular.make_index(np.asarray(observation))
+    except tabular.TableError:
+      self.index = None  # (observations that do not tell information sets apart: networks)
+    self._opponent_tables = jax.jit(self._member_tables)
+
+  def _member_tables(self, state: PopulationState) -> tabular.MemberTables:
+    """Every slot's policy table, the frozen slots (all but the learners) playing from
+    theirs (padded to the network's actions)."""
+    probs = self._tables(state.params)                                    # [2N, I, a]
+    pad = self.learner.games.num_actions - probs.shape[-1]
+    probs = jnp.pad(probs, ((0, 0), (0, 0), (0, pad)))
+    frozen = ~jnp.isin(jnp.arange(probs.shape[0]), state.learners)
+    return tabular.member_tables(probs, frozen, state.learners, self.index)
+
+  def train(self, state: PopulationState, num_updates: int
+            ) -> tuple[PopulationState, dict[str, jax.Array]]:
+    """`num_updates` updates of the best responses against their opponents (step 1 of an
+    iteration), the frozen members played from their tables where the game allows."""
+    tables = None if self.index is None else self.learner.parallel.replicate(
+        self._opponent_tables(state))
+    return self._train(state, num_updates, tables)
 
   def init(self, seed: int) -> PopulationState:
     """The population before the first iteration: one learner a seat."""
@@ -135,7 +161,7 @@ class PSRO:
   def iteration(self, state: PopulationState) -> tuple[PopulationState, Report]:
     """One PSRO iteration (the module docstring's steps 1-4)."""
     trained_against = np.asarray(hosts.to_host(state.opponents), np.float64)
-    state, training = self._train(state, self.updates_per_iteration)
+    state, training = self.train(state, self.updates_per_iteration)
     state, report = self.measure(state, include_learners=True, trained_against=trained_against)
     report = dataclasses.replace(report, training={
         k: float(v) for k, v in jax.device_get(training).items()})

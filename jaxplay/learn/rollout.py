@@ -22,6 +22,12 @@ recorded logits, value and log_prob are that network's, of the scripted action: 
 no learner has a scripted member id (its samples weigh 0 in a population's update), but finite
 (masked logits are finite). The recorded `member` is the scripted id.
 
+Frozen members may play from policy tables instead (`tables`, `jaxplay.learn.tabular`: PSRO
+on a game whose tree is built): `params` are then only the learners' stacked parameters, each
+member slot names its network among them (`MemberTables.network`), and an actor whose member
+uses its table takes its action from the table's row of its information set (the network's
+forward pass runs for it too, as a learner's: its recorded value is that network's, unused).
+
 Shapes: T steps, B games, K actor slots, P seats, N members, L x F padded tokens, A padded
 actions.
 """
@@ -37,6 +43,7 @@ from flax import struct
 from jaxplay.agents import agent as agent_lib
 from jaxplay.agents.policy import masked_logits, sample_actions, split_keys
 from jaxplay.eval.play import seated_actions
+from jaxplay.learn import tabular
 from jaxplay.learn.game_set import GameSet
 
 
@@ -187,7 +194,8 @@ def joint_action(action: jax.Array, seat: jax.Array, num_players: int) -> jax.Ar
 def rollout(games: GameSet, game: int, model: Model, params: Any, states: Any,
             key: jax.Array, num_steps: int, *, shaping: jax.Array | float = 0.0,
             bootstrap_truncated: bool = True, members: jax.Array | None = None,
-            scripted: Sequence[agent_lib.Agent] = ()):
+            scripted: Sequence[agent_lib.Agent] = (),
+            tables: tabular.MemberTables | None = None):
   """Plays `num_steps` steps of game `game` in the B games `states` (wrapped envs).
 
   Args:
@@ -197,6 +205,8 @@ def rollout(games: GameSet, game: int, model: Model, params: Any, states: Any,
       with `scripted`, ids N .. N + S - 1 are the scripted partners.
     scripted: S scripted agents (static act functions, their params baked into the program),
       members N .. N + S - 1 (see the module docstring); needs `members`.
+    tables: frozen members' policy tables (see the module docstring); needs `members`, and
+      `params` are the networks the tables name (`MemberTables.network`).
     shaping: weight of the env's `shaped_rewards` (games that declare them) added to its
       rewards.
     bootstrap_truncated: record the values of games cut by a time limit (`Trajectory.bootstrap`).
@@ -211,11 +221,13 @@ def rollout(games: GameSet, game: int, model: Model, params: Any, states: Any,
   shaped_game = games.raw[game].has_shaped_rewards
   step = jax.vmap(env.step)
   scripted = tuple(scripted)
-  if scripted and members is None:
-    raise ValueError("rollout: scripted partners need members (their ids follow the network "
-                     "members')")
+  if (scripted or tables is not None) and members is None:
+    raise ValueError("rollout: scripted partners and member tables need members")
+  if scripted and tables is not None:
+    raise ValueError("rollout: scripted partners and member tables do not mix")
   num_members = None if members is None else jax.tree.leaves(params)[0].shape[0]
-  network_members = members if not scripted else jnp.minimum(members, num_members - 1)
+  network_members = (tables.network[members] if tables is not None
+                     else jnp.minimum(members, num_members - 1) if scripted else members)
 
   def one_step(states, step_key):
     action_key, env_key, *scripted_keys = split_keys(step_key, 2 + len(scripted))
@@ -223,6 +235,9 @@ def rollout(games: GameSet, game: int, model: Model, params: Any, states: Any,
     member = seat_members(members, seat)
     logits, value, inputs = member_forward(model, params, observation, game,
                                            seat_members(network_members, seat))
+    if tables is not None:  # static
+      logits = jnp.where(tables.use_table[member][..., None],
+                         tabular.table_logits(tables, member, observation), logits)
     logits = masked_logits(logits, legal)
     action = sample_actions(action_key, logits)
     if scripted:  # static
