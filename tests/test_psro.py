@@ -1,7 +1,7 @@
 """PSRO with the PPO oracle on Kuhn poker (tiny): the populations grow a member a seat an
 iteration, the meta-game is exact, the reported exploitability is the aggregated
-meta-strategy's (OpenSpiel's for the exported policy), and the binaries run, resume and
-evaluate it."""
+meta-strategy's (OpenSpiel's for the exported policy), the frozen members play from their
+policy tables as their networks would, and the binaries run, resume and evaluate it."""
 
 import subprocess
 import sys
@@ -71,6 +71,31 @@ def test_psro_grows_the_populations_and_reports_the_meta_strategy():
     learner = (against @ last.payoff[2, :, 0]) if seat == 0 else (against @ last.payoff[:, 2, 1])
     assert last.best_response_gap[seat] == pytest.approx(best - learner, abs=1e-6)  # float32
     assert last.best_response_gap[seat] >= -1e-9
+  # The frozen members play from their tables (`tabular`) as their networks would: a rollout
+  # running only the learners' networks takes, with the same keys, the actions of one
+  # running every member's network, and records the frozen actors' log-probabilities.
+  learner, n = psro.learner, psro.population.capacity
+  learners = np.asarray(state.learners)
+  assert learners.tolist() == [3, n + 3]
+  games = 32
+  members = jnp.asarray(np.where(np.arange(games)[:, None] < games // 2,
+                                 [[3, n]], [[1, n + 3]]), jnp.int32)   # learner v frozen
+  states = jax.tree.map(lambda x: x[:games], state.env_states[0])
+  mine = jax.tree.map(lambda x: x[learners], state.params)
+  play = lambda params, tables: rollout_lib.rollout(
+      learner.games, 0, learner.model, params, states, jax.random.key(3), 8, members=members,
+      tables=tables)
+  _, with_tables, _, _ = play(mine, psro._opponent_tables(state))
+  _, with_networks, _, _ = play(state.params, None)
+  np.testing.assert_array_equal(np.asarray(with_tables.action), np.asarray(with_networks.action))
+  np.testing.assert_array_equal(np.asarray(with_tables.reward), np.asarray(with_networks.reward))
+  frozen = np.isin(np.asarray(with_tables.member), [1, n]) & np.asarray(with_tables.acted)
+  assert frozen.sum() > 50
+  np.testing.assert_allclose(np.asarray(with_tables.log_prob)[frozen],
+                             np.asarray(with_networks.log_prob)[frozen], atol=1e-5)
+  learning = np.isin(np.asarray(with_tables.member), learners)
+  np.testing.assert_allclose(np.asarray(with_tables.value)[learning],
+                             np.asarray(with_networks.value)[learning], atol=1e-6)
 
 
 def test_bad_psro_settings_are_one_clear_error():
@@ -194,34 +219,3 @@ def test_every_information_set_is_found_by_its_observation(game):
   with pytest.raises(tabular.TableError, match="share an observation"):
     tabular.make_index(np.concatenate([tree.infoset_observation[:3],
                                        tree.infoset_observation[:1]]))
-
-
-def test_frozen_members_play_from_their_tables_as_their_networks_would():
-  """After one iteration (frozen members 0 and N): a rollout with tables, running only the
-  learners' networks, takes the actions a rollout of every member's network takes with the
-  same keys, and records the same rewards and the frozen actors' log-probabilities."""
-  psro = PSRO(kuhn_learner(updates=4), iterations=2)
-  state, _ = psro.iteration(psro.init(0))
-  learner, n = psro.learner, psro.population.capacity
-  learners = np.asarray(state.learners)
-  assert learners.tolist() == [1, n + 1]
-  games = 32
-  members = jnp.asarray(np.where(np.arange(games)[:, None] < games // 2,
-                                 [[1, n]], [[0, n + 1]]), jnp.int32)   # learner v frozen
-  states = jax.tree.map(lambda x: x[:games], state.env_states[0])
-  key = jax.random.key(3)
-  tables = psro._opponent_tables(state)
-  mine = jax.tree.map(lambda x: x[learners], state.params)
-  play = lambda params, tables: rollout_lib.rollout(
-      learner.games, 0, learner.model, params, states, key, 8, members=members, tables=tables)
-  _, with_tables, _, _ = play(mine, tables)
-  _, with_networks, _, _ = play(state.params, None)
-  np.testing.assert_array_equal(np.asarray(with_tables.action), np.asarray(with_networks.action))
-  np.testing.assert_array_equal(np.asarray(with_tables.reward), np.asarray(with_networks.reward))
-  frozen = np.isin(np.asarray(with_tables.member), [0, n]) & np.asarray(with_tables.acted)
-  assert frozen.sum() > 50
-  np.testing.assert_allclose(np.asarray(with_tables.log_prob)[frozen],
-                             np.asarray(with_networks.log_prob)[frozen], atol=1e-5)
-  learning = ~np.isin(np.asarray(with_tables.member), [0, n])
-  np.testing.assert_allclose(np.asarray(with_tables.value)[learning],
-                             np.asarray(with_networks.value)[learning], atol=1e-6)

@@ -47,6 +47,7 @@ from jaxplay.agents.policy import categorical_kl, masked_logits, masked_probs
 from jaxplay.learn import advantages as adv_lib
 from jaxplay.learn import hyperparams as hyperparams_lib
 from jaxplay.learn import shuffle
+from jaxplay.core.env import tree_select
 from jaxplay.learn.game_set import make_game_set
 from jaxplay.learn.ppo import Batch, LossConfig, ppo_loss, uses, weighted_mean
 from jaxplay.learn.rollout import Model, Trajectory, forward, rollout
@@ -491,22 +492,18 @@ class Learner:
     return out
 
 
-def chunk_scan(update: Callable, learner: Learner, state: Any, num_updates: int):
+def chunk_scan(update: Callable, learner: Learner, state: Any, num_updates: int,
+               keep: Callable = tree_select):
   """`num_updates` calls of `update(state) -> (state, metrics)` in one `lax.scan`, keeping
   the state as it is once `state.update` reaches the learner's `num_updates` (see
   `Learner.train_chunk`); returns (state, `learner.chunk_metrics` of the updates done).
-  `learner`: anything with `num_updates` and `chunk_metrics` (a `Population` too)."""
-  metric_shapes = jax.eval_shape(update, state)[1]
-  # A finished run skips its update (`lax.cond`), rather than computing it and selecting the
-  # old state leaf by leaf: selecting a population's every member (parameters, magnets, Adam
-  # moments) each update was a fifth of a Leduc PSRO update's time at 121 members a seat.
-  skip = lambda state: (state, jax.tree.map(lambda x: jnp.zeros(x.shape, x.dtype),
-                                            metric_shapes))
-
+  `learner`: anything with `num_updates` and `chunk_metrics` (a `Population` too).
+  `keep(live, updated, state)`: the updated state where `live`, else the old one (a
+  population selects only what an update changes: `Population.keep`)."""
   def step(state, _):
     live = state.update < learner.num_updates
-    state, metrics = jax.lax.cond(live, update, skip, state)
-    return state, (metrics, live)
+    updated, metrics = update(state)
+    return keep(live, updated, state), (metrics, live)
 
   state, (stacked, done) = jax.lax.scan(step, state, None, length=num_updates)
   return state, learner.chunk_metrics(stacked, done)
