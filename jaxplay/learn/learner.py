@@ -44,10 +44,10 @@ from jaxplay import config as config_lib
 from jaxplay import parallel as parallel_lib
 from jaxplay.agents.networks import make_network
 from jaxplay.agents.policy import categorical_kl, masked_logits, masked_probs
+from jaxplay.core.env import tree_select
 from jaxplay.learn import advantages as adv_lib
 from jaxplay.learn import hyperparams as hyperparams_lib
-from jaxplay.learn import shuffle
-from jaxplay.core.env import tree_select
+from jaxplay.learn import shuffle, tabular
 from jaxplay.learn.game_set import make_game_set
 from jaxplay.learn.ppo import Batch, LossConfig, ppo_loss, uses, weighted_mean
 from jaxplay.learn.rollout import Model, Trajectory, forward, rollout
@@ -297,7 +297,7 @@ class Learner:
   def collect(self, params, env_states: tuple, baselines: jax.Array, keys, schedules,
               members: tuple | None = None, blocks: int = 1, scripted: tuple = (),
               shards: parallel_lib.Shards | None = None, hparams: dict | None = None,
-              tables=None):
+              tables: tabular.MemberTables | None = None):
     """Rolls out every game (`ppo.num_steps` steps of its B games) and estimates advantages.
 
     Args:
