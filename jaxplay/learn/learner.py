@@ -113,6 +113,7 @@ class Learner:
     self.magnet_update = ppo.magnet_update
     self.magnet_optimizer = optax.adam(ppo.magnet_lr, eps=1e-5)
     self.loss_config = self.loss_config_for(self.hparams)
+    self._compiled_fresh = jax.jit(self.fresh)
     # Metrics of episodes that ended in an update, averaged over a chunk by episode counts.
     self.episode_weighted = {
         f"{name}/{metric}": f"{name}/episodes" for name, env in zip(self.games.names,
@@ -165,15 +166,21 @@ class Learner:
   # --- the state -----------------------------------------------------------------------------
 
   def init(self, seed: int) -> TrainState:
-    """A new run: fresh parameters and games, from `seed` (placed on the mesh: `place`)."""
+    """A new run: `fresh(seed)` as one compiled program (op by op, XLA would compile each of
+    its few hundred operations, seconds in all), placed on the mesh (`place`)."""
+    return self.place(self._compiled_fresh(seed))
+
+  def fresh(self, seed: int | jax.Array) -> TrainState:
+    """A new run's state from `seed` (a Python int or int32[]; jittable): fresh parameters,
+    optimizer states and games, on this process's default device."""
     param_key, env_key, key = jax.random.split(jax.random.key(seed), 3)
     env_keys = jax.random.split(env_key, len(self.games.envs))
     env_states = tuple(jax.vmap(env.init)(jax.random.split(k, self.config.ppo.num_envs))
                        for env, k in zip(self.games.envs, env_keys))
-    return self.place(TrainState(
+    return TrainState(
         **self.fresh_network(param_key), env_states=env_states, key=jax.random.key_data(key),
         update=jnp.int32(0),
-        baselines=jnp.zeros((len(self.games.envs), self.num_players), jnp.float32)))
+        baselines=jnp.zeros((len(self.games.envs), self.num_players), jnp.float32))
 
   def place(self, state: TrainState) -> TrainState:
     """`state` on the run's mesh: env states cut along their games axis over the data

@@ -56,7 +56,6 @@ from jaxplay.core.env import tree_select
 from jaxplay.core.errors import ConfigError, check_number
 from jaxplay.learn import matchmaking, tabular
 from jaxplay.learn.learner import Learner, chunk_scan
-from jaxplay.parallel import hosts
 
 
 @struct.dataclass
@@ -257,20 +256,19 @@ class Population:
           jnp.arange(capacity) == 0, jnp.int32(0), learner_seat=0 if per_seat else None,
           **options)
     self.num_updates = learner.num_updates
+    self._compiled_fresh = jax.jit(self.fresh)
 
   def init(self, seed: int) -> PopulationState:
-    """L live members, the learners (slots 0 .. L - 1; per seat: the first slot of each
-    seat): learner l initialized (parameters and its run of games) as `Learner.init(seed +
-    l)` does; the other slots hold learner 0's initial parameters until added.
+    """`fresh(seed)` as one compiled program, placed on the mesh (`place`)."""
+    return self.place(self._compiled_fresh(seed))
 
-    On a mesh of several devices the learners' starts are first gathered whole onto this
-    process's default device, the state is put together there and then placed on the mesh:
-    op-by-op operations that move games between devices (the shard-major layout), several
-    in flight at once, can deadlock XLA:CPU's collectives (and on many hosts need every
-    process in step)."""
-    starts = [self.learner.init(seed + l) for l in range(self.num_learners)]
-    if self.learner.parallel.mesh.size > 1:
-      starts = hosts.to_default_device(starts)
+  def fresh(self, seed: int | jax.Array) -> PopulationState:
+    """L live members, the learners (slots 0 .. L - 1; per seat: the first slot of each
+    seat): learner l initialized (parameters and its run of games) as `Learner.fresh(seed +
+    l)` does; the other slots hold learner 0's initial parameters until added. Jittable;
+    on this process's default device (the shard-major games are put together there, not by
+    moving games between devices)."""
+    starts = [self.learner.fresh(seed + l) for l in range(self.num_learners)]
     first, n = starts[0], self.num_slots
     learners = (jnp.arange(2, dtype=jnp.int32) * self.capacity if self.per_seat
                 else jnp.arange(self.num_learners, dtype=jnp.int32))
@@ -282,7 +280,7 @@ class Population:
       return slots
 
     games = lambda *xs: self.shard_major(jnp.concatenate(xs))  # learner-major, then per shard
-    return self.place(PopulationState(
+    return PopulationState(
         params=stacked(lambda s: s.params), magnet=stacked(lambda s: s.magnet),
         opt_state=stacked(lambda s: s.opt_state),
         magnet_opt_state=stacked(lambda s: s.magnet_opt_state),
@@ -295,7 +293,7 @@ class Population:
         update=first.update,
         baselines=jnp.zeros((first.baselines.shape[0], n * self.learner.num_players),
                             jnp.float32),
-        born=jnp.zeros((n,), jnp.int32)))
+        born=jnp.zeros((n,), jnp.int32))
 
   def place(self, state: PopulationState) -> PopulationState:
     """`state` on the learner's mesh: env states cut along their games axis over the data

@@ -60,8 +60,8 @@ class VmappedRuns:
     self.traced = hyperparams_lib.stack(hparams, hyperparams_lib.differing(hparams))
 
   def init(self) -> TrainState:
-    """The runs' initial states, stacked [R, ...] (`Learner.init` of each seed)."""
-    return jax.lax.map(self.learner.init, self.seeds)
+    """The runs' initial states, stacked [R, ...] (`Learner.fresh` of each seed)."""
+    return jax.lax.map(self.learner.fresh, self.seeds)
 
   def train_chunk(self, states: TrainState, num_updates: int):
     """`Learner.train_chunk` of every run. Returns (states, metrics {name: [R]})."""

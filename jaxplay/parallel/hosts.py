@@ -123,9 +123,3 @@ def to_local(tree: Any) -> Any:
   values (for per-process work such as evaluation); other leaves as they are."""
   return _whole_where(tree, lambda x: not x.is_fully_addressable)
 
-
-def to_default_device(tree: Any) -> Any:
-  """`tree` with every array whole on this process's default device (gathered from its
-  shards on this process's other devices and, on many hosts, from other processes:
-  `to_host`); tracers (inside a traced function) and other leaves as they are."""
-  return _whole_where(tree, lambda x: True)
