@@ -1,9 +1,9 @@
 """Many hosts and elastic resume (jaxplay.parallel.hosts, Checkpointer shardings): two processes
 on 127.0.0.1 with 2 CPU devices each train Kuhn to the parameters one process with 4 devices
 reaches, in self-play (with its parameters cut over their devices) and as a fictitious
-self-play population (members, payoff matrix, counts; PSRO across processes was checked by
-hand, BUILD_NOTES.md); a checkpoint saved on 4 devices resumes on 1 and on 2 and ends where the uninterrupted run ends; an unreachable coordinator and bad host flags are one
-clear error.
+self-play population (members, payoff matrix, counts) and in PSRO (members, meta-strategies,
+exploitability); a checkpoint saved on 4 devices resumes on 1 and on 2 and ends where the
+uninterrupted run ends; an unreachable coordinator and bad host flags are one clear error.
 
 Every run is a subprocess (the device count is fixed when JAX starts): the training binary
 itself for the multi-host runs, `python -m tests.test_multihost CASE` for the stopped and
@@ -12,6 +12,8 @@ resumed ones. The runs a comparison needs start at once (the 2 cores here mostly
 
 from __future__ import annotations
 
+import importlib
+import json
 import os
 import pathlib
 import shutil
@@ -60,10 +62,9 @@ def train_command(workdir: pathlib.Path, *extra: str, overrides=OVERRIDES,
           f"--workdir={workdir}", *flags(overrides), *extra]
 
 
-def small_config(overrides=OVERRIDES):
-  """The config the `overrides` flags make of experiments/configs/kuhn_poker.py."""
-  from experiments.configs import kuhn_poker
-  config = kuhn_poker.get_config()
+def small_config(overrides=OVERRIDES, config: str = "kuhn_poker"):
+  """The config the `overrides` flags make of experiments/configs/<config>.py."""
+  config = importlib.import_module(f"experiments.configs.{config}").get_config()
   for key, value in overrides.items():
     section, _, field = key.rpartition("__")
     (config[section] if section else config)[field] = value
@@ -207,6 +208,46 @@ def test_a_population_on_two_processes_equals_one_process(tmp_path):
   # (the env states as leaves: their trees hold their own game objects)
   flat = lambda s: s.replace(env_states=jax.tree.leaves(s.env_states))
   close.assert_trees_close(flat(two), flat(one))
+
+
+# PSRO (experiments/configs/psro_kuhn_poker.py, small): 2 iterations of 2 updates, each seat's
+# best response (an MLP 16) trained on all 4 devices; every process measures the meta-game.
+PSRO_RUN = dict(ppo__num_envs=16, ppo__num_steps=8, network__hidden=(16,),
+                population__iterations=2, total_env_steps=16 * 8 * 2 * 2, parallel__data=0,
+                parallel__shards=4)
+
+
+def test_psro_on_two_processes_equals_one_process(tmp_path):
+  """PSRO on 2 processes x 2 devices (best responses trained across both, frozen members
+  played from their tables, the meta-game solved on each process): the members, the
+  meta-strategies and each iteration's exploitability as on 1 process x 4 devices."""
+  from jaxplay.io.checkpoints import Checkpointer
+  from jaxplay.learn.learner import Learner
+  from jaxplay.learn.psro import PSRO
+  stdout = train_side_by_side(tmp_path, PSRO_RUN, config="psro_kuhn_poker",
+                              last_line="iteration 2/2")
+  assert "exploitability" in stdout
+  rows = [[json.loads(line) for line in (tmp_path / run / "metrics.jsonl").read_text()
+           .splitlines()] for run in ("two", "one")]
+  assert len(rows[0]) == len(rows[1]) == 2
+  for two, one in zip(*rows):
+    assert two.keys() == one.keys()
+    np.testing.assert_allclose(two["kuhn_poker/exploitability"],
+                               one["kuhn_poker/exploitability"], rtol=1e-4)
+  config = small_config(PSRO_RUN, "psro_kuhn_poker")
+  config.parallel.data = 1
+  psro = PSRO(Learner(config), config.population.iterations)
+
+  def final(workdir):
+    with Checkpointer(workdir / "checkpoints") as checkpoints:
+      assert checkpoints.latest_step() == 4
+      state = checkpoints.restore(None, jax.eval_shape(lambda: psro.init(0)))
+    return state.replace(env_states=jax.tree.leaves(state.env_states))
+  two, one = final(tmp_path / "two"), final(tmp_path / "one")
+  # Each seat: its first member and the best responses of iterations 1 and 2.
+  np.testing.assert_array_equal(two.born, [0, 2, 4, 0, 2, 4])
+  np.testing.assert_array_equal(two.live, one.live)
+  close.assert_trees_close(two, one)
 
 
 def main_command(case: str, workdir: pathlib.Path) -> list[str]:
