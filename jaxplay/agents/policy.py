@@ -41,7 +41,7 @@ def sample_actions(key: jax.Array, logits: jax.Array) -> jax.Array:
   by the Gumbel-max trick on hashed random bits (`chance.key_bits`: a few operations per draw,
   where threefry costs tens of nanoseconds each on CPU)."""
   bits = chance.key_bits(key, logits.shape)
-  uniform = ((bits >> 8).astype(jnp.float32) + 0.5) * jnp.float32(1.0 / (1 << 24))
+  uniform = chance.open_unit_float(bits)
   return jnp.argmax(logits - jnp.log(-jnp.log(uniform)), axis=-1).astype(jnp.int32)
 
 

@@ -44,6 +44,13 @@ def unit_float(bits: jax.Array) -> jax.Array:
   return (bits >> 8).astype(jnp.float32) * jnp.float32(1.0 / (1 << 24))
 
 
+def open_unit_float(bits: jax.Array) -> jax.Array:
+  """float32 in (0, 1], never 0 (safe under a log): the midpoint of the cell of `unit_float`
+  that uniform uint32 `bits` fall in, (top 24 bits + 1/2) / 2**24 rounded once to float32 (the
+  top cell's midpoint rounds to 1: probability 2**-24)."""
+  return ((bits >> 8).astype(jnp.float32) + 0.5) * jnp.float32(1.0 / (1 << 24))
+
+
 def bits_below(bits: jax.Array, n: jax.Array | int) -> jax.Array:
   """int32: maps uniform uint32 `bits` to [0, n) (n <= 2**16), scaling the top 24 bits in
   float32 (exact there) instead of an integer modulo, which XLA:CPU does not vectorize.

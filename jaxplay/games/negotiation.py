@@ -211,7 +211,7 @@ class Negotiation(env_lib.Env):
     """Chance ends the game after offer k >= 2 with prob_end, unless it ended before."""
     if self.prob_end == 0.0:
       return jnp.int32(self.max_turns)
-    uniform = (bits >> 8).astype(jnp.float32) / (1 << 24) + 2.0 ** -25
+    uniform = chance_lib.open_unit_float(bits)
     continues = jnp.floor(jnp.log(uniform) / np.log1p(-self.prob_end)).astype(jnp.int32)
     return jnp.minimum(2 + continues, self.max_turns)
 
