@@ -4,6 +4,7 @@ batch) against K `Learner` runs one after the other.
 
     python -m benchmarks.fcp_partners                   # cramped_room, K = 8, 50 updates
     python -m benchmarks.fcp_partners --layout=counter_circuit --updates=20
+    python -m benchmarks.fcp_partners --set=network.depth=1 --set=ppo.num_envs=16   # smaller
 
 Each side is timed from a fresh object to the end of `--updates` updates (compiling included:
 each separate run compiles its own program, as K runs of `experiments.train` would), and its
@@ -16,11 +17,16 @@ from __future__ import annotations
 import platform
 import time
 
+import sys
+
 import jax
 from absl import app, flags
 
 import jaxplay
+from experiments import sweep_lib
 from experiments.configs import overcooked
+from jaxplay import config as config_lib
+from jaxplay.core.errors import ConfigError
 from jaxplay.learn.learner import Learner
 from jaxplay.learn.population import Population
 
@@ -28,6 +34,7 @@ _LAYOUT = flags.DEFINE_string("layout", "cramped_room", "Overcooked layout.")
 _LEARNERS = flags.DEFINE_integer("learners", 8, "K self-play runs.")
 _UPDATES = flags.DEFINE_integer("updates", 50, "Updates of every run.")
 _REPEATS = flags.DEFINE_integer("repeats", 2, "Steady-state calls; the best is reported.")
+_SET = flags.DEFINE_multi_string("set", [], "A config override, field=value (Python literal).")
 
 
 def timed_run(make, updates: int, repeats: int) -> tuple[float, float]:
@@ -49,7 +56,11 @@ def timed_run(make, updates: int, repeats: int) -> tuple[float, float]:
 def main(argv):
   del argv
   k, updates = _LEARNERS.value, _UPDATES.value
-  config = overcooked.get_config(_LAYOUT.value)
+  try:
+    config = config_lib.check(sweep_lib.apply_overrides(
+        overcooked.get_config(_LAYOUT.value), sweep_lib.parse_overrides(_SET.value)))
+  except ConfigError as error:
+    sys.exit(f"error: {error}")
   print(f"# {platform.node()} | {jax.devices()[0].platform} | jax {jax.__version__} | "
         f"jaxplay {jaxplay.__version__} | {_LAYOUT.value}, K = {k}, {updates} updates a run")
   print("| program | with compiling s | steady s | runs / s speed-up (with, steady) |")

@@ -21,7 +21,6 @@ its gap), with the learner's action probabilities and the best action: where PPO
 
 from __future__ import annotations
 
-import ast
 import pathlib
 import sys
 import time
@@ -59,14 +58,8 @@ def changed_config(config, overrides: list[str], updates: int):
   """The run's config with `field=value` overrides (values as Python literals; the sweep's
   `apply_overrides`), its updates spread so that every iteration has `updates` (each best
   response's schedule period)."""
-  parsed = {}
-  for override in overrides:
-    field, _, text = override.partition("=")
-    try:
-      parsed[field] = ast.literal_eval(text)
-    except (ValueError, SyntaxError) as error:
-      raise ConfigError(f"--set={override}: not a Python literal ({error})") from None
-  config = sweep_lib.apply_overrides(config.as_configdict(), parsed)  # (checked: frozen)
+  config = sweep_lib.apply_overrides(config.as_configdict(),   # (checked: frozen)
+                                     sweep_lib.parse_overrides(overrides))
   config.total_env_steps = (config.ppo.num_envs * config.ppo.num_steps * updates
                             * config.population.iterations)
   return config_lib.check(config)

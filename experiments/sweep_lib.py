@@ -24,6 +24,7 @@ the first headline metric (`<workdir>/sweep.png`).
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import copy
 import csv
@@ -126,6 +127,23 @@ def run_name(overrides: Mapping[str, Any]) -> str:
   none), characters other than letters, digits and `._=,+-` as `_`."""
   name = ",".join(f"{field}={_text(value)}" for field, value in overrides.items())
   return re.sub(r"[^A-Za-z0-9._=,+-]", "_", name) or "base"
+
+
+def parse_overrides(texts: Sequence[str]) -> dict[str, Any]:
+  """{field: value} of `field=value` texts (values as Python literals), as `--set` flags give
+  them.
+
+  Raises:
+    ConfigError: a value that is not a Python literal.
+  """
+  parsed = {}
+  for text in texts:
+    field, _, value = text.partition("=")
+    try:
+      parsed[field] = ast.literal_eval(value)
+    except (ValueError, SyntaxError) as error:
+      raise ConfigError(f"--set={text}: not a Python literal ({error})") from None
+  return parsed
 
 
 def apply_overrides(config: ml_collections.ConfigDict,

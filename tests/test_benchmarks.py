@@ -40,7 +40,8 @@ def test_crossplay_benchmark_runs():
 def test_fcp_partners_benchmark_runs_every_program():
   result = subprocess.run(
       [sys.executable, "-m", "benchmarks.fcp_partners", "--learners=2", "--updates=1",
-       "--repeats=1"], capture_output=True, text=True, timeout=600, check=False)
+       "--repeats=1", "--set=ppo.num_steps=8"], capture_output=True, text=True, timeout=600,
+      check=False)
   assert result.returncode == 0, result.stderr[-2000:]
   rows = [line.split("|")[1].strip() for line in result.stdout.splitlines()
           if line.startswith("| ") and not line.startswith("| program")]

@@ -248,3 +248,12 @@ def test_an_unknown_override_stops_the_binary_in_one_line_and_loses_nothing(swep
       + " (all fields, with defaults: jaxplay/config.py)"]
   assert sorted(str(p.relative_to(workdir)) for p in workdir.rglob("*")) == listing
   assert (workdir / "sweep.csv").read_bytes() == table
+
+
+def test_set_flags_parse_as_python_literals_or_fail_in_one_line():
+  """`--set=field=value` (benchmarks.psro_oracle, benchmarks.fcp_partners)."""
+  assert sweep_lib.parse_overrides(["ppo.num_envs=32", "network.hidden=(16, 16)",
+                                    "games=('kuhn_poker',)"]) == {
+      "ppo.num_envs": 32, "network.hidden": (16, 16), "games": ("kuhn_poker",)}
+  with pytest.raises(ConfigError, match=r"--set=ppo.num_envs=x: not a Python literal"):
+    sweep_lib.parse_overrides(["ppo.num_envs=x"])
