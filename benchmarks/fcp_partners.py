@@ -15,9 +15,8 @@ timed with its learners' epochs vmapped and mapped (`Population(learner_map=...)
 from __future__ import annotations
 
 import platform
-import time
-
 import sys
+import time
 
 import jax
 from absl import app, flags

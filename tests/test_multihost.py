@@ -62,9 +62,9 @@ def train_command(workdir: pathlib.Path, *extra: str, overrides=OVERRIDES,
           f"--workdir={workdir}", *flags(overrides), *extra]
 
 
-def small_config(overrides=OVERRIDES, config: str = "kuhn_poker"):
-  """The config the `overrides` flags make of experiments/configs/<config>.py."""
-  config = importlib.import_module(f"experiments.configs.{config}").get_config()
+def small_config(overrides=OVERRIDES, name: str = "kuhn_poker"):
+  """The config the `overrides` flags make of experiments/configs/<name>.py."""
+  config = importlib.import_module(f"experiments.configs.{name}").get_config()
   for key, value in overrides.items():
     section, _, field = key.rpartition("__")
     (config[section] if section else config)[field] = value
@@ -257,6 +257,7 @@ def test_saved_on_4_devices_resumes_on_fewer(one_process_4_devices, tmp_path, de
   shutil.rmtree(workdir / "checkpoints" / str(UPDATES))
   stdout = finish([start(train_command(workdir), devices)])[0]
   assert f"resuming {workdir} at update 2/{UPDATES}" in stdout, stdout
+  assert same_metrics_rows(workdir, one_process_4_devices)
   resumed, uninterrupted = final_params(workdir), final_params(one_process_4_devices)
   close.assert_trees_close(resumed[:2], uninterrupted[:2])
   np.testing.assert_array_equal(resumed[2], uninterrupted[2])

@@ -5,8 +5,8 @@ the game tree (936 information sets).
     python -m experiments.train --config=experiments/configs/psro_leduc_poker.py \\
         --workdir=/tmp/psro_leduc
 
-Expected: about 0.2 after 70 iterations and 0.17-0.24 from there to the 120th (12 min on a
-2-core CPU). Each best response anneals its entropy bonus from 0.1 to 0 over its 200 updates:
+Expected: about 0.2 after 70 iterations and 0.16-0.27 from there to the 120th (seeds 0-2;
+12 min on a 2-core CPU to itself). Each best response anneals its entropy bonus from 0.1 to 0 over its 200 updates:
 without the bonus PPO settles on a deterministic response 0.47 chips short of an exact one on
 average; with it, 0.1-0.3 short. Exact best responses reach 0.053 in 100 iterations
 (`python -m benchmarks.psro_exact`). Recorded runs and what was tried: results/psro.md.

@@ -110,16 +110,11 @@ def to_host(leaf: Any) -> np.ndarray:
   return np.asarray(jax.device_get(leaf))
 
 
-def _whole_where(tree: Any, wanted) -> Any:
-  """`tree` with each concrete array for which `wanted(array)` holds replaced by its whole
-  value (`to_host`) on this process's default device; tracers and other leaves as they are."""
-  return jax.tree.map(lambda x: (jax.numpy.asarray(to_host(x)) if isinstance(x, jax.Array)
-                                 and not isinstance(x, jax.core.Tracer) and wanted(x) else x),
-                      tree)
-
-
 def to_local(tree: Any) -> Any:
   """`tree` with arrays of a multi-process mesh replaced by this process's copy of their
-  values (for per-process work such as evaluation); other leaves as they are."""
-  return _whole_where(tree, lambda x: not x.is_fully_addressable)
+  values (`to_host`, on this process's default device: for per-process work such as
+  evaluation); tracers and other leaves as they are."""
+  return jax.tree.map(lambda x: (jax.numpy.asarray(to_host(x)) if isinstance(x, jax.Array)
+                                 and not isinstance(x, jax.core.Tracer)
+                                 and not x.is_fully_addressable else x), tree)
 
