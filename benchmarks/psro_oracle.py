@@ -9,7 +9,9 @@ responses are already trained): its learners are the next iteration's new best r
 their opponents the meta-strategy the run solved. Trains them `--updates` updates with the
 run's config changed by `--set` (any field; the games start anew, so `ppo.num_envs` may
 change too; each best response follows the config's schedules over its `--updates`, as in
-PSRO) and prints, every `--every` updates, how far each seat's best response falls short of
+PSRO; where the overrides change the network's parameters, e.g. a separate critic, every
+member keeps the layers whose name and shape it still has, so the frozen members' policies
+stay theirs, and the rest starts anew) and prints, every `--every` updates, how far each seat's best response falls short of
 an exact best response to the same mixture (`PSRO`'s `best_response_gap`), once per rollout
 seed. This is how the Leduc recipe's entropy schedule was chosen (results/psro.md).
 
@@ -29,6 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from absl import app, flags
+from flax import traverse_util
 
 from experiments import evaluate_lib, run_lib, sweep_lib
 from jaxplay import config as config_lib
@@ -52,6 +55,22 @@ _TOP = flags.DEFINE_integer("top", 0, "After training, print each seat's TOP inf
 # their keys, from the changed config's fresh state).
 _KEPT = ("params", "magnet", "opt_state", "magnet_opt_state", "live", "learners", "payoff",
          "counts", "opponents", "baselines", "born")
+
+
+def same_shapes(a, b) -> bool:
+  """Whether two pytrees of arrays have one structure and the same shapes."""
+  shapes = lambda tree: jax.tree.map(jnp.shape, tree)
+  return jax.tree.structure(a) == jax.tree.structure(b) and shapes(a) == shapes(b)
+
+
+def transplant(saved, fresh):
+  """`fresh` parameters (nested dicts) with every leaf whose path and shape `saved` also
+  has taken from `saved`."""
+  saved_leaves = traverse_util.flatten_dict(saved)
+  out = {path: saved_leaves[path] if (path in saved_leaves and
+                                      saved_leaves[path].shape == leaf.shape) else leaf
+         for path, leaf in traverse_util.flatten_dict(fresh).items()}
+  return traverse_util.unflatten_dict(out)
 
 
 def changed_config(config, overrides: list[str], updates: int):
@@ -88,12 +107,20 @@ def measure_gaps() -> None:
   psro = PSRO(Learner(config), config.population.iterations, config.population.meta_solver,
               config.population.fresh)
   fresh = psro.init(config.seed)
-  start = fresh.replace(update=jnp.zeros_like(fresh.update),
-                        **{name: getattr(saved, name) for name in _KEPT})
+  kept = {name: getattr(saved, name) for name in _KEPT}
+  if not same_shapes(saved.params, fresh.params):   # --set changed the network
+    print("The overrides change the network: the members keep the layers that fit it (the "
+          "policy's, for a new critic), the others and the optimizer states start anew.")
+    kept.update(params=transplant(saved.params, fresh.params),
+                magnet=transplant(saved.magnet, fresh.magnet),
+                opt_state=fresh.opt_state, magnet_opt_state=fresh.magnet_opt_state)
+  start = fresh.replace(update=jnp.zeros_like(fresh.update), **kept)
   trained_against = np.asarray(jax.device_get(start.opponents), np.float64)
+  _, meta = psro.measure(start)
   print(f"PPO best responses against the meta-strategy of {workdir} at update "
-        f"{int(saved.update)}, {_UPDATES.value} updates of {psro.learner.steps_per_update:,} env "
-        f"steps a seat; overrides: {_SET.value or 'none'}")
+        f"{int(saved.update)} (exploitability {meta.exploitability:.6g}), {_UPDATES.value} "
+        f"updates of {psro.learner.steps_per_update:,} env steps a seat; overrides: "
+        f"{_SET.value or 'none'}")
   print("| rollout seed | updates | gap seat 0 | gap seat 1 | seconds |")
   print("|---|---|---|---|---|")
   for seed in _ROLLOUT_SEEDS.value:

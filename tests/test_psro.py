@@ -3,6 +3,7 @@ iteration, the meta-game is exact, the reported exploitability is the aggregated
 meta-strategy's (OpenSpiel's for the exported policy), the frozen members play from their
 policy tables as their networks would, and the binaries run, resume and evaluate it."""
 
+import re
 import subprocess
 import sys
 
@@ -178,10 +179,16 @@ def test_the_exact_psro_benchmark_draws_a_runs_curve_beside_its_own(psro_run, tm
 def test_the_oracle_benchmark_trains_best_responses_against_a_runs_meta_strategy(psro_run):
   workdir, _, _ = psro_run
   command = [sys.executable, "-m", "benchmarks.psro_oracle", f"--workdir={workdir}"]
+  # A changed network (a separate critic): the frozen members keep their policies, so the
+  # meta-strategy is the one the run measured after its second iteration (step 4).
   result = subprocess.run(command + ["--step=4", "--updates=2", "--every=1", "--top=3",
-                                     "--set=ppo.num_envs=32", "--set=ppo.entropy_coef=0.1"],
+                                     "--set=ppo.num_envs=32", "--set=ppo.entropy_coef=0.1",
+                                     "--set=network.separate_critic=True"],
                           capture_output=True, text=True, timeout=600, check=False)
   assert result.returncode == 0, result.stderr[-2000:]
+  measured = float(re.search(r"\(exploitability ([-\d.e]+)\)", result.stdout).group(1))
+  np.testing.assert_allclose(measured, read_metrics(workdir)[1]["kuhn_poker/exploitability"],
+                             rtol=1e-5)
   rows = [line.split("|")[1:-1] for line in result.stdout.splitlines()
           if line.startswith("| 0 ")]
   assert [int(row[1]) for row in rows] == [1, 2], result.stdout
