@@ -104,8 +104,7 @@ def measure_gaps() -> None:
     raise ConfigError(f"{workdir}: the checkpoint at update {int(saved.update)} ends the run "
                       "(its best responses are trained); pass --step of an earlier one")
   config = changed_config(evaluate_lib.load_config(workdir), _SET.value, _UPDATES.value)
-  psro = PSRO(Learner(config), config.population.iterations, config.population.meta_solver,
-              config.population.fresh)
+  psro = PSRO.from_config(Learner(config))
   fresh = psro.init(config.seed)
   kept = {name: getattr(saved, name) for name in _KEPT}
   if not same_shapes(saved.params, fresh.params):   # --set changed the network

@@ -53,8 +53,8 @@ def load_run(workdir: pathlib.Path, step: int | None = None, num_games: int | No
   with Checkpointer(workdir / "checkpoints") as checkpoints:
     pool_size = (checkpoints.saved_shapes(step)["live"][0] - 1
                  if population.scheme == "fcp" else None)
-    run = (PSRO(learner, population.iterations, population.meta_solver, population.fresh)
-           if population.scheme == "psro" else run_lib.make_run(learner, pool_size))
+    run = (PSRO.from_config(learner) if population.scheme == "psro"
+           else run_lib.make_run(learner, pool_size))
     state = checkpoints.restore(step, run.init(learner.config.seed),
                                 added=population_lib.ADDED_LEAVES)
   return learner, run, state

@@ -379,8 +379,7 @@ def train_psro(learner: Learner, workdir: pathlib.Path, *, stop_after: int | Non
   members, the same numbers everywhere) and writes checkpoints; only process 0 writes
   metrics and config.json (`print_fn` prints nothing on the others)."""
   config, run = learner.config, learner.config.run
-  psro = PSRO(learner, config.population.iterations, config.population.meta_solver,
-              config.population.fresh)
+  psro = PSRO.from_config(learner)
   make_workdir(workdir)
   writer_process = hosts.is_writer()
   name, per_iteration = learner.games.names[0], psro.updates_per_iteration

@@ -46,7 +46,7 @@ PER_GAME_FIELDS = ("advantage", "gamma", "gae_lambda", "rae_alpha", "clip_eps",
                    "normalize_advantages", "entropy_coef", "final_entropy_coef", "kl_coef",
                    "magnet_coef", "final_magnet_fraction")
 POPULATION_SCHEMES = ("self_play", "fictitious", "pfsp", "psro", "fcp", "cole")
-META_SOLVERS = ("nash", "prd", "uniform")
+META_SOLVERS = ("nash", "prd", "uniform", "least_exploitable")
 PFSP_WEIGHTINGS = ("hard", "variance")
 WHEN_FULL = ("stop", "replace_oldest")  # population.when_full
 # Sections a resumed run may change: they decide what is logged and when, not what is learned,
@@ -138,7 +138,9 @@ def defaults() -> ml_collections.ConfigDict:
   config.population.iterations = 20      # psro: best responses a seat; the updates of the run
   #                                         are spread over them
   config.population.meta_solver = "nash"  # psro: "nash" (PSRO), "prd" (projected replicator
-  #                                         dynamics) or "uniform" (fictitious play)
+  #   dynamics), "uniform" (fictitious play) or "least_exploitable" (anytime double oracle's
+  #   mixture: least exploitable in the whole game; jaxplay.eval.least_exploitable)
+  config.population.meta_rounds = 100   # psro, least_exploitable: best responses it adds, at most
   config.population.fresh = True         # psro: each best response from a new network
   config.population.num_learners = 1     # self_play: K runs side by side in one program (seeds
   #   seed .. seed + K - 1; total_env_steps each), frozen copies of each kept every
@@ -293,6 +295,7 @@ _RULES: dict[str, Rule] = {
     "eval.num_games": _POSITIVE, "eval.greedy": _bool, "eval.magnet": _bool,
     "population.scheme": _one_of(POPULATION_SCHEMES), "population.iterations": _POSITIVE,
     "population.meta_solver": _one_of(META_SOLVERS), "population.fresh": _bool,
+    "population.meta_rounds": _POSITIVE,
     "population.capacity": _int(2, "an int >= 2"), "population.snapshot_every": _POSITIVE,
     "population.snapshot_start": _int(), "population.when_full": _one_of(WHEN_FULL),
     "population.weighting": _one_of(PFSP_WEIGHTINGS), "population.k": _number(0, _UNBOUNDED),

@@ -61,6 +61,14 @@ def test_psro_grows_the_populations_and_reports_the_meta_strategy():
                                                               list(last.weights)))
   assert last.exploitability == pytest.approx(again.exploitability, abs=1e-9)
   assert 0.0 <= last.exploitability < 0.5
+  # Anytime double oracle's meta-solver on the same members: a mixture no more exploitable.
+  anytime = PSRO(psro.learner, iterations=3, meta_solver="least_exploitable", meta_rounds=20)
+  _, least = anytime.measure(state)
+  assert [w.shape for w in least.weights] == [(3,), (3,)]
+  assert least.exploitability <= last.exploitability + 1e-9
+  assert least.exploitability == pytest.approx(exploitability(
+      psro.tree, meta_game.aggregate_policy(psro.tree, tables, list(least.weights))
+  ).exploitability, abs=1e-9)
   # The last learners (member 2 of each seat) trained against the other seat's meta-strategy
   # of the second report; an exact best response to it gains `best_response_gap` over them.
   for seat in range(2):

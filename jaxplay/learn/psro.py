@@ -17,7 +17,8 @@ Each iteration (one compiled chunk of PPO updates, then host-side exact passes):
 2. the meta-game of every live member, the learners included, is computed exactly on the
    game tree (each member's policy on every information set; `meta_game.payoff_tensor`) and
    written into the population's payoff matrix;
-3. its meta-strategy (`meta_solver`) is played as a behavioural policy (members mixed per
+3. its meta-strategy (`meta_solver`: a Nash equilibrium of the meta-game, or anytime double
+   oracle's least exploitable mixture) is played as a behavioural policy (members mixed per
    information set by weight and own reach, `meta_game.aggregate_policy`) and its
    exploitability / NashConv measured exactly: the number PSRO reports;
 4. the learners are frozen and the next best responses start in the next slots, from newly
@@ -45,11 +46,17 @@ import numpy as np
 from jaxplay.core.errors import ConfigError
 from jaxplay.eval import meta_game
 from jaxplay.eval.exploitability import Exploitability, exploitability
+from jaxplay.eval.least_exploitable import least_exploitable
 from jaxplay.eval.tree import build_tree
 from jaxplay.learn import tabular
 from jaxplay.learn.learner import Learner
 from jaxplay.learn.population import GIVEN, Population, PopulationState
 from jaxplay.parallel import hosts
+
+
+# The meta-solver that needs the game tree, beside the payoff-only ones of `meta_game`.
+LEAST_EXPLOITABLE = "least_exploitable"
+SOLVERS = (*meta_game.META_SOLVERS, LEAST_EXPLOITABLE)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,7 +96,10 @@ class PSRO:
       (`total_env_steps`) are spread evenly over the iterations, and each best response
       follows the config's schedules (entropy coefficient, ...) from start to end.
     iterations: best responses added per seat; the population holds iterations + 1 a seat.
-    meta_solver: "nash", "prd" or "uniform" (fictitious play), for training and evaluation alike.
+    meta_solver: "nash", "prd", "uniform" (fictitious play) or "least_exploitable" (anytime
+      double oracle's: each seat's mixture least exploitable in the whole game, found with
+      exact best responses on the tree, `jaxplay.eval.least_exploitable`; at most
+      `meta_rounds` of them a seat), for training and evaluation alike.
     fresh: each best response starts from a newly initialized network (OpenSpiel's PSRO's
       choice), or warm from the previous one. Warm starts stall on Kuhn: a self-play
       learner's policy turns nearly deterministic and PPO no longer moves it (BUILD_NOTES).
@@ -100,15 +110,15 @@ class PSRO:
   """
 
   def __init__(self, learner: Learner, iterations: int, meta_solver: str = "nash",
-               fresh: bool = True):
-    if meta_solver not in meta_game.META_SOLVERS:
-      raise ConfigError(f"psro: meta_solver must be one of {sorted(meta_game.META_SOLVERS)}, "
-                        f"got {meta_solver!r}")
+               fresh: bool = True, meta_rounds: int = 100):
+    if meta_solver not in SOLVERS:
+      raise ConfigError(f"psro: meta_solver must be one of {sorted(SOLVERS)}, got "
+                        f"{meta_solver!r}")
     if not 1 <= iterations <= learner.num_updates:
       raise ConfigError(f"psro: iterations must be in 1..{learner.num_updates} (the config's "
                         f"updates, total_env_steps / steps per update), got {iterations!r}")
     self.learner, self.iterations, self.meta_solver = learner, iterations, meta_solver
-    self.fresh = fresh
+    self.fresh, self.meta_rounds = fresh, meta_rounds
     self.updates_per_iteration = learner.num_updates // iterations
     # The meta-strategy changes once an iteration: it is solved on the host from the exact
     # meta-game and given to the learners, rather than re-solved (1000 solver iterations)
@@ -130,6 +140,13 @@ class PSRO:
     except tabular.TableError:
       self.index = None  # (observations that do not tell information sets apart: networks)
     self._opponent_tables = jax.jit(self._member_tables)
+
+  @classmethod
+  def from_config(cls, learner: Learner) -> PSRO:
+    """PSRO as the learner's config's `population` section says (`jaxplay.config`)."""
+    population = learner.config.population
+    return cls(learner, population.iterations, population.meta_solver, population.fresh,
+               population.meta_rounds)
 
   def _member_tables(self, state: PopulationState) -> tabular.MemberTables:
     """Every slot's policy table, the frozen slots (all but the learners) playing from
@@ -192,7 +209,11 @@ class PSRO:
         payoff=_slot_payoff(payoff, state.payoff.dtype),
         counts=_slot_counts(live, state.counts.dtype))))
     sub = payoff[np.ix_(live[0], live[1])]
-    sub_weights = meta_game.META_SOLVERS[self.meta_solver](sub)
+    if self.meta_solver == LEAST_EXPLOITABLE:
+      sub_weights = least_exploitable(self.tree, [tables[s][live[s]] for s in range(2)], sub,
+                                      rounds=self.meta_rounds).weights
+    else:
+      sub_weights = meta_game.META_SOLVERS[self.meta_solver](sub)
     weights = [np.zeros(len(row)) for row in live]
     for seat in range(2):
       weights[seat][live[seat]] = sub_weights[seat]
