@@ -61,7 +61,7 @@ def main(argv):
     name, options = parse_game_string(game)
     tree = build_tree(jaxplay.make(name, **options))
     players = tree.num_players
-    solvers = ("nash", "uniform") if players == 2 else ("prd", "uniform")
+    solvers = ("nash", "least_exploitable", "uniform") if players == 2 else ("prd", "uniform")
     for solver in solvers:       # compiles the passes and solvers outside the timings
       meta_game.psro_exact(tree, 2, solver)
     runs = {solver: meta_game.psro_exact(tree, _ITERATIONS.value, solver) for solver in solvers}

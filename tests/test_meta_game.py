@@ -142,6 +142,13 @@ def test_psro_on_kuhn_with_fictitious_play_and_with_nash(trees):
   check_psro_result(tree, nash, 20)
   assert min(v for _, v in nash.curve) <= 1e-3
   assert nash.curve[-1][1] <= 1e-4  # up to the meta-solver's own error (1000 RM+ iterations)
+  # Anytime double oracle: the least exploitable mixture of growing populations never gets
+  # more exploitable (up to the double oracle's tolerance, 1e-3).
+  anytime = meta_game.psro_exact(tree, 10, "least_exploitable")
+  check_psro_result(tree, anytime, 10)
+  curve = [v for _, v in anytime.curve]
+  assert all(later <= earlier + 1e-3 for earlier, later in zip(curve, curve[1:])), curve
+  assert curve[-1] <= 1e-3
 
 
 def test_psro_runs_on_three_player_kuhn_and_leduc(trees):
@@ -175,5 +182,5 @@ def test_bad_populations_and_weights_raise_one_clear_error(trees):
 
 
 def test_an_unknown_meta_solver_is_one_clear_error(trees):
-  with pytest.raises(meta_game.MetaGameError, match=r"meta_solver must be one of \['nash', "):
+  with pytest.raises(meta_game.MetaGameError, match=r"meta_solver must be one of \['least_exploitable', 'nash', "):
     meta_game.psro_exact(trees["kuhn_2p"], 2, "alpharank")

@@ -288,20 +288,26 @@ def psro_exact(tree: GameTree, iterations: int, meta_solver: str | MetaSolver, *
     tree: the game tree.
     iterations: the number of best responses added per player (>= 0).
     meta_solver: "uniform" (fictitious play), "nash" (two players; PSRO proper), "prd"
-      (projected replicator dynamics, any number of players), or a
+      (projected replicator dynamics, any number of players), "least_exploitable" (two
+      players, zero-sum: anytime double oracle, `jaxplay.eval.least_exploitable`), or a
       function (payoff float64[N_0, ..., N_{P-1}, P]) -> per player p weights float[N_p],
       non-negative with a positive total. Called outside `jax.enable_x64`.
     initial: the first member of every population (a table or policy function).
   """
-  if isinstance(meta_solver, str):
-    if meta_solver not in META_SOLVERS:
-      raise MetaGameError(f"meta_solver must be one of {sorted(META_SOLVERS)} or a function, "
-                          f"got {meta_solver!r}")
-    meta_solver = META_SOLVERS[meta_solver]
   start = time.perf_counter()
   players, capacity = tree.num_players, iterations + 1
   first = policy_table(tree, tree.uniform_policy() if initial is None else initial)
   tables = np.zeros((players, capacity) + first.shape)            # [P, capacity, I, A]
+  if meta_solver == "least_exploitable":   # it reads the members, not only their payoffs
+    from jaxplay.eval.least_exploitable import least_exploitable  # (it imports this module)
+    meta_solver = lambda payoff: least_exploitable(
+        tree, [tables[p, :n] for p, n in enumerate(payoff.shape[:-1])], payoff).weights
+  elif isinstance(meta_solver, str):
+    if meta_solver not in META_SOLVERS:
+      raise MetaGameError(f"meta_solver must be one of "
+                          f"{sorted([*META_SOLVERS, 'least_exploitable'])} or a function, "
+                          f"got {meta_solver!r}")
+    meta_solver = META_SOLVERS[meta_solver]
   node_reach = np.zeros((players, capacity, tree.num_nodes))      # own reach, [P, capacity, M]
   infoset_reach = np.zeros((players, capacity, tree.num_infosets))
 
