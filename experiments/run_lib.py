@@ -383,6 +383,7 @@ def train_psro(learner: Learner, workdir: pathlib.Path, *, stop_after: int | Non
   make_workdir(workdir)
   writer_process = hosts.is_writer()
   name, per_iteration = learner.games.names[0], psro.updates_per_iteration
+  two_solvers = psro.output_meta_solver != psro.meta_solver
   with Checkpointer(workdir / "checkpoints", max_to_keep=run.keep_checkpoints) as checkpoints:
     state = restore_or_init(learner, checkpoints, psro.init(config.seed))
     update = int(state.update)
@@ -401,13 +402,17 @@ def train_psro(learner: Learner, workdir: pathlib.Path, *, stop_after: int | Non
         done, update = done + 1, int(state.update)
         metrics = {**report.training, f"{name}/exploitability": report.exploitability,
                    f"{name}/nash_conv": report.nash_conv,
+                   **({f"{name}/training_meta_exploitability": report.opponent_exploitability}
+                      if two_solvers else {}),
                    **{f"{name}/best_response_gap_seat{seat}": gap
                       for seat, gap in enumerate(report.best_response_gap)},
                    "iteration": done,
                    "env_steps": update * 2 * learner.steps_per_update}
         writer.write(update, metrics)
         print_fn(f"iteration {done}/{psro.iterations} | {metrics['env_steps']:,} env steps | "
-                 f"exploitability {report.exploitability:.4g} | best responses short of "
+                 f"exploitability {report.exploitability:.4g}"
+                 + (f" (training meta-strategy {report.opponent_exploitability:.4g})"
+                    if two_solvers else "") + " | best responses short of "
                  f"exact by {np.round(report.best_response_gap, 3).tolist()} | "
                  f"meta-strategy seat 0 "
                  f"{np.round(report.weights[0], 2).tolist()} "

@@ -141,6 +141,8 @@ def defaults() -> ml_collections.ConfigDict:
   #   dynamics), "uniform" (fictitious play) or "least_exploitable" (anytime double oracle's
   #   mixture: least exploitable in the whole game; jaxplay.eval.least_exploitable)
   config.population.meta_rounds = 100   # psro, least_exploitable: best responses it adds, at most
+  config.population.output_meta_solver = ""  # psro: the meta-strategy it reports and exports
+  #   (measured by exploitability); one of meta_solver's values, "": meta_solver's
   config.population.fresh = True         # psro: each best response from a new network
   config.population.num_learners = 1     # self_play: K runs side by side in one program (seeds
   #   seed .. seed + K - 1; total_env_steps each), frozen copies of each kept every
@@ -296,6 +298,7 @@ _RULES: dict[str, Rule] = {
     "population.scheme": _one_of(POPULATION_SCHEMES), "population.iterations": _POSITIVE,
     "population.meta_solver": _one_of(META_SOLVERS), "population.fresh": _bool,
     "population.meta_rounds": _POSITIVE,
+    "population.output_meta_solver": _one_of(("",) + META_SOLVERS),
     "population.capacity": _int(2, "an int >= 2"), "population.snapshot_every": _POSITIVE,
     "population.snapshot_start": _int(), "population.when_full": _one_of(WHEN_FULL),
     "population.weighting": _one_of(PFSP_WEIGHTINGS), "population.k": _number(0, _UNBOUNDED),

@@ -61,10 +61,15 @@ def test_psro_grows_the_populations_and_reports_the_meta_strategy():
                                                               list(last.weights)))
   assert last.exploitability == pytest.approx(again.exploitability, abs=1e-9)
   assert 0.0 <= last.exploitability < 0.5
-  # Anytime double oracle's meta-solver on the same members: a mixture no more exploitable.
-  anytime = PSRO(psro.learner, iterations=3, meta_solver="least_exploitable", meta_rounds=20)
+  # Anytime double oracle's least exploitable mixture as the output meta-strategy, Nash's
+  # still the one best responses train against: on the same members, no more exploitable.
+  anytime = PSRO(psro.learner, iterations=3, meta_rounds=20,
+                 output_meta_solver="least_exploitable")
   _, least = anytime.measure(state)
   assert [w.shape for w in least.weights] == [(3,), (3,)]
+  for mine, nash in zip(least.opponent_weights, last.weights):
+    np.testing.assert_allclose(mine, nash, atol=1e-6)
+  assert least.opponent_exploitability == pytest.approx(last.exploitability, abs=1e-6)
   assert least.exploitability <= last.exploitability + 1e-9
   assert least.exploitability == pytest.approx(exploitability(
       psro.tree, meta_game.aggregate_policy(psro.tree, tables, list(least.weights))
@@ -113,6 +118,8 @@ def test_bad_psro_settings_are_one_clear_error():
     PSRO(learner, iterations=3)
   with pytest.raises(ConfigError, match="meta_solver must be one of"):
     PSRO(learner, iterations=1, meta_solver="alpharank")
+  with pytest.raises(ConfigError, match="output_meta_solver must be one of"):
+    PSRO(learner, iterations=1, output_meta_solver="best")
 
 
 def psro_config(iterations=3, updates=6):

@@ -24,5 +24,8 @@ def get_config():
   config.ppo.entropy_coef, config.ppo.final_entropy_coef = 0.1, 0.0
   config.reward_scale.leduc_poker = 0.2   # payoffs up to 13 chips: Kuhn-sized steps
   config.population.iterations = 120
+  # Best responses train against the Nash meta-strategy; PSRO outputs (measures, exports) each
+  # seat's least exploitable mixture of the members (anytime double oracle's).
+  config.population.output_meta_solver = "least_exploitable"
   config.total_env_steps = 512 * 8 * 200 * 120   # 200 updates a best response
   return config

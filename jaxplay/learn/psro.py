@@ -76,6 +76,10 @@ class Report:
       learner trained against gains over that learner (0: the oracle was exact); the first
       iteration's learners trained against each other, measured against the other's end.
       NaN where not measured (`measure` of a finished run).
+    opponent_weights: per seat, float64[members] the training meta-strategy (`meta_solver`'s),
+      which the next best responses play against: `weights` unless `output_meta_solver`
+      differs.
+    opponent_exploitability: that meta-strategy's exploitability.
   """
 
   iteration: int
@@ -86,6 +90,8 @@ class Report:
   training: dict[str, float]
   policy: np.ndarray
   best_response_gap: tuple[float, float] = (float("nan"), float("nan"))
+  opponent_weights: tuple[np.ndarray, np.ndarray] | None = None
+  opponent_exploitability: float = float("nan")
 
 
 class PSRO:
@@ -96,10 +102,12 @@ class PSRO:
       (`total_env_steps`) are spread evenly over the iterations, and each best response
       follows the config's schedules (entropy coefficient, ...) from start to end.
     iterations: best responses added per seat; the population holds iterations + 1 a seat.
-    meta_solver: "nash", "prd", "uniform" (fictitious play) or "least_exploitable" (anytime
-      double oracle's: each seat's mixture least exploitable in the whole game, found with
-      exact best responses on the tree, `jaxplay.eval.least_exploitable`; at most
-      `meta_rounds` of them a seat), for training and evaluation alike.
+    meta_solver: the meta-strategy the best responses train against: "nash", "prd",
+      "uniform" (fictitious play) or "least_exploitable" (anytime double oracle's: each
+      seat's mixture least exploitable in the whole game, found with exact best responses on
+      the tree, `jaxplay.eval.least_exploitable`; at most `meta_rounds` of them a seat).
+    output_meta_solver: the meta-strategy PSRO outputs, measures (the reported
+      exploitability) and exports; one of the same (default: `meta_solver`).
     fresh: each best response starts from a newly initialized network (OpenSpiel's PSRO's
       choice), or warm from the previous one. Warm starts stall on Kuhn: a self-play
       learner's policy turns nearly deterministic and PPO no longer moves it (BUILD_NOTES).
@@ -110,10 +118,12 @@ class PSRO:
   """
 
   def __init__(self, learner: Learner, iterations: int, meta_solver: str = "nash",
-               fresh: bool = True, meta_rounds: int = 100):
-    if meta_solver not in SOLVERS:
-      raise ConfigError(f"psro: meta_solver must be one of {sorted(SOLVERS)}, got "
-                        f"{meta_solver!r}")
+               fresh: bool = True, meta_rounds: int = 100, output_meta_solver: str = ""):
+    output_meta_solver = output_meta_solver or meta_solver
+    for field, value in [("meta_solver", meta_solver), ("output_meta_solver", output_meta_solver)]:
+      if value not in SOLVERS:
+        raise ConfigError(f"psro: {field} must be one of {sorted(SOLVERS)}, got {value!r}")
+    self.output_meta_solver = output_meta_solver
     if not 1 <= iterations <= learner.num_updates:
       raise ConfigError(f"psro: iterations must be in 1..{learner.num_updates} (the config's "
                         f"updates, total_env_steps / steps per update), got {iterations!r}")
@@ -146,7 +156,7 @@ class PSRO:
     """PSRO as the learner's config's `population` section says (`jaxplay.config`)."""
     population = learner.config.population
     return cls(learner, population.iterations, population.meta_solver, population.fresh,
-               population.meta_rounds)
+               population.meta_rounds, population.output_meta_solver)
 
   def _member_tables(self, state: PopulationState) -> tabular.MemberTables:
     """Every slot's policy table, the frozen slots (all but the learners) playing from
@@ -186,7 +196,7 @@ class PSRO:
       live = hosts.to_host(state.live).reshape(2, -1)
       weights = np.zeros(live.shape, np.float32)
       for seat in range(2):
-        weights[seat, live[seat]] = report.weights[seat]
+        weights[seat, live[seat]] = report.opponent_weights[seat]
       # The next learners, seat s, play the other seat's meta-strategy over the members now
       # frozen (those just measured).
       state = self.population.with_opponents(self._next(state, self.fresh), weights[::-1])
@@ -209,24 +219,41 @@ class PSRO:
         payoff=_slot_payoff(payoff, state.payoff.dtype),
         counts=_slot_counts(live, state.counts.dtype))))
     sub = payoff[np.ix_(live[0], live[1])]
-    if self.meta_solver == LEAST_EXPLOITABLE:
-      sub_weights = least_exploitable(self.tree, [tables[s][live[s]] for s in range(2)], sub,
-                                      rounds=self.meta_rounds).weights
-    else:
-      sub_weights = meta_game.META_SOLVERS[self.meta_solver](sub)
-    weights = [np.zeros(len(row)) for row in live]
-    for seat in range(2):
-      weights[seat][live[seat]] = sub_weights[seat]
-    table = meta_game.aggregate_policy(self.tree, list(tables), weights)
-    result = exploitability(self.tree, table)
+    members = [tables[seat][live[seat]] for seat in range(2)]
+    weights = self._solve(self.output_meta_solver, sub, members)
+    table, result = self._evaluate(tables, live, weights)
+    opponent_weights, opponent_result = weights, result
+    if self.meta_solver != self.output_meta_solver:
+      opponent_weights = self._solve(self.meta_solver, sub, members)
+      opponent_result = self._evaluate(tables, live, opponent_weights)[1]
     report = Report(iteration=int(np.sum(live[0])), exploitability=float(result.exploitability),
-                    nash_conv=float(result.nash_conv),
-                    weights=(weights[0][live[0]], weights[1][live[1]]), payoff=sub,
-                    training={}, policy=table)
+                    nash_conv=float(result.nash_conv), weights=weights, payoff=sub,
+                    training={}, policy=table, opponent_weights=opponent_weights,
+                    opponent_exploitability=float(opponent_result.exploitability))
     if trained_against is not None:
       report = dataclasses.replace(report, best_response_gap=self._best_response_gaps(
           tables, hosts.to_host(state.learners) % live.shape[1], trained_against))
     return state, report
+
+  def _solve(self, solver: str, payoff: np.ndarray, members: list[np.ndarray]
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Per seat, float64[N_s] the meta-strategy of solver `solver` over the live members
+    (`members` float64[N_s, I, A], `payoff` their meta-game float64[N_0, N_1, 2])."""
+    if solver == LEAST_EXPLOITABLE:
+      weights = least_exploitable(self.tree, members, payoff, rounds=self.meta_rounds).weights
+    else:
+      weights = meta_game.META_SOLVERS[solver](payoff)
+    return tuple(np.asarray(w, np.float64) for w in weights)
+
+  def _evaluate(self, tables: np.ndarray, live: np.ndarray,
+                weights: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, Exploitability]:
+    """(the meta-strategy `weights` over each seat's live members as a behavioural policy
+    float64[I, A], its exact `exploitability`); `tables` float64[2, N, I, A] every slot's."""
+    padded = [np.zeros(len(row)) for row in live]
+    for seat in range(2):
+      padded[seat][live[seat]] = weights[seat]
+    table = meta_game.aggregate_policy(self.tree, list(tables), padded)
+    return table, exploitability(self.tree, table)
 
   def _best_response_gaps(self, tables: np.ndarray, learners: np.ndarray,
                           trained_against: np.ndarray) -> tuple[float, float]:
