@@ -97,8 +97,11 @@ def evaluate_psro(psro: PSRO, state, print_fn=print):
     print_fn("  " + " ".join(f"{value:+.3f}" for value in row))
   for seat, weights in enumerate(report.weights):
     print_fn(f"meta-strategy of seat {seat}: {np.round(weights, 3).tolist()}")
-  return {f"{name}/exploitability": report.exploitability,
-          f"{name}/nash_conv": report.nash_conv, "members": report.iteration}, report
+  metrics = {f"{name}/exploitability": report.exploitability,
+             f"{name}/nash_conv": report.nash_conv, "members": report.iteration}
+  if psro.output_meta_solver != psro.meta_solver:   # as the training run's metrics
+    metrics[f"{name}/training_meta_exploitability"] = report.opponent_exploitability
+  return metrics, report
 
 
 def cfr_references(learner: Learner, iterations=(10, 100, 1000)) -> dict[str, float]:

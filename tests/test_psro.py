@@ -129,6 +129,8 @@ def psro_config(iterations=3, updates=6):
   config.ppo.num_epochs, config.ppo.num_minibatches = 1, 2
   config.total_env_steps = 32 * 4 * updates
   config.population.scheme, config.population.iterations = "psro", iterations
+  # Best responses train against Nash; the output is the least exploitable mixture.
+  config.population.output_meta_solver = "least_exploitable"
   return config
 
 
@@ -149,6 +151,10 @@ def test_the_train_binary_runs_psro_with_metrics_and_checkpoints(psro_run):
   assert [r["iteration"] for r in rows] == [1, 2, 3]
   assert [r["step"] for r in rows] == [2, 4, 6]
   assert all(0 <= r["kuhn_poker/exploitability"] < 1 for r in rows)
+  # The output is no more exploitable than the Nash meta-strategy of the same members.
+  assert all(r["kuhn_poker/exploitability"] <= r["kuhn_poker/training_meta_exploitability"]
+             + 1e-9 for r in rows)
+  assert "(training meta-strategy " in lines[1]
   assert sorted(int(p.name) for p in (workdir / "checkpoints").iterdir()) == [2, 4, 6]
   assert np.asarray(state.live).reshape(2, -1).sum(1).tolist() == [4, 4]
 
@@ -173,8 +179,9 @@ def test_evaluate_measures_and_exports_the_meta_strategy(psro_run, tmp_path):
                                   export_openspiel_policy=str(path), print_fn=lines.append)
   assert any(line.startswith("meta-strategy of seat 0") for line in lines)
   last = read_metrics(workdir)[-1]
-  assert metrics["kuhn_poker/exploitability"] == pytest.approx(
-      last["kuhn_poker/exploitability"], abs=1e-9)
+  for metric in ["exploitability", "training_meta_exploitability"]:
+    assert metrics[f"kuhn_poker/{metric}"] == pytest.approx(last[f"kuhn_poker/{metric}"],
+                                                           abs=1e-9)
   game = pyspiel.load_game("kuhn_poker")
   theirs = openspiel_exploitability.exploitability(game, openspiel_policy.to_tabular_policy(
       str(path)))
