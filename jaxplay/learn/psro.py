@@ -17,10 +17,12 @@ Each iteration (one compiled chunk of PPO updates, then host-side exact passes):
 2. the meta-game of every live member, the learners included, is computed exactly on the
    game tree (each member's policy on every information set; `meta_game.payoff_tensor`) and
    written into the population's payoff matrix;
-3. its meta-strategy (`meta_solver`: a Nash equilibrium of the meta-game, or anytime double
-   oracle's least exploitable mixture) is played as a behavioural policy (members mixed per
-   information set by weight and own reach, `meta_game.aggregate_policy`) and its
-   exploitability / NashConv measured exactly: the number PSRO reports;
+3. its meta-strategies are solved: the one the next best responses train against
+   (`meta_solver`) and the one PSRO outputs (`output_meta_solver`, by default the same), each
+   e.g. a Nash equilibrium of the meta-game or anytime double oracle's least exploitable
+   mixture; each is played as a behavioural policy (members mixed per information set by
+   weight and own reach, `meta_game.aggregate_policy`) and its exploitability / NashConv
+   measured exactly: the output's is the number PSRO reports;
 4. the learners are frozen and the next best responses start in the next slots, from newly
    initialized networks or warm from the last ones (`Population.next_generation`).
 
