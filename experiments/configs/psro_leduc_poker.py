@@ -7,8 +7,8 @@ exact on the tree), measured by its exploitability.
         --workdir=/tmp/psro_leduc
 
 Expected: the output's exploitability at or below 0.15 by about iteration 50 and 0.07-0.095
-after the 120th (seed 0's run; seeds 1 and 2's members give the same), 14 min on a 2-core CPU
-to itself; the Nash meta-strategy the best responses train against stays at 0.18-0.25. Each
+after the 120th (seeds 0 and 1's runs; seed 2's members give the same), 14-17 min on a 2-core
+CPU to itself; the Nash meta-strategy the best responses train against stays at 0.18-0.25. Each
 best response anneals its entropy bonus from 0.1 to 0 over its 200 updates: without the bonus
 PPO settles on a deterministic response 0.47 chips short of an exact one on average; with it,
 0.1-0.3 short. Recorded runs and what was tried: results/psro.md.
