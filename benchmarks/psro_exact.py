@@ -32,7 +32,8 @@ from absl import app, flags
 
 import jaxplay
 from jaxplay.core.openspiel import parse_game_string
-from jaxplay.eval import build_tree, cfr, meta_game
+from jaxplay.eval import build_tree, cfr
+from jaxplay.eval.psro_exact import psro_exact
 from jaxplay.io.metrics import read_metrics
 from jaxplay.io.plots import plot_curves
 
@@ -63,8 +64,8 @@ def main(argv):
     players = tree.num_players
     solvers = ("nash", "least_exploitable", "uniform") if players == 2 else ("prd", "uniform")
     for solver in solvers:       # compiles the passes and solvers outside the timings
-      meta_game.psro_exact(tree, 2, solver)
-    runs = {solver: meta_game.psro_exact(tree, _ITERATIONS.value, solver) for solver in solvers}
+      psro_exact(tree, 2, solver)
+    runs = {solver: psro_exact(tree, _ITERATIONS.value, solver) for solver in solvers}
     every = tuple(range(1, _ITERATIONS.value + 1))
     cfr_curve = dict(cfr.solve(tree, _ITERATIONS.value,
                                eval_at=every if _PLOT.value else tuple(checkpoints)).curve)

@@ -8,8 +8,10 @@ from open_spiel.python.algorithms import exploitability as openspiel_exploitabil
 from open_spiel.python.algorithms import policy_aggregator
 
 import jaxplay
-from jaxplay.eval import build_tree, meta_game
+from jaxplay import config as jaxplay_config
+from jaxplay.eval import build_tree, meta_game, meta_strategy
 from jaxplay.eval.exploitability import exploitability, policy_table
+from jaxplay.eval.psro_exact import psro_exact
 from jaxplay.io import openspiel_policy as interop
 
 POKER = {"kuhn_2p": ("kuhn_poker", {}), "kuhn_3p": ("kuhn_poker", {"num_players": 3}),
@@ -133,18 +135,18 @@ def check_psro_result(tree, result, iterations):
 
 def test_psro_on_kuhn_with_fictitious_play_and_with_nash(trees):
   tree = trees["kuhn_2p"]
-  uniform = meta_game.psro_exact(tree, 10, "uniform")
+  uniform = psro_exact(tree, 10, "uniform")
   check_psro_result(tree, uniform, 10)
   curve = [v for _, v in uniform.curve]
   assert curve[0] == pytest.approx(exploitability(tree, tree.uniform_policy()).exploitability)
   assert curve[-1] < 0.1 < curve[0]
-  nash = meta_game.psro_exact(tree, 20, "nash")
+  nash = psro_exact(tree, 20, "nash")
   check_psro_result(tree, nash, 20)
   assert min(v for _, v in nash.curve) <= 1e-3
   assert nash.curve[-1][1] <= 1e-4  # up to the meta-solver's own error (1000 RM+ iterations)
   # Anytime double oracle: the least exploitable mixture of growing populations never gets
   # more exploitable (up to the double oracle's tolerance, 1e-3).
-  anytime = meta_game.psro_exact(tree, 10, "least_exploitable")
+  anytime = psro_exact(tree, 10, "least_exploitable")
   check_psro_result(tree, anytime, 10)
   curve = [v for _, v in anytime.curve]
   assert all(later <= earlier + 1e-3 for earlier, later in zip(curve, curve[1:])), curve
@@ -153,14 +155,14 @@ def test_psro_on_kuhn_with_fictitious_play_and_with_nash(trees):
 
 def test_psro_runs_on_three_player_kuhn_and_leduc(trees):
   tree = trees["kuhn_3p"]
-  result = meta_game.psro_exact(tree, 4, "uniform")
+  result = psro_exact(tree, 4, "uniform")
   check_psro_result(tree, result, 4)
   assert result.nash_conv[-1] < result.nash_conv[0]
   np.testing.assert_allclose([v for _, v in result.curve], result.nash_conv / 3)
-  prd = meta_game.psro_exact(tree, 3, "prd")        # projected replicator dynamics, 3 players
+  prd = psro_exact(tree, 3, "prd")        # projected replicator dynamics, 3 players
   check_psro_result(tree, prd, 3)
   assert prd.nash_conv[-1] < 0.5 * prd.nash_conv[0]
-  leduc = meta_game.psro_exact(trees["leduc"], 3, "nash")
+  leduc = psro_exact(trees["leduc"], 3, "nash")
   check_psro_result(trees["leduc"], leduc, 3)
 
 
@@ -176,11 +178,13 @@ def test_bad_populations_and_weights_raise_one_clear_error(trees):
     with pytest.raises(meta_game.MetaGameError, match=match):
       meta_game.aggregate_policy(tree, bad_tables, bad_weights)
   with pytest.raises(meta_game.MetaGameError, match="population 0"):
-    meta_game.psro_exact(tree, 1, lambda payoff: [np.zeros(1), np.ones(1)])
+    psro_exact(tree, 1, lambda payoff: [np.zeros(1), np.ones(1)])
   with pytest.raises(meta_game.MetaGameError, match="player must be"):
     meta_game.best_response_table(tree, tree.uniform_policy(), 2)
 
 
 def test_an_unknown_meta_solver_is_one_clear_error(trees):
   with pytest.raises(meta_game.MetaGameError, match=r"meta_solver must be one of \['least_exploitable', 'nash', "):
-    meta_game.psro_exact(trees["kuhn_2p"], 2, "alpharank")
+    psro_exact(trees["kuhn_2p"], 2, "alpharank")
+  # The config's choices are the names the solvers answer to.
+  assert sorted(jaxplay_config.META_SOLVERS) == list(meta_strategy.NAMES)

@@ -13,7 +13,9 @@ whole tree, in float64 (`jax.enable_x64` around our own calls only):
   (which adds 1e-40 to every legal action's mass before normalizing).
 - `payoff_tensor`: every player's expected return for every combination of members.
 - `best_response_table`: the exact best response of one player, as a one-hot table.
-- `psro_exact`: PSRO (Lanctot et al. 2017) with these exact pieces and any meta-solver.
+- the payoff-only meta-solvers (`META_SOLVERS`: uniform, Nash, projected replicator
+  dynamics); `jaxplay.eval.meta_strategy` names every solver, `jaxplay.eval.psro_exact` runs
+  PSRO with these exact pieces.
 
 Both the aggregate and the payoffs come from one pass down the tree per member
 (`tree_walk.own_reach`, vmapped over members): the expected return of a joint policy is
@@ -24,8 +26,6 @@ level order.
 
 from __future__ import annotations
 
-import dataclasses
-import time
 from typing import Callable, Sequence
 
 import jax
@@ -116,7 +116,8 @@ def aggregate_from_reach(tree: DeviceTree, tables: Sequence[Array],
   return out
 
 
-_member_reach_jit = jax.jit(jax.vmap(member_reach, in_axes=(None, 0)))
+# (tree, stack float[N, I, A]) -> (node reach float[N, M, P], infoset reach float[N, I]).
+member_reaches = jax.jit(jax.vmap(member_reach, in_axes=(None, 0)))
 _payoff_jit = jax.jit(payoff_from_reach)
 _aggregate_jit = jax.jit(aggregate_from_reach)
 
@@ -141,7 +142,7 @@ def aggregate_policy(tree: GameTree, tables: Sequence, weights: Sequence) -> np.
   with jax.enable_x64(True):
     device_tree = tree.device(jnp.float64)
     stacks = [jnp.asarray(s) for s in stacks]
-    reaches = [_member_reach_jit(device_tree, s)[1] for s in stacks]
+    reaches = [member_reaches(device_tree, s)[1] for s in stacks]
     return np.asarray(_aggregate_jit(device_tree, stacks, reaches,
                                      [jnp.asarray(w) for w in weights]))
 
@@ -154,7 +155,7 @@ def aggregate_shared_policy(tree: GameTree, tables: Sequence, weights: Sequence
   with jax.enable_x64(True):
     device_tree = tree.device(jnp.float64)
     stack = jnp.asarray(stacks[0])
-    reach = _member_reach_jit(device_tree, stack)[1]
+    reach = member_reaches(device_tree, stack)[1]
     players = tree.num_players
     return np.asarray(_aggregate_jit(device_tree, [stack] * players, [reach] * players,
                                      [jnp.asarray(weights[0])] * players))
@@ -167,7 +168,7 @@ def payoff_tensor(tree: GameTree, tables: Sequence) -> np.ndarray:
   stacks, _ = _check_populations(tree, tables, None)
   with jax.enable_x64(True):
     device_tree = tree.device(jnp.float64)
-    reaches = [_member_reach_jit(device_tree, jnp.asarray(s))[0][..., p]
+    reaches = [member_reaches(device_tree, jnp.asarray(s))[0][..., p]
                for p, s in enumerate(stacks)]
     return np.asarray(_payoff_jit(device_tree, reaches))
 
@@ -185,32 +186,6 @@ def best_response_table(tree: GameTree, table: Policy, player: int,
     result = exploitability(tree, table)
   one_hot = np.eye(tree.num_actions, dtype=np.float64)[result.best_response]
   return np.where((tree.infoset_player == player)[:, None], one_hot, table)
-
-
-@dataclasses.dataclass(frozen=True)
-class PSROResult:
-  """What `psro_exact` returns (host arrays).
-
-  Attributes:
-    curve: (iteration, exploitability of the aggregated meta-strategy) pairs; at iteration t
-      every population has t + 1 members (t best responses added to the initial policy).
-    nash_conv: float[T + 1] NashConv at the same iterations.
-    populations: per player p, float64[N_p, I, A] its members (the initial policy first, then
-      one best response per iteration; only p's rows are p's, the others are those of the
-      meta-strategy it answered).
-    weights: per player p, float64[N_p] the last meta-strategy (normalized).
-    payoff: float64[N_0, ..., N_{P-1}, P] the last payoff tensor.
-    meta_policy: float64[I, A] the last meta-strategy as a behavioural policy.
-    seconds: wall time of the whole run, compilation included.
-  """
-
-  curve: list[tuple[int, float]]
-  nash_conv: np.ndarray
-  populations: list[np.ndarray]
-  weights: list[np.ndarray]
-  payoff: np.ndarray
-  meta_policy: np.ndarray
-  seconds: float
 
 
 def uniform_meta_solver(payoff: np.ndarray) -> list[np.ndarray]:
@@ -270,82 +245,6 @@ META_SOLVERS: dict[str, MetaSolver] = {"uniform": uniform_meta_solver,
                                         "prd": prd_meta_solver}
 
 
-def psro_exact(tree: GameTree, iterations: int, meta_solver: str | MetaSolver, *,
-               initial: Policy | None = None) -> PSROResult:
-  """Exact PSRO: every payoff, aggregate and best response computed on the game tree.
-
-  Every player's population starts as `initial` (default: uniform). Each iteration computes
-  the payoff tensor of the populations, the meta-strategy `meta_solver(payoff)` (one weight
-  vector per player), its behavioural policy (`aggregate_policy`) and that policy's
-  exploitability, then adds every player's exact best response to it (`best_response_table`).
-  After `iterations` such additions the final populations are evaluated once more.
-
-  The populations live in arrays of fixed capacity `iterations + 1` (members not yet added
-  have zero reach and zero weight), so the payoff and aggregation programs compile once; a
-  member's reach pass runs once, when it is added.
-
-  Args:
-    tree: the game tree.
-    iterations: the number of best responses added per player (>= 0).
-    meta_solver: "uniform" (fictitious play), "nash" (two players; PSRO proper), "prd"
-      (projected replicator dynamics, any number of players), "least_exploitable" (two
-      players, zero-sum: anytime double oracle, `jaxplay.eval.least_exploitable`), or a
-      function (payoff float64[N_0, ..., N_{P-1}, P]) -> per player p weights float[N_p],
-      non-negative with a positive total. Called outside `jax.enable_x64`.
-    initial: the first member of every population (a table or policy function).
-  """
-  start = time.perf_counter()
-  players, capacity = tree.num_players, iterations + 1
-  first = policy_table(tree, tree.uniform_policy() if initial is None else initial)
-  tables = np.zeros((players, capacity) + first.shape)            # [P, capacity, I, A]
-  if meta_solver == "least_exploitable":   # it reads the members, not only their payoffs
-    from jaxplay.eval.least_exploitable import least_exploitable  # (it imports this module)
-    meta_solver = lambda payoff: least_exploitable(
-        tree, [tables[p, :n] for p, n in enumerate(payoff.shape[:-1])], payoff).weights
-  elif isinstance(meta_solver, str):
-    if meta_solver not in META_SOLVERS:
-      raise MetaGameError(f"meta_solver must be one of "
-                          f"{sorted([*META_SOLVERS, 'least_exploitable'])} or a function, "
-                          f"got {meta_solver!r}")
-    meta_solver = META_SOLVERS[meta_solver]
-  node_reach = np.zeros((players, capacity, tree.num_nodes))      # own reach, [P, capacity, M]
-  infoset_reach = np.zeros((players, capacity, tree.num_infosets))
-
-  def add(player: int, member: int, table: np.ndarray):
-    with jax.enable_x64(True):
-      nodes, infosets = jax.device_get(_member_reach_jit(device_tree, jnp.asarray(table[None])))
-    tables[player, member] = table
-    node_reach[player, member] = nodes[0, :, player]
-    infoset_reach[player, member] = infosets[0]
-
-  with jax.enable_x64(True):
-    device_tree = tree.device(jnp.float64)
-  for player in range(players):
-    add(player, 0, first)
-  curve, nash_conv = [], []
-  for iteration in range(capacity):
-    live = iteration + 1
-    with jax.enable_x64(True):
-      full = _payoff_jit(device_tree, list(jnp.asarray(node_reach)))
-      payoff = np.asarray(full[(slice(0, live),) * players])
-    weights = _check_weights([live] * players, meta_solver(payoff), normalize=True)
-    padded = np.zeros((players, capacity))
-    padded[:, :live] = weights
-    with jax.enable_x64(True):
-      meta = np.asarray(_aggregate_jit(device_tree, list(jnp.asarray(tables)),
-                                       list(jnp.asarray(infoset_reach)),
-                                       list(jnp.asarray(padded))))
-    result = exploitability(tree, meta)
-    curve.append((iteration, result.exploitability))
-    nash_conv.append(result.nash_conv)
-    if live < capacity:
-      for player in range(players):
-        add(player, live, best_response_table(tree, meta, player, result))
-  return PSROResult(curve=curve, nash_conv=np.asarray(nash_conv), populations=list(tables),
-                    weights=weights, payoff=payoff, meta_policy=meta,
-                    seconds=time.perf_counter() - start)
-
-
 def _check_populations(tree: GameTree, tables: Sequence, weights: Sequence | None, *,
                        num_populations: int | None = None):
   """(per population float64[N_p, I, A] normalized tables, per population float64[N_p]
@@ -358,11 +257,11 @@ def _check_populations(tree: GameTree, tables: Sequence, weights: Sequence | Non
   stacks = [np.stack([policy_table(tree, t) for t in population]) for population in tables]
   if weights is None:
     return stacks, None
-  return stacks, _check_weights([len(s) for s in stacks], weights)
+  return stacks, check_weights([len(s) for s in stacks], weights)
 
 
-def _check_weights(sizes: Sequence[int], weights: Sequence, normalize: bool = False
-                   ) -> list[np.ndarray]:
+def check_weights(sizes: Sequence[int], weights: Sequence, normalize: bool = False
+                  ) -> list[np.ndarray]:
   """Per population float64[N_p] weights (summing to 1 if `normalize`), or MetaGameError."""
   if len(weights) != len(sizes):
     raise MetaGameError(f"expected {len(sizes)} weight vectors (one per population), got "

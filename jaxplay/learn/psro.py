@@ -46,19 +46,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxplay.core.errors import ConfigError
-from jaxplay.eval import meta_game
+from jaxplay.eval import meta_game, meta_strategy
 from jaxplay.eval.exploitability import Exploitability, exploitability
-from jaxplay.eval.least_exploitable import least_exploitable
 from jaxplay.eval.tree import build_tree
 from jaxplay.learn import tabular
 from jaxplay.learn.learner import Learner
 from jaxplay.learn.population import GIVEN, Population, PopulationState
 from jaxplay.parallel import hosts
-
-
-# The meta-solver that needs the game tree, beside the payoff-only ones of `meta_game`.
-LEAST_EXPLOITABLE = "least_exploitable"
-SOLVERS = (*meta_game.META_SOLVERS, LEAST_EXPLOITABLE)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,8 +117,8 @@ class PSRO:
                fresh: bool = True, meta_rounds: int = 100, output_meta_solver: str = ""):
     output_meta_solver = output_meta_solver or meta_solver
     for field, value in [("meta_solver", meta_solver), ("output_meta_solver", output_meta_solver)]:
-      if value not in SOLVERS:
-        raise ConfigError(f"psro: {field} must be one of {sorted(SOLVERS)}, got {value!r}")
+      if value not in meta_strategy.NAMES:
+        raise ConfigError(f"psro: {field} must be one of {list(meta_strategy.NAMES)}, got {value!r}")
     self.output_meta_solver = output_meta_solver
     if not 1 <= iterations <= learner.num_updates:
       raise ConfigError(f"psro: iterations must be in 1..{learner.num_updates} (the config's "
@@ -241,11 +235,7 @@ class PSRO:
              ) -> tuple[np.ndarray, np.ndarray]:
     """Per seat, float64[N_s] the meta-strategy of solver `solver` over the live members
     (`members` float64[N_s, I, A], `payoff` their meta-game float64[N_0, N_1, 2])."""
-    if solver == LEAST_EXPLOITABLE:
-      weights = least_exploitable(self.tree, members, payoff, rounds=self.meta_rounds).weights
-    else:
-      weights = meta_game.META_SOLVERS[solver](payoff)
-    return tuple(np.asarray(w, np.float64) for w in weights)
+    return meta_strategy.solve(solver, self.tree, members, payoff, rounds=self.meta_rounds)
 
   def _evaluate(self, tables: np.ndarray, live: np.ndarray,
                 weights: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, Exploitability]:
