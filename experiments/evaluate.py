@@ -4,6 +4,7 @@ and on request exports an OpenSpiel policy (poker) or renders self-play episodes
 
     python -m experiments.evaluate --workdir=/tmp/kuhn --export_openspiel_policy=kuhn.json
     python -m experiments.evaluate --workdir=/tmp/oc --gif=/tmp/oc/episode.gif
+    python -m experiments.evaluate --workdir=/tmp/psro --meta_solver=nash  # another output
     python -m experiments.evaluate --workdir=/tmp/fcp --heldout=runs/heldout/cramped_room \
         --scripted=independent_cook,static     # cross-play table with held-out partners
 
@@ -35,6 +36,9 @@ _GIF = flags.DEFINE_string("gif", None, "Render a self-play Overcooked episode t
 _GIF_STEPS = flags.DEFINE_integer("gif_steps", 400, "Steps of the rendered episode.")
 _HELDOUT = flags.DEFINE_string("heldout", None, "Overcooked: cross-play with the learners of "
                                "this run (held-out partners), printed as a table.")
+_META_SOLVER = flags.DEFINE_string("meta_solver", None, "PSRO runs: measure and export the "
+                                   "members' meta-strategy of this solver (nash, prd, uniform, "
+                                   "least_exploitable) instead of the config's output one.")
 _SCRIPTED = flags.DEFINE_list("scripted", [], "Overcooked: cross-play with these scripted "
                               "partners too (jaxplay.agents.scripted names).")
 
@@ -47,7 +51,7 @@ def main(argv):
     evaluate_lib.evaluate(_WORKDIR.value, step=_STEP.value, num_games=_NUM_GAMES.value,
                           policy=_POLICY.value, plot=_PLOT.value,
                           export_openspiel_policy=_EXPORT.value, gif=_GIF.value,
-                          gif_steps=_GIF_STEPS.value)
+                          gif_steps=_GIF_STEPS.value, meta_solver=_META_SOLVER.value)
     if _HELDOUT.value or _SCRIPTED.value:
       matrix = crossplay_lib.cross_play_runs(
           {"this run": _WORKDIR.value}, heldout=_HELDOUT.value, scripted=_SCRIPTED.value,

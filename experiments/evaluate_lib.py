@@ -162,12 +162,20 @@ def write_gif(learner: Learner, params, path: str, num_steps: int) -> str:
 def evaluate(workdir: str | pathlib.Path, *, step: int | None = None,
              num_games: int | None = None, policy: str = "params", plot: str | None = None,
              export_openspiel_policy: str | None = None, gif: str | None = None,
-             gif_steps: int = 400, print_fn=print) -> dict[str, float]:
-  """Everything `main` does; returns the evaluation metrics."""
+             gif_steps: int = 400, meta_solver: str | None = None,
+             print_fn=print) -> dict[str, float]:
+  """Everything `main` does; returns the evaluation metrics. `meta_solver` (PSRO runs only)
+  measures and exports the members' meta-strategy of that solver instead of the config's
+  `population.output_meta_solver`."""
   workdir = pathlib.Path(workdir)
   learner, run, state = load_run(workdir, step, num_games)
   update = int(state.update)
   psro = run if isinstance(run, PSRO) else None
+  if meta_solver:
+    if psro is None:
+      raise ConfigError(f"--meta_solver measures a PSRO run's members; {workdir} is a "
+                        f"{learner.config.population.scheme} run")
+    psro = psro.with_output_meta_solver(meta_solver)
   if psro is not None:
     metrics, report = evaluate_psro(psro, state, print_fn)
   else:

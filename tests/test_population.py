@@ -214,3 +214,6 @@ def test_a_league_trains_through_the_binaries_with_snapshots_elo_and_resume(tmp_
   metrics = evaluate_lib.evaluate(tmp_path / "run", plot="", print_fn=lines.append)
   assert any(line.startswith("  member   2  Elo") for line in lines)
   assert "tic_tac_toe/member_0/vs_perfect/seat0_loss" in metrics
+  with pytest.raises(ConfigError, match="--meta_solver measures a PSRO run's members; .* is a "
+                     "pfsp run"):
+    evaluate_lib.evaluate(tmp_path / "run", plot="", meta_solver="nash", print_fn=print)

@@ -186,6 +186,13 @@ def test_evaluate_measures_and_exports_the_meta_strategy(psro_run, tmp_path):
   theirs = openspiel_exploitability.exploitability(game, openspiel_policy.to_tabular_policy(
       str(path)))
   assert theirs == pytest.approx(metrics["kuhn_poker/exploitability"], abs=1e-6)
+  # Scored with the training meta-solver (Nash) as the output: what the run measured beside.
+  nash = evaluate_lib.evaluate(workdir, plot="", meta_solver="nash", print_fn=lambda _: None)
+  assert nash["kuhn_poker/exploitability"] == pytest.approx(
+      last["kuhn_poker/training_meta_exploitability"], abs=1e-9)
+  assert "kuhn_poker/training_meta_exploitability" not in nash
+  with pytest.raises(ConfigError, match="output_meta_solver must be one of"):
+    evaluate_lib.evaluate(workdir, plot="", meta_solver="alpharank", print_fn=lambda _: None)
 
 
 def test_the_exact_psro_benchmark_draws_a_runs_curve_beside_its_own(psro_run, tmp_path):

@@ -39,6 +39,7 @@ mesh.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 
 import jax
@@ -116,9 +117,8 @@ class PSRO:
   def __init__(self, learner: Learner, iterations: int, meta_solver: str = "nash",
                fresh: bool = True, meta_rounds: int = 100, output_meta_solver: str = ""):
     output_meta_solver = output_meta_solver or meta_solver
-    for field, value in [("meta_solver", meta_solver), ("output_meta_solver", output_meta_solver)]:
-      if value not in meta_strategy.NAMES:
-        raise ConfigError(f"psro: {field} must be one of {list(meta_strategy.NAMES)}, got {value!r}")
+    _check_solver("meta_solver", meta_solver)
+    _check_solver("output_meta_solver", output_meta_solver)
     self.output_meta_solver = output_meta_solver
     if not 1 <= iterations <= learner.num_updates:
       raise ConfigError(f"psro: iterations must be in 1..{learner.num_updates} (the config's "
@@ -153,6 +153,14 @@ class PSRO:
     population = learner.config.population
     return cls(learner, population.iterations, population.meta_solver, population.fresh,
                population.meta_rounds, population.output_meta_solver)
+
+  def with_output_meta_solver(self, name: str) -> PSRO:
+    """This PSRO outputting (measuring, reporting, exporting) the meta-strategy of solver
+    `name` instead; training and the compiled programs are shared."""
+    _check_solver("output_meta_solver", name)
+    other = copy.copy(self)
+    other.output_meta_solver = name
+    return other
 
   def _member_tables(self, state: PopulationState) -> tabular.MemberTables:
     """Every slot's policy table, the frozen slots (all but the learners) playing from
@@ -289,3 +297,9 @@ def _slot_counts(live: np.ndarray, dtype) -> jax.Array:
   known[:n, n:] = np.outer(live[0], live[1])
   known[n:, :n] = known[:n, n:].T
   return jnp.asarray(known, dtype)
+
+
+def _check_solver(field: str, name: str):
+  """ConfigError unless `name` is a meta-strategy solver's (`meta_strategy.NAMES`)."""
+  if name not in meta_strategy.NAMES:
+    raise ConfigError(f"psro: {field} must be one of {list(meta_strategy.NAMES)}, got {name!r}")
