@@ -1,12 +1,15 @@
 """The run config's one check (`jaxplay.config.check`): every mistake one clear error, what it
 returns normalized and frozen, saved configs read back with the fields added since."""
 
+import importlib
 import json
+import pathlib
 
 import ml_collections
 import pytest
 
 from jaxplay import config as config_lib
+from jaxplay.agents import scripted
 from jaxplay.core.errors import ConfigError, UnknownGameError
 
 
@@ -147,3 +150,28 @@ def test_a_plain_dict_with_some_fields_takes_the_defaults_for_the_rest():
   checked = config_lib.check({"games": ["tic_tac_toe"], "ppo": {"num_envs": 8}})
   assert checked.games == ("tic_tac_toe",) and checked.ppo.num_envs == 8
   assert checked.ppo.num_steps == config_lib.defaults().ppo.num_steps
+
+
+LAYOUTS = ("cramped_room", "asymmetric_advantages", "coordination_ring",
+           "forced_coordination", "counter_circuit")
+SHIPPED_ARGUMENTS = {
+    "overcooked": LAYOUTS, "heldout_overcooked": LAYOUTS, "fcp_partners_overcooked": LAYOUTS,
+    "fcp_overcooked": LAYOUTS, "cole_overcooked": LAYOUTS,
+    "br_overcooked": LAYOUTS + tuple(f"{layout},{partner}" for layout in LAYOUTS
+                                     for partner in scripted.PARTNERS),
+    "negotiation": ("cooperative", "semi_competitive", "competitive")}
+
+
+def test_every_shipped_config_passes_the_check_with_each_documented_argument():
+  folder = pathlib.Path(__file__).parents[1] / "experiments" / "configs"
+  names = sorted(p.stem for p in folder.glob("*.py") if p.stem not in ("__init__", "common"))
+  assert len(names) >= 14 and set(SHIPPED_ARGUMENTS) <= set(names)
+  for name in names:
+    module = importlib.import_module(f"experiments.configs.{name}")
+    for argument in SHIPPED_ARGUMENTS.get(name, (None,)):
+      config = module.get_config() if argument is None else module.get_config(argument)
+      if name == "fcp_overcooked":   # stage 2 names stage 1's workdir on the command line
+        config.population.partners = "/tmp/stage_1"
+      checked = config_lib.check(config)
+      if argument in LAYOUTS:
+        assert checked.game_options.overcooked.layout == argument, (name, argument)

@@ -22,4 +22,5 @@ def get_config(layout: str = "cramped_room"):
   config.population.num_learners = 4
   config.population.capacity = 4           # the four final networks, no snapshots
   config.eval.num_games = 32
+  config.run.keep_checkpoints = 1         # the final one is what cross-play reads
   return config
