@@ -3,9 +3,11 @@ binary end to end (groups as processes, results table, CSV and PNG, resume and s
 bad override as one clear error."""
 
 import csv
+import importlib
 import json
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -257,3 +259,19 @@ def test_set_flags_parse_as_python_literals_or_fail_in_one_line():
       "ppo.num_envs": 32, "network.hidden": (16, 16), "games": ("kuhn_poker",)}
   with pytest.raises(ConfigError, match=r"--set=ppo.num_envs=x: not a Python literal"):
     sweep_lib.parse_overrides(["ppo.num_envs=x"])
+
+
+@pytest.mark.parametrize("sweep_file, programs", [
+    ("seeds.py", 1), ("learning_rates.py", 1), ("kuhn_width.py", 2)])
+def test_each_shipped_sweep_checks_and_runs_as_its_docstring_says(sweep_file, programs):
+  """The config its docstring's command names, every override checked, and the number of
+  compiled programs (vmapped groups) the docstring promises."""
+  folder = pathlib.Path(__file__).parents[1] / "experiments" / "configs"
+  sweep_path = folder / "sweeps" / sweep_file
+  config_name = re.search(r"--config=experiments/configs/(\w+)\.py",
+                          sweep_path.read_text()).group(1)
+  config = importlib.import_module(f"experiments.configs.{config_name}").get_config()
+  runs = sweep_lib.make_runs(config, sweep_lib.load_overrides("", str(sweep_path)))
+  groups = sweep_lib.plan(runs)
+  assert len(groups) == programs, [len(g.runs) for g in groups]
+  assert sum(len(group.runs) for group in groups) == len(runs)
