@@ -12,8 +12,11 @@ learners, named `<name>/<l>` when there are several); partners are the learners 
 held-out run (`heldout/<l>`) and scripted partners by name (`jaxplay.agents.scripted`). A
 partner's bound is the return of a best response trained against it (a run named in
 `bounds`) with it, measured in the same games: the best-response runs play as extra rows of
-the matrix, and partner p's bound is row `br:<p>`'s entry in column p. All runs must have
-trained the same games with the same network (`partner_pool.check_compatible`).
+the matrix, and partner p's bound is row `br:<p>`'s entry in column p. A bound below one
+soup a game (`MIN_BOUND`) is no bound: the best response found next to nothing, and a ratio
+to it (a random partner's 0.9, say) measures nothing; such partners are left out of the
+returns over bounds as those without one. All runs must have trained the same games with the
+same network (`partner_pool.check_compatible`).
 """
 
 from __future__ import annotations
@@ -30,8 +33,11 @@ from experiments import evaluate_lib, run_lib
 from jaxplay.agents import scripted as scripted_lib
 from jaxplay.core.errors import ConfigError
 from jaxplay.eval import crossplay
+from jaxplay.games.overcooked.dynamics import SOUP_VALUE
 from jaxplay.io.metrics import MetricWriter
 from jaxplay.learn import partner_pool
+
+MIN_BOUND = SOUP_VALUE   # the least bound a partner's returns are divided by: one soup a game
 
 
 class Matrix(NamedTuple):
@@ -113,7 +119,7 @@ def table(matrix: Matrix) -> str:
   if np.isfinite(matrix.bound).any():
     bound_row = "bound: " + " ".join(f"{p}={b:.1f}" for p, b in
                                      zip(matrix.partners, matrix.bound))
-    normalized = np.asarray(crossplay.normalized(matrix.returns, matrix.bound))
+    normalized = np.asarray(crossplay.normalized(matrix.returns, matrix.bound, MIN_BOUND))
     out += ("\n\n" + bound_row + "\nreturn / bound:\n"
             + crossplay.format_table(normalized, matrix.agents, matrix.partners, digits=2))
   return out
@@ -136,7 +142,8 @@ def write(matrix: Matrix, out: str | pathlib.Path) -> list[pathlib.Path]:
                            title="cross-play: mean sparse return")
   if np.isfinite(matrix.bound).any():
     paths.append(out / "crossplay_normalized.png")
-    crossplay.plot_crossplay(np.asarray(crossplay.normalized(matrix.returns, matrix.bound)),
+    crossplay.plot_crossplay(np.asarray(crossplay.normalized(matrix.returns, matrix.bound,
+                                                             MIN_BOUND)),
                              paths[-1], matrix.agents, matrix.partners,
                              title="cross-play: return / best-response bound")
   return paths
@@ -144,14 +151,13 @@ def write(matrix: Matrix, out: str | pathlib.Path) -> list[pathlib.Path]:
 
 def metrics_of(matrix: Matrix, row: int) -> dict[str, float]:
   """`crossplay/<partner>` returns of one agent, their mean, and with bounds
-  `crossplay/normalized_mean` (over the partners with a bound)."""
+  `crossplay/normalized_mean` (over the partners with a bound of at least `MIN_BOUND`)."""
   returns = matrix.returns[row]
   metrics = {f"crossplay/{p}": float(v) for p, v in zip(matrix.partners, returns)}
   metrics["crossplay/mean"] = float(returns.mean())
-  bounded = np.isfinite(matrix.bound) & (matrix.bound > 0)
-  if bounded.any():
-    metrics["crossplay/normalized_mean"] = float((returns[bounded]
-                                                  / matrix.bound[bounded]).mean())
+  ratios = np.asarray(crossplay.normalized(returns, matrix.bound, MIN_BOUND))
+  if np.isfinite(ratios).any():
+    metrics["crossplay/normalized_mean"] = float(np.nanmean(ratios))
   return metrics
 
 

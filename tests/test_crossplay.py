@@ -160,6 +160,10 @@ def test_normalized():
   assert bool(jnp.isnan(out[:, 1:]).all())
   with pytest.raises(ConfigError, match="one per partner"):
     crossplay.normalized(returns, jnp.ones(2))
+  # A bound below `least` is no bound either.
+  out = crossplay.normalized(returns, jnp.array([20.0, 40.0, 0.9]), least=20.0)
+  chex.assert_trees_all_close(out[:, :2], jnp.array([[0.5, 0.5], [0.0, 1.0]]))
+  assert bool(jnp.isnan(out[:, 2]).all())
 
 
 def test_bad_inputs(env, learner, nets, cook):

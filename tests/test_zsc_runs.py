@@ -215,6 +215,18 @@ def test_cross_play_of_runs_with_held_out_and_scripted_partners(stage_one, stage
                                         (partners / "metrics.jsonl").open()][-1]
 
 
+def test_returns_over_bounds_leave_out_bounds_below_one_soup(tmp_path):
+  """A best response that averages under one soup (a random partner's 0.9) is no bound: left
+  out of the table's ratios, the heatmap and the mean over bounds, as a partner without one."""
+  matrix = crossplay_lib.Matrix(
+      returns=np.array([[10.0, 1.8, 40.0], [5.0, 0.9, 20.0]], np.float32),
+      bound=np.array([20.0, 0.9, np.nan], np.float32), agents=["a", "br:b"],
+      partners=["a_partner", "b", "c"], workdirs=[tmp_path, tmp_path], updates=[0, 0])
+  assert crossplay_lib.metrics_of(matrix, 0)["crossplay/normalized_mean"] == pytest.approx(0.5)
+  text = crossplay_lib.table(matrix)
+  assert text.splitlines()[-2].split()[1:] == ["0.50", "nan", "nan", "0.50"]
+
+
 def test_cross_play_refuses_runs_of_other_networks(stage_one, tmp_path):
   config = tiny(fcp_overcooked.get_config())
   config.population.scheme = "self_play"

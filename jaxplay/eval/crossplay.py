@@ -263,16 +263,17 @@ def _check_same_network(agents: Any, partners: Any) -> None:
 # --- reading the results -----------------------------------------------------------------------
 
 
-def normalized(returns: jax.Array, bound: jax.Array) -> jax.Array:
+def normalized(returns: jax.Array, bound: jax.Array, least: float = 0.0) -> jax.Array:
   """float32[..., M]: `returns` [..., M] divided by each partner's bound float32[M] (e.g. the
-  return of the best known pairing with it); NaN for partners whose bound is <= 0 (nothing to
-  normalize by). For returns_by_seat [A, M, 2], pass one seat: `returns_by_seat[..., s]`."""
+  return of the best known pairing with it); NaN for partners whose bound is <= 0 or below
+  `least` (nothing to normalize by: a best response that found next to nothing). For
+  returns_by_seat [A, M, 2], pass one seat: `returns_by_seat[..., s]`."""
   returns, bound = jnp.asarray(returns, jnp.float32), jnp.asarray(bound, jnp.float32)
   if bound.ndim != 1 or returns.shape[-1:] != bound.shape:
     raise ConfigError(f"normalized: bound must be float32[M], one per partner (the last axis "
                       f"of returns {returns.shape}), got shape {bound.shape}")
-  positive = bound > 0
-  return jnp.where(positive, returns / jnp.where(positive, bound, 1.0), jnp.nan)
+  usable = (bound > 0) & (bound >= least)
+  return jnp.where(usable, returns / jnp.where(usable, bound, 1.0), jnp.nan)
 
 
 def _check_names(where: str, matrix: np.ndarray, agent_names, partner_names):
