@@ -13,7 +13,8 @@ PSRO; where the overrides change the network's parameters, e.g. a separate criti
 member keeps the layers whose name and shape it still has, so the frozen members' policies
 stay theirs, and the rest starts anew) and prints, every `--every` updates, how far each
 seat's best response falls short of an exact best response to the same mixture (`PSRO`'s
-`best_response_gap`), once per rollout seed. This is how the Leduc recipe's entropy schedule was chosen (results/psro.md).
+`best_response_gap`), once per rollout seed. This is how the Leduc recipe's entropy schedule
+was chosen (results/psro.md).
 
 With `--top=K` it then prints, per seat, the K information sets where the exact best response
 gains most over the trained one (`Exploitability.infoset_gain`: the learner's own reach times

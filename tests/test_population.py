@@ -216,4 +216,5 @@ def test_a_league_trains_through_the_binaries_with_snapshots_elo_and_resume(tmp_
   assert "tic_tac_toe/member_0/vs_perfect/seat0_loss" in metrics
   with pytest.raises(ConfigError, match="--meta_solver measures a PSRO run's members; .* is a "
                      "pfsp run"):
-    evaluate_lib.evaluate(tmp_path / "run", plot="", meta_solver="nash", print_fn=print)
+    evaluate_lib.evaluate(tmp_path / "run", plot="", meta_solver="nash",
+                          print_fn=lambda _: None)

@@ -31,9 +31,12 @@ LEAST_EXPLOITABLE = "least_exploitable"
 NAMES = tuple(sorted((*meta_game.META_SOLVERS, LEAST_EXPLOITABLE)))
 
 
-def solver(name: str, *, rounds: int = 100) -> TreeMetaSolver:
-  """The solver called `name` (one of `NAMES`); `rounds` bounds least_exploitable's double
-  oracle (best responses added per player). Raises MetaGameError for an unknown name."""
+def solver(name: str | meta_game.MetaSolver, *, rounds: int = 100) -> TreeMetaSolver:
+  """The solver called `name` (one of `NAMES`), or a payoff-only function as a solver;
+  `rounds` bounds least_exploitable's double oracle (best responses added per player).
+  Raises MetaGameError for an unknown name."""
+  if callable(name):
+    return lambda tree, members, payoff: name(payoff)
   if name == LEAST_EXPLOITABLE:
     return lambda tree, members, payoff: least_exploitable(tree, members, payoff,
                                                            rounds=rounds).weights

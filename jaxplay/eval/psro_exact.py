@@ -72,19 +72,16 @@ def psro_exact(tree: GameTree, iterations: int, meta_solver: str | meta_game.Met
       `jaxplay.eval.least_exploitable`); or a function (payoff float64[N_0, ..., N_{P-1}, P])
       -> per player p weights float[N_p], non-negative with a positive total. Called outside
       `jax.enable_x64`.
+    initial: the first member of every population (a table or policy function).
 
   Raises:
     MetaGameError: an unknown solver name, or weights that do not fit the populations.
-    initial: the first member of every population (a table or policy function).
   """
   start = time.perf_counter()
   players, capacity = tree.num_players, iterations + 1
   first = policy_table(tree, tree.uniform_policy() if initial is None else initial)
   tables = np.zeros((players, capacity) + first.shape)            # [P, capacity, I, A]
-  if isinstance(meta_solver, str):
-    solve = meta_strategy.solver(meta_solver)
-  else:
-    solve = lambda tree, members, payoff: meta_solver(payoff)
+  solve = meta_strategy.solver(meta_solver)
   node_reach = np.zeros((players, capacity, tree.num_nodes))      # own reach, [P, capacity, M]
   infoset_reach = np.zeros((players, capacity, tree.num_infosets))
 
