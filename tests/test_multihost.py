@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 import pathlib
 import shutil
 import socket
@@ -25,7 +24,7 @@ import jax
 import numpy as np
 import pytest
 
-from tests import close
+from tests import close, subprocess_env
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 UPDATES = 4
@@ -46,8 +45,7 @@ def flags(overrides=OVERRIDES) -> list[str]:
 
 
 def env_with(devices: int) -> dict[str, str]:
-  return dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}",
-              JAX_PLATFORMS="cpu")
+  return subprocess_env.with_devices(devices, share_cache=False)
 
 
 def free_port() -> int:

@@ -5,7 +5,6 @@ bad override as one clear error."""
 import csv
 import importlib
 import json
-import os
 import pathlib
 import re
 import shutil
@@ -25,6 +24,7 @@ from jaxplay.io.metrics import read_metrics
 from jaxplay.learn import hyperparams as hyperparams_lib
 from jaxplay.learn.learner import Learner
 from jaxplay.learn.sweep import VmappedRuns
+from tests import subprocess_env
 
 ROOT = pathlib.Path(__file__).parents[1]
 UPDATES, PER_CALL = 4, 2
@@ -164,8 +164,7 @@ def sweep():
 
 def sweep_binary(config, workdir, *flags):
   """The binary, sharing this session's compilation cache (conftest.py) with its processes."""
-  env = dict(os.environ, JAX_COMPILATION_CACHE_DIR=jax.config.jax_compilation_cache_dir,
-             JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0.5")
+  env = subprocess_env.with_devices(1)
   return subprocess.run(
       [sys.executable, "-m", "experiments.sweep", f"--config={config}", f"--workdir={workdir}",
        *flags], capture_output=True, text=True, cwd=ROOT, check=False, timeout=600, env=env)
