@@ -113,15 +113,21 @@ def cross_play_runs(agents: Mapping[str, str | pathlib.Path], *,
   return Matrix(returns, bound, names, partner_names, workdirs, updates)
 
 
+def over_bounds(matrix: Matrix) -> np.ndarray:
+  """float32[A, M]: the returns as fractions of each partner's bound; NaN where a partner has
+  no bound or one under `MIN_BOUND`."""
+  return np.asarray(crossplay.normalized(matrix.returns, matrix.bound, MIN_BOUND))
+
+
 def table(matrix: Matrix) -> str:
   """The returns (and, with bounds, the returns as fractions of them) as text tables."""
   out = crossplay.format_table(matrix.returns, matrix.agents, matrix.partners)
   if np.isfinite(matrix.bound).any():
     bound_row = "bound: " + " ".join(f"{p}={b:.1f}" for p, b in
                                      zip(matrix.partners, matrix.bound))
-    normalized = np.asarray(crossplay.normalized(matrix.returns, matrix.bound, MIN_BOUND))
     out += ("\n\n" + bound_row + "\nreturn / bound:\n"
-            + crossplay.format_table(normalized, matrix.agents, matrix.partners, digits=2))
+            + crossplay.format_table(over_bounds(matrix), matrix.agents, matrix.partners,
+                                     digits=2))
   return out
 
 
@@ -142,9 +148,7 @@ def write(matrix: Matrix, out: str | pathlib.Path) -> list[pathlib.Path]:
                            title="cross-play: mean sparse return")
   if np.isfinite(matrix.bound).any():
     paths.append(out / "crossplay_normalized.png")
-    crossplay.plot_crossplay(np.asarray(crossplay.normalized(matrix.returns, matrix.bound,
-                                                             MIN_BOUND)),
-                             paths[-1], matrix.agents, matrix.partners,
+    crossplay.plot_crossplay(over_bounds(matrix), paths[-1], matrix.agents, matrix.partners,
                              title="cross-play: return / best-response bound")
   return paths
 
@@ -155,7 +159,7 @@ def metrics_of(matrix: Matrix, row: int) -> dict[str, float]:
   returns = matrix.returns[row]
   metrics = {f"crossplay/{p}": float(v) for p, v in zip(matrix.partners, returns)}
   metrics["crossplay/mean"] = float(returns.mean())
-  ratios = np.asarray(crossplay.normalized(returns, matrix.bound, MIN_BOUND))
+  ratios = over_bounds(matrix)[row]
   if np.isfinite(ratios).any():
     metrics["crossplay/normalized_mean"] = float(np.nanmean(ratios))
   return metrics

@@ -17,5 +17,6 @@ def with_devices(devices: int, share_cache: bool = True) -> dict[str, str]:
              XLA_FLAGS=f"{flags} --xla_force_host_platform_device_count={devices}".strip())
   if share_cache:
     env.update(JAX_COMPILATION_CACHE_DIR=jax.config.jax_compilation_cache_dir,
-               JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0.5")
+               JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=str(
+                   jax.config.jax_persistent_cache_min_compile_time_secs))
   return env
