@@ -38,6 +38,7 @@ from jaxplay import parallel as parallel_lib
 from jaxplay.parallel import fsdp
 from jaxplay.core.errors import ConfigError, check_return_range
 from jaxplay.core.registry import game_options, make, registered_games
+from jaxplay.eval import meta_strategy
 
 ADVANTAGES = ("gae", "rae")
 MAGNET_UPDATES = ("ema", "distill")
@@ -46,7 +47,7 @@ PER_GAME_FIELDS = ("advantage", "gamma", "gae_lambda", "rae_alpha", "clip_eps",
                    "normalize_advantages", "entropy_coef", "final_entropy_coef", "kl_coef",
                    "magnet_coef", "final_magnet_fraction")
 POPULATION_SCHEMES = ("self_play", "fictitious", "pfsp", "psro", "fcp", "cole")
-META_SOLVERS = ("nash", "prd", "uniform", "least_exploitable")
+META_SOLVERS = meta_strategy.NAMES  # psro's meta-strategy solvers, named in one place
 PFSP_WEIGHTINGS = ("hard", "variance")
 WHEN_FULL = ("stop", "replace_oldest")  # population.when_full
 # Sections a resumed run may change: they decide what is logged and when, not what is learned,

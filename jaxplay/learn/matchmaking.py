@@ -63,7 +63,6 @@ from jaxplay.learn import cole as cole_lib
 
 Array = jax.Array
 
-META_SOLVERS = ("uniform", "nash", "prd")
 PFSP_WEIGHTINGS = ("hard", "variance")
 
 
@@ -251,6 +250,7 @@ _TWO_PLAYER_SOLVERS = {"nash": meta_solvers.nash,
 _SOLVER_OPTIONS = {"uniform": ()} | {
     name: tuple(inspect.signature(solver).parameters)[2:]
     for name, solver in _SYMMETRIC_SOLVERS.items()}
+META_SOLVERS = tuple(_SOLVER_OPTIONS)  # the on-device meta-solvers: "uniform", "nash", "prd"
 
 
 def psro(payoff: Array, counts: Array, live: Array, learner: Array, *,
