@@ -119,15 +119,23 @@ def over_bounds(matrix: Matrix) -> np.ndarray:
   return np.asarray(crossplay.normalized(matrix.returns, matrix.bound, MIN_BOUND))
 
 
+def _has_ratios(matrix: Matrix) -> bool:
+  """Whether some partner has a bound of at least `MIN_BOUND` (else every ratio is NaN)."""
+  return bool(np.isfinite(over_bounds(matrix)).any())
+
+
 def table(matrix: Matrix) -> str:
   """The returns (and, with bounds, the returns as fractions of them) as text tables."""
   out = crossplay.format_table(matrix.returns, matrix.agents, matrix.partners)
   if np.isfinite(matrix.bound).any():
-    bound_row = "bound: " + " ".join(f"{p}={b:.1f}" for p, b in
-                                     zip(matrix.partners, matrix.bound))
-    out += ("\n\n" + bound_row + "\nreturn / bound:\n"
-            + crossplay.format_table(over_bounds(matrix), matrix.agents, matrix.partners,
-                                     digits=2))
+    out += "\n\nbound: " + " ".join(f"{p}={b:.1f}" for p, b in
+                                    zip(matrix.partners, matrix.bound))
+    if _has_ratios(matrix):
+      out += ("\nreturn / bound:\n"
+              + crossplay.format_table(over_bounds(matrix), matrix.agents, matrix.partners,
+                                       digits=2))
+    else:
+      out += f"\nno bound reaches {MIN_BOUND:g} (one soup a game): no return / bound table"
   return out
 
 
@@ -146,7 +154,7 @@ def write(matrix: Matrix, out: str | pathlib.Path) -> list[pathlib.Path]:
     writer.writerow(["bound", *[f"{v:.4f}" for v in matrix.bound]])
   crossplay.plot_crossplay(matrix.returns, paths[2], matrix.agents, matrix.partners,
                            title="cross-play: mean sparse return")
-  if np.isfinite(matrix.bound).any():
+  if _has_ratios(matrix):
     paths.append(out / "crossplay_normalized.png")
     crossplay.plot_crossplay(over_bounds(matrix), paths[-1], matrix.agents, matrix.partners,
                              title="cross-play: return / best-response bound")

@@ -225,6 +225,14 @@ def test_returns_over_bounds_leave_out_bounds_below_one_soup(tmp_path):
   assert crossplay_lib.metrics_of(matrix, 0)["crossplay/normalized_mean"] == pytest.approx(0.5)
   text = crossplay_lib.table(matrix)
   assert text.splitlines()[-2].split()[1:] == ["0.50", "nan", "nan", "0.50"]
+  # No bound reaches one soup: no ratios anywhere, said once, not an all-NaN table.
+  weak = matrix._replace(bound=np.array([5.0, 0.9, np.nan], np.float32))
+  assert "crossplay/normalized_mean" not in crossplay_lib.metrics_of(weak, 0)
+  text = crossplay_lib.table(weak)
+  assert "no return / bound table" in text and "return / bound:" not in text
+  names = [p.name for p in crossplay_lib.write(weak, tmp_path / "weak")]
+  assert names == ["table.txt", "crossplay.csv", "crossplay.png"]
+  assert "crossplay_normalized.png" in [p.name for p in crossplay_lib.write(matrix, tmp_path)]
 
 
 def test_cross_play_refuses_runs_of_other_networks(stage_one, tmp_path):
