@@ -8,6 +8,10 @@ to its run's metrics and TensorBoard.
         --scripted=independent_cook,onion_fetcher,dish_fetcher,static,random \
         --bounds=static=/tmp/br_static --out=/tmp/crossplay
 
+`--bounds_from=results/zsc/cramped_room.csv` takes the bounds recorded there instead of
+best-response runs (the same layout's partners); `--agents=cole/0=W0,cole/1=W1` adds the
+group `cole`'s mean and range over its runs to the table.
+
 All runs must have trained the same Overcooked layout with the same network. See
 experiments/crossplay_lib.py for what is played.
 """
@@ -26,6 +30,10 @@ _AGENTS = flags.DEFINE_list("agents", None, "name=workdir of each agent run.", r
 _HELDOUT = flags.DEFINE_string("heldout", None, "A run whose learners are held-out partners.")
 _SCRIPTED = flags.DEFINE_list("scripted", [], "Scripted partners by name.")
 _BOUNDS = flags.DEFINE_list("bounds", [], "partner=workdir of a best response to a partner.")
+_BOUNDS_FROM = flags.DEFINE_string("bounds_from", "", "A crossplay.csv written earlier with "
+                                   "the same partners: its bound row gives the bounds of the "
+                                   "partners --bounds does not name (no best response to "
+                                   "train again).")
 _NUM_GAMES = flags.DEFINE_integer("num_games", 64, "Games a pair (half in each seat).")
 _SEED = flags.DEFINE_integer("seed", 0, "The games' key.")
 _OUT = flags.DEFINE_string("out", None, "Where the table, CSV and heatmaps go (default "
@@ -52,7 +60,8 @@ def main(argv):
     agents = named(_AGENTS.value, "agents")
     matrix = crossplay_lib.cross_play_runs(
         agents, heldout=_HELDOUT.value, scripted=_SCRIPTED.value, num_games=_NUM_GAMES.value,
-        seed=_SEED.value, bounds=named(_BOUNDS.value, "bounds"))
+        seed=_SEED.value, bounds=named(_BOUNDS.value, "bounds"),
+        recorded=crossplay_lib.read_bounds(_BOUNDS_FROM.value) if _BOUNDS_FROM.value else None)
     print(crossplay_lib.table(matrix))
     out = _OUT.value or pathlib.Path(next(iter(agents.values()))) / "crossplay"
     for path in crossplay_lib.write(matrix, out):

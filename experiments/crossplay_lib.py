@@ -15,8 +15,15 @@ partner's bound is the return of a best response trained against it (a run named
 the matrix, and partner p's bound is row `br:<p>`'s entry in column p. A bound below one
 soup a game (`MIN_BOUND`) is no bound: the best response found next to nothing, and a ratio
 to it (a random partner's 0.9, say) measures nothing; such partners are left out of the
-returns over bounds as those without one. All runs must have trained the same games with the
-same network (`partner_pool.check_compatible`).
+returns over bounds as those without one. Bounds measured once can be reused: `recorded`
+takes them by partner, e.g. the bound row of an earlier `crossplay.csv` (`read_bounds`), so
+that new agents are scored without training the best responses again (the partners must be
+the same networks: the CSV cannot tell one layout's `heldout/0` from another's). All runs must
+have trained the same games with the same network (`partner_pool.check_compatible`).
+
+Agents named `<name>/<k>` (a population run's learners, or runs of one recipe from several
+seeds named so) form the group `<name>`: the table adds each group's mean and range over its
+members.
 """
 
 from __future__ import annotations
@@ -72,13 +79,19 @@ def cross_play_runs(agents: Mapping[str, str | pathlib.Path], *,
                     heldout: str | pathlib.Path | None = None, scripted: Sequence[str] = (),
                     num_games: int = 64, seed: int = 0,
                     bounds: Mapping[str, str | pathlib.Path] | None = None,
+                    recorded: Mapping[str, float] | None = None,
                     max_games_per_chunk: int = 4096) -> Matrix:
   """The cross-play matrix of the agents' runs against the held-out run's learners and the
-  scripted partners, with the bounds of the partners that `bounds` names (see the module
-  docstring)."""
+  scripted partners, with the bounds of the partners that `bounds` names (best-response
+  runs, played here) and those `recorded` gives (earlier measurements; partners not played
+  here are ignored, but at least one must be). See the module docstring."""
   if not agents:
     raise ConfigError("cross-play needs at least one agent run (--agents=name=workdir,...)")
-  bounds = dict(bounds or {})
+  bounds, recorded = dict(bounds or {}), dict(recorded or {})
+  twice = sorted(set(bounds) & set(recorded))
+  if twice:
+    raise ConfigError(f"partners {twice} have both a best-response run and a recorded bound: "
+                      f"give one")
   rows, first = [], None
   for name, workdir in [*agents.items(), *[(f"br:{p}", w) for p, w in bounds.items()]]:
     learner, params, names, update = learned_networks(workdir, name)
@@ -98,6 +111,9 @@ def cross_play_runs(agents: Mapping[str, str | pathlib.Path], *,
   if unknown:
     raise ConfigError(f"bounds name partners {unknown} that are not among the partners "
                       f"{partner_names}")
+  if recorded and not set(recorded) & set(partner_names):
+    raise ConfigError(f"the recorded bounds are of partners {sorted(recorded)}, none of them "
+                      f"among the partners {partner_names}")
   stacked = jax.tree.map(lambda *x: jnp.concatenate(x), *[r[0] for r in rows])
   result = crossplay.cross_play(env, first, stacked, jax.random.key(seed), partners=partners,
                                 scripted=scripted_agents, num_games=num_games,
@@ -108,9 +124,30 @@ def cross_play_runs(agents: Mapping[str, str | pathlib.Path], *,
   for p, partner in enumerate(partner_names):
     if partner in bounds:
       bound[p] = returns[names.index(f"br:{partner}"), p]
+    elif partner in recorded:
+      bound[p] = recorded[partner]
   workdirs = [r[2] for r in rows for _ in r[1]]
   updates = [r[3] for r in rows for _ in r[1]]
   return Matrix(returns, bound, names, partner_names, workdirs, updates)
+
+
+def read_bounds(path: str | pathlib.Path) -> dict[str, float]:
+  """{partner: bound} from the `bound` row of a CSV that `write` wrote (partners without a
+  bound left out). Raises ConfigError for a missing file or one without that row."""
+  path = pathlib.Path(path)
+  if not path.is_file():
+    raise ConfigError(f"no recorded cross-play CSV at {path}")
+  with path.open(newline="") as f:
+    rows = list(csv.reader(f))
+  bound_rows = [row for row in rows[1:] if row and row[0] == "bound"]
+  if not rows or rows[0][:1] != ["agent"] or len(bound_rows) != 1:
+    raise ConfigError(f"{path} is not a cross-play CSV with one bound row (as "
+                      f"experiments.crossplay writes)")
+  try:
+    values = {p: float(v) for p, v in zip(rows[0][1:], bound_rows[0][1:], strict=True)}
+  except ValueError as error:
+    raise ConfigError(f"{path}: the bound row does not match the header ({error})") from None
+  return {p: v for p, v in values.items() if np.isfinite(v)}
 
 
 def over_bounds(matrix: Matrix) -> np.ndarray:
@@ -124,8 +161,33 @@ def _has_ratios(matrix: Matrix) -> bool:
   return bool(np.isfinite(over_bounds(matrix)).any())
 
 
+def groups(matrix: Matrix) -> dict[str, list[int]]:
+  """{group: its rows} for the agents named `<group>/<k>`, groups of at least two (the
+  best-response rows `br:<partner>` are no group)."""
+  out: dict[str, list[int]] = {}
+  for row, name in enumerate(matrix.agents):
+    group, sep, _ = name.rpartition("/")
+    if sep and not name.startswith("br:"):
+      out.setdefault(group, []).append(row)
+  return {group: rows for group, rows in out.items() if len(rows) > 1}
+
+
+def group_table(matrix: Matrix) -> str:
+  """A line a group: the mean and range over its members of their mean return with the
+  partners and (with bounds) of their mean return over bound; "" without groups."""
+  lines = []
+  for group, rows in groups(matrix).items():
+    spread = lambda v: f"{np.mean(v):.2f} ({np.min(v):.2f} to {np.max(v):.2f})"
+    line = f"{group} ({len(rows)} agents): mean return {spread(matrix.returns[rows].mean(1))}"
+    if _has_ratios(matrix):
+      line += f", return / bound {spread(np.nanmean(over_bounds(matrix)[rows], 1))}"
+    lines.append(line)
+  return "\n".join(lines)
+
+
 def table(matrix: Matrix) -> str:
-  """The returns (and, with bounds, the returns as fractions of them) as text tables."""
+  """The returns (and, with bounds, the returns as fractions of them) as text tables, then
+  the groups' means and ranges."""
   out = crossplay.format_table(matrix.returns, matrix.agents, matrix.partners)
   if np.isfinite(matrix.bound).any():
     out += "\n\nbound: " + " ".join(f"{p}={b:.1f}" for p, b in
@@ -136,6 +198,8 @@ def table(matrix: Matrix) -> str:
                                        digits=2))
     else:
       out += f"\nno bound reaches {MIN_BOUND:g} (one soup a game): no return / bound table"
+  if groups(matrix):
+    out += "\n\ngroups, mean (range) over their agents:\n" + group_table(matrix)
   return out
 
 

@@ -202,12 +202,33 @@ def test_cross_play_of_runs_with_held_out_and_scripted_partners(stage_one, stage
   chex.assert_shape(matrix.returns, (4, 4))
   assert matrix.bound[2] == matrix.returns[3, 2] and np.isnan(matrix.bound[[0, 1, 3]]).all()
   paths = crossplay_lib.write(matrix, tmp_path / "out")
-  assert [p.name for p in paths] == ["table.txt", "crossplay.csv", "crossplay.png",
-                                     "crossplay_normalized.png"]
+  # These tiny runs deliver nothing, so the bound is under one soup: no ratio heatmap.
+  assert matrix.bound[2] < crossplay_lib.MIN_BOUND
+  assert [p.name for p in paths] == ["table.txt", "crossplay.csv", "crossplay.png"]
   rows = list(csv.reader(paths[1].open()))
   assert rows[0] == ["agent", *matrix.partners] and [r[0] for r in rows[1:]] == [
       *matrix.agents, "bound"]
-  assert "return / bound:" in paths[0].read_text()
+  text = paths[0].read_text()
+  assert "no return / bound table" in text and "\nsp (2 agents): mean return " in text
+  # The bound measured here, read back from the CSV, scores the same agents again without
+  # the best-response run (the same shapes as above: no new compilation).
+  recorded = crossplay_lib.read_bounds(paths[1])
+  assert list(recorded) == ["static"]
+  again = crossplay_lib.cross_play_runs(
+      {"fcp": stage_two[0], "sp": partners, "again": stage_two[0]}, heldout=partners,
+      scripted=("static", "random"), num_games=2, recorded=recorded)
+  np.testing.assert_array_equal(again.returns, matrix.returns)
+  np.testing.assert_array_equal(again.bound, matrix.bound)
+  with pytest.raises(ConfigError, match="both a best-response run and a recorded bound"):
+    crossplay_lib.cross_play_runs({"fcp": stage_two[0]}, heldout=partners, recorded=recorded,
+                                  bounds={"static": stage_two[0]})
+  with pytest.raises(ConfigError, match="none of them among the partners"):
+    crossplay_lib.cross_play_runs({"fcp": stage_two[0]}, heldout=partners, recorded=recorded)
+  with pytest.raises(ConfigError, match="no recorded cross-play CSV"):
+    crossplay_lib.read_bounds(tmp_path / "missing.csv")
+  (tmp_path / "other.csv").write_text("agent,static\nfcp,1.0\n")
+  with pytest.raises(ConfigError, match="not a cross-play CSV with one bound row"):
+    crossplay_lib.read_bounds(tmp_path / "other.csv")
   crossplay_lib.log_to_workdirs(matrix)
   logged = [json.loads(line) for line in (stage_two[0] / "metrics.jsonl").open()]
   assert logged[-1]["crossplay/static"] == pytest.approx(float(matrix.returns[0, 2]))
@@ -233,6 +254,22 @@ def test_returns_over_bounds_leave_out_bounds_below_one_soup(tmp_path):
   names = [p.name for p in crossplay_lib.write(weak, tmp_path / "weak")]
   assert names == ["table.txt", "crossplay.csv", "crossplay.png"]
   assert "crossplay_normalized.png" in [p.name for p in crossplay_lib.write(matrix, tmp_path)]
+
+
+def test_groups_of_runs_get_their_mean_and_range(tmp_path):
+  """Agents `<group>/<k>` (seeds of one recipe) get a line: the mean and range over them of
+  their mean return and of their mean return over bound; best responses are no group."""
+  matrix = crossplay_lib.Matrix(
+      returns=np.array([[10.0, 30.0], [20.0, 60.0], [0.0, 0.0], [40.0, 40.0], [1.0, 1.0]],
+                       np.float32),
+      bound=np.array([40.0, 60.0], np.float32),
+      agents=["cole/0", "cole/1", "sp", "br:heldout/0", "br:heldout/1"],
+      partners=["heldout/0", "heldout/1"], workdirs=[tmp_path] * 5, updates=[0] * 5)
+  assert crossplay_lib.groups(matrix) == {"cole": [0, 1]}
+  # cole/0: mean 20, (10/40 + 30/60) / 2 = 0.375; cole/1: mean 40, (0.5 + 1) / 2 = 0.75.
+  assert crossplay_lib.group_table(matrix) == (
+      "cole (2 agents): mean return 30.00 (20.00 to 40.00), return / bound 0.56 (0.38 to 0.75)")
+  assert crossplay_lib.table(matrix).endswith(crossplay_lib.group_table(matrix))
 
 
 def test_cross_play_refuses_runs_of_other_networks(stage_one, tmp_path):
