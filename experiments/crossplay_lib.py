@@ -175,12 +175,13 @@ def groups(matrix: Matrix) -> dict[str, list[int]]:
 def group_table(matrix: Matrix) -> str:
   """A line a group: the mean and range over its members of their mean return with the
   partners and (with bounds) of their mean return over bound; "" without groups."""
+  spread = lambda v: f"{np.mean(v):.2f} ({np.min(v):.2f} to {np.max(v):.2f})"
+  ratios = over_bounds(matrix) if _has_ratios(matrix) else None
   lines = []
   for group, rows in groups(matrix).items():
-    spread = lambda v: f"{np.mean(v):.2f} ({np.min(v):.2f} to {np.max(v):.2f})"
     line = f"{group} ({len(rows)} agents): mean return {spread(matrix.returns[rows].mean(1))}"
-    if _has_ratios(matrix):
-      line += f", return / bound {spread(np.nanmean(over_bounds(matrix)[rows], 1))}"
+    if ratios is not None:
+      line += f", return / bound {spread(np.nanmean(ratios[rows], 1))}"
     lines.append(line)
   return "\n".join(lines)
 
