@@ -175,3 +175,19 @@ def test_every_shipped_config_passes_the_check_with_each_documented_argument():
       checked = config_lib.check(config)
       if argument in LAYOUTS:
         assert checked.game_options.overcooked.layout == argument, (name, argument)
+
+
+def test_zero_shot_configs_keep_the_recipe_their_results_were_recorded_with():
+  """Self-play on counter_circuit anneals its entropy from 0.05; the zero-shot-coordination
+  configs build on the recipe before that change (results/zsc.md), every layout."""
+  from experiments.configs import overcooked
+  for layout in LAYOUTS:
+    self_play = overcooked.get_config(layout).ppo
+    anneals = layout == "counter_circuit"
+    assert self_play.entropy_coef == (0.05 if anneals else 0.01), layout
+    assert self_play.final_entropy_coef == 0.01, layout
+    for name in ("heldout_overcooked", "fcp_partners_overcooked", "fcp_overcooked",
+                 "cole_overcooked", "br_overcooked"):
+      config = importlib.import_module(f"experiments.configs.{name}").get_config(layout)
+      assert config.ppo.entropy_coef == config.ppo.final_entropy_coef == 0.01, (name, layout)
+      assert config.shaping.anneal_env_steps == (6_000_000 if anneals else 2_500_000)

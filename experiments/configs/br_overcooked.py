@@ -19,7 +19,7 @@ from experiments.configs import overcooked
 
 def get_config(argument: str = "cramped_room"):
   layout, _, partner = argument.partition(",")
-  config = overcooked.get_config(layout or "cramped_room")
+  config = overcooked.zsc_recipe(layout or "cramped_room")
   config.population.scheme = "self_play"
   config.population.scripted = (partner or "independent_cook",)
   config.population.scripted_weight = 1.0

@@ -15,7 +15,7 @@ from experiments.configs import overcooked
 
 
 def get_config(layout: str = "cramped_room"):
-  config = overcooked.get_config(layout)
+  config = overcooked.zsc_recipe(layout)
   config.population.scheme = "cole"
   config.population.capacity = 16
   config.population.snapshot_every = 100   # updates a generation (204,800 env steps)

@@ -13,7 +13,7 @@ from experiments.configs import overcooked
 
 
 def get_config(layout: str = "cramped_room"):
-  config = overcooked.get_config(layout)
+  config = overcooked.zsc_recipe(layout)
   config.population.scheme = "fcp"
   config.population.partners = ""    # the stage-1 workdir: set it (--config.population.partners)
   config.total_env_steps = 10_000_000

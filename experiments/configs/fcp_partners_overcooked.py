@@ -16,7 +16,7 @@ from experiments.configs import overcooked
 
 
 def get_config(layout: str = "cramped_room"):
-  config = overcooked.get_config(layout)
+  config = overcooked.zsc_recipe(layout)
   config.population.scheme = "self_play"
   config.population.num_learners = 8
   config.population.capacity = 24             # 8 runs x (start, middle, end)

@@ -16,7 +16,7 @@ SEED = 1000
 
 
 def get_config(layout: str = "cramped_room"):
-  config = overcooked.get_config(layout)
+  config = overcooked.zsc_recipe(layout)
   config.seed = SEED
   config.population.scheme = "self_play"
   config.population.num_learners = 4
