@@ -31,9 +31,9 @@ def zsc_recipe(layout: str):
   """The recipe the zero-shot-coordination configs build on (FCP's stages, COLE, the held-out
   partners, the best responses): `get_config` without counter_circuit's entropy anneal,
   as results/zsc.md recorded them. With the anneal, the eight stage-1 runs of counter_circuit
-  all learned the same convention, and FCP on that pool got 0.08 of the bounds, against 0.82
-  on the recorded pool (one run each; results/zsc.md, "counter_circuit with the annealed
-  entropy")."""
+  all learned the same convention, and FCP on that pool got 0.08 of the bounds, against 0.50
+  on the pool of the same seeds without the anneal (one run each; results/zsc.md,
+  "counter_circuit with the annealed entropy")."""
   config = common.base()
   config.games = ("overcooked",)
   config.game_options.overcooked.layout = layout
