@@ -25,10 +25,10 @@ SECTIONS="${*:-envs population fcp train}"
 OUT="${OUT:-/tmp/device_check}"
 mkdir -p "$OUT"
 
-# The image lacks these (its package list: /work/.library/device/KINDS.md); the versions
-# are requirements.txt's and setup.py's, and those of what they need that the image lacks.
-WHEELS=(distrax==0.1.9 tfp-nightly==0.26.0.dev20261027 dm-tree==0.1.10 decorator==5.3.1
-        ml_collections==1.1.0 pgx==2.6.0 svgwrite==1.4.3 jaxmarl==0.2.0)
+# What the image lacks (its package list: /work/.library/device/KINDS.md): four pins read
+# from requirements.txt and setup.py, and the versions tested here of what they need.
+WHEELS=($(grep -hoE '(distrax|ml_collections|pgx|jaxmarl)==[^" ,]+' requirements.txt setup.py)
+        tfp-nightly==0.26.0.dev20261027 dm-tree==0.1.10 decorator==5.3.1 svgwrite==1.4.3)
 
 section() {  # section NAME SECONDS COMMAND...: runs COMMAND with a time limit, logs to $OUT
   local name=$1 limit=$2; shift 2

@@ -199,8 +199,9 @@ def table(matrix: Matrix) -> str:
                                        digits=2))
     else:
       out += f"\nno bound reaches {MIN_BOUND:g} (one soup a game): no return / bound table"
-  if groups(matrix):
-    out += "\n\ngroups, mean (range) over their agents:\n" + group_table(matrix)
+  lines = group_table(matrix)
+  if lines:
+    out += "\n\ngroups, mean (range) over their agents:\n" + lines
   return out
 
 

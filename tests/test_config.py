@@ -8,6 +8,7 @@ import pathlib
 import ml_collections
 import pytest
 
+from experiments.configs import overcooked
 from jaxplay import config as config_lib
 from jaxplay.agents import scripted
 from jaxplay.core.errors import ConfigError, UnknownGameError
@@ -180,7 +181,6 @@ def test_every_shipped_config_passes_the_check_with_each_documented_argument():
 def test_zero_shot_configs_keep_the_recipe_their_results_were_recorded_with():
   """Self-play on counter_circuit anneals its entropy from 0.05; the zero-shot-coordination
   configs build on the recipe before that change (results/zsc.md), every layout."""
-  from experiments.configs import overcooked
   for layout in LAYOUTS:
     self_play = overcooked.get_config(layout).ppo
     anneals = layout == "counter_circuit"
