@@ -154,8 +154,9 @@ def defaults() -> ml_collections.ConfigDict:
   config.population.cole_games = 16       # cole: games a pair when measuring the learner's
   #   cross-play at the end of a generation (snapshot_every updates)
   config.population.partners = ""        # fcp: the workdir of a finished run whose members
-  #   (a self_play run with num_learners > 1) are the frozen training partners
-  config.population.partner_members = ()  # fcp: only these slots of that run (its learners
+  #   (a self_play run with num_learners > 1) are the frozen training partners; several
+  #   such workdirs separated by commas make one pool (their members in that order)
+  config.population.partner_members = ()  # fcp: only these slots of each run (its learners
   #   are slots 0 .. K - 1), e.g. (2,) trains a best response to its third learner; () all
   config.population.scripted = ()        # overcooked: scripted training partners by name
   #   (jaxplay.agents.scripted.PARTNERS: "independent_cook", "onion_fetcher", "dish_fetcher",
@@ -531,7 +532,7 @@ def _check_population(config: dict, envs: Mapping[str, Any]) -> None:
   if scheme == "fcp" and not population["partners"]:
     raise ConfigError("population.scheme 'fcp' trains against a frozen pool: set "
                       "population.partners to the workdir of a finished self_play run with "
-                      "num_learners > 1 (FCP's stage 1)")
+                      "num_learners > 1 (FCP's stage 1), or several separated by commas")
   if scheme == "cole" and population["cole_games"] % 2:
     _fail("population.cole_games", "an even int >= 2 (both seats alike)", population["cole_games"])
   if scheme == "cole" and (len(envs) != 1 or not next(iter(envs.values())).common_payoff):

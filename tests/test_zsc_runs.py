@@ -300,6 +300,27 @@ def test_stage_two_can_train_against_chosen_members(stage_one):
     partner_pool.load(stage_one[0], config_lib.check(config))
 
 
+def test_several_stage_one_runs_make_one_pool(stage_one, tmp_path):
+  copy = tmp_path / "partners_copy"   # a second finished stage-1 run (the same one, copied)
+  shutil.copytree(stage_one[0], copy)
+  config = stage_two_config(f"{stage_one[0]},{copy}")
+  pool = partner_pool.load(config.population.partners, config_lib.check(config))
+  chex.assert_trees_all_equal(pool.params, jax.tree.map(lambda x: np.concatenate([x, x]),
+                                                        stage_one[1].params))
+  np.testing.assert_array_equal(pool.members, [0, 1, 2, 3, 4, 5] * 2)
+  np.testing.assert_array_equal(pool.runs, [0] * 6 + [1] * 6)
+  assert pool.workdirs == (stage_one[0], copy)
+  config.population.partner_members = (1, 4)      # these slots of every run
+  config = config_lib.check(config)
+  pool = partner_pool.load(config.population.partners, config)
+  np.testing.assert_array_equal(pool.members, [1, 4, 1, 4])
+  np.testing.assert_array_equal(pool.runs, [0, 0, 1, 1])
+  with pytest.raises(ConfigError, match="names .*partners more than once"):
+    partner_pool.load(f"{stage_one[0]},{copy},{stage_one[0]}", config)
+  with pytest.raises(ConfigError, match=f"{tmp_path / 'nowhere'} holds no run"):
+    partner_pool.load(f"{stage_one[0]},{tmp_path / 'nowhere'}", config)
+
+
 def test_evaluate_binary_prints_the_cross_play_table(stage_one, stage_two):
   result = subprocess.run(
       [sys.executable, "-m", "experiments.evaluate", f"--workdir={stage_two[0]}", "--plot=",

@@ -1,4 +1,4 @@
-"""A frozen pool of partners read from a finished run's workdir: fictitious co-play's stage 2
+"""A frozen pool of partners read from finished runs' workdirs: fictitious co-play's stage 2
 trains against the members that stage 1 (K self-play runs side by side, snapshots along the
 way) left behind.
 
@@ -7,10 +7,13 @@ way) left behind.
     state = partner_pool.seat(population_state, pool)     # members in slots 1 .. M, live
 
 The pool is what the stage-1 run's last checkpoint holds: every live member of its population
-(each self-play run's final parameters and its frozen snapshots), in slot order. A pool is
-only read from a run that is finished (a checkpoint at its last update) and was trained on
-the same games with the same network: anything else is refused with one `ConfigError` that
-says what differs, before anything is trained or written.
+(each self-play run's final parameters and its frozen snapshots), in slot order. Several
+stage-1 runs make one pool when `population.partners` names their workdirs separated by
+commas ("/tmp/stage1_a,/tmp/stage1_b"): their members in that order, so a larger or more
+varied pool (other seeds, other recipes) needs no stage 1 run again. A pool is only read from
+runs that are finished (a checkpoint at the last update) and were trained on the same games
+with the same network: anything else is refused with one `ConfigError` that says what
+differs, before anything is trained or written.
 
 On one process the pool is read onto one device; on many (`jaxplay.parallel.hosts`) every
 process reads it onto the mesh of all their devices (a mesh must hold them all there),
@@ -41,17 +44,37 @@ SHARED_FIELDS = ("games", "game_options", "network")
 
 
 class PartnerPool(NamedTuple):
-  """Frozen partners: params stacked [M, ...]; `members` int32[M] their slots in the stage-1
-  run; `workdir` and `config` (checked) of that run."""
+  """Frozen partners: params stacked [M, ...]; `members` int32[M] their slots in their
+  stage-1 runs and `runs` int32[M] which run each came from (an index into `workdirs`, and
+  into `configs`, those runs' checked configs)."""
 
   params: Any
   members: np.ndarray
-  workdir: pathlib.Path
-  config: Any
+  runs: np.ndarray
+  workdirs: tuple[pathlib.Path, ...]
+  configs: tuple[Any, ...]
 
   @property
   def size(self) -> int:
     return int(self.members.shape[0])
+
+
+def workdirs(partners: str) -> tuple[pathlib.Path, ...]:
+  """The stage-1 workdirs that `population.partners` names: one, or several separated by
+  commas.
+
+  Raises:
+    ConfigError: no workdir named, or one named twice.
+  """
+  named = tuple(pathlib.Path(p.strip()) for p in str(partners).split(",") if p.strip())
+  if not named:
+    raise ConfigError("population.partners names no workdir; set it to the workdir of a "
+                      "finished stage-1 run, or several separated by commas")
+  repeated = sorted({str(p) for p in named if named.count(p) > 1})
+  if repeated:
+    raise ConfigError(f"population.partners names {', '.join(repeated)} more than once; "
+                      f"a pool holds each stage-1 run once")
+  return named
 
 
 def _stage_one_hint(workdir: pathlib.Path) -> str:
@@ -100,15 +123,28 @@ def check_compatible(config, other, workdir: pathlib.Path, where: str = "cross-p
                       f"this config (that run -> this one): {'; '.join(differences[:6])}")
 
 
-def load(workdir: str | pathlib.Path, config) -> PartnerPool:
-  """The live members of the finished run in `workdir` (see the module docstring), or those
-  in the slots `config.population.partner_members` names.
+def load(partners: str | pathlib.Path, config) -> PartnerPool:
+  """The live members of the finished runs that `partners` names (a workdir, or several
+  separated by commas; see the module docstring), or those in the slots
+  `config.population.partner_members` names, of every run.
 
   Raises:
-    ConfigError: as `read_config`, a run without checkpoints or not finished.
+    ConfigError: as `workdirs` and `read_config`, a run without checkpoints or not finished.
     CheckpointError: a checkpoint that cannot be read (corrupt, another structure).
   """
-  workdir = pathlib.Path(workdir)
+  named = workdirs(partners)
+  params, members, configs = zip(*(_load_run(workdir, config) for workdir in named))
+  return PartnerPool(
+      params=params[0] if len(named) == 1 else jax.tree.map(
+          lambda *x: jnp.concatenate(x), *params),
+      members=np.concatenate(members),
+      runs=np.repeat(np.arange(len(named), dtype=np.int32), [len(m) for m in members]),
+      workdirs=named, configs=configs)
+
+
+def _load_run(workdir: pathlib.Path, config) -> tuple[Any, np.ndarray, Any]:
+  """(params [m, ...], their slots int32[m], the run's checked config) of the members of the
+  finished run in `workdir` that the pool takes."""
   partner_config = read_config(workdir, config)
   try:
     learner = Learner(partner_config)
@@ -138,7 +174,7 @@ def load(workdir: str | pathlib.Path, config) -> PartnerPool:
                         f"slots {missing}; its members are in slots {members.tolist()}")
     members = np.asarray(chosen)
   params = jax.tree.map(lambda x: x[members], state.params)
-  return PartnerPool(params, members.astype(np.int32), workdir, partner_config)
+  return params, members.astype(np.int32), partner_config
 
 
 def seat(state: PopulationState, pool: PartnerPool) -> PopulationState:
