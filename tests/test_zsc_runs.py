@@ -319,6 +319,8 @@ def test_several_stage_one_runs_make_one_pool(stage_one, tmp_path):
     partner_pool.load(f"{stage_one[0]},{copy},{stage_one[0]}", config)
   with pytest.raises(ConfigError, match=f"{tmp_path / 'nowhere'} holds no run"):
     partner_pool.load(f"{stage_one[0]},{tmp_path / 'nowhere'}", config)
+  with pytest.raises(ConfigError, match="population.partners names no workdir"):
+    partner_pool.load(" , ", config)
 
 
 def test_evaluate_binary_prints_the_cross_play_table(stage_one, stage_two):
