@@ -45,14 +45,12 @@ SHARED_FIELDS = ("games", "game_options", "network")
 
 class PartnerPool(NamedTuple):
   """Frozen partners: params stacked [M, ...]; `members` int32[M] their slots in their
-  stage-1 runs and `runs` int32[M] which run each came from (an index into `workdirs`, and
-  into `configs`, those runs' checked configs)."""
+  stage-1 runs and `runs` int32[M] which run each came from (an index into `workdirs`)."""
 
   params: Any
   members: np.ndarray
   runs: np.ndarray
   workdirs: tuple[pathlib.Path, ...]
-  configs: tuple[Any, ...]
 
   @property
   def size(self) -> int:
@@ -133,18 +131,18 @@ def load(partners: str | pathlib.Path, config) -> PartnerPool:
     CheckpointError: a checkpoint that cannot be read (corrupt, another structure).
   """
   named = workdirs(partners)
-  params, members, configs = zip(*(_load_run(workdir, config) for workdir in named))
+  params, members = zip(*(_load_run(workdir, config) for workdir in named))
   return PartnerPool(
       params=params[0] if len(named) == 1 else jax.tree.map(
           lambda *x: jnp.concatenate(x), *params),
       members=np.concatenate(members),
       runs=np.repeat(np.arange(len(named), dtype=np.int32), [len(m) for m in members]),
-      workdirs=named, configs=configs)
+      workdirs=named)
 
 
-def _load_run(workdir: pathlib.Path, config) -> tuple[Any, np.ndarray, Any]:
-  """(params [m, ...], their slots int32[m], the run's checked config) of the members of the
-  finished run in `workdir` that the pool takes."""
+def _load_run(workdir: pathlib.Path, config) -> tuple[Any, np.ndarray]:
+  """(params [m, ...], their slots int32[m]) of the members of the finished run in `workdir`
+  that the pool takes, after checking the run (`read_config`)."""
   partner_config = read_config(workdir, config)
   try:
     learner = Learner(partner_config)
@@ -174,7 +172,7 @@ def _load_run(workdir: pathlib.Path, config) -> tuple[Any, np.ndarray, Any]:
                         f"slots {missing}; its members are in slots {members.tolist()}")
     members = np.asarray(chosen)
   params = jax.tree.map(lambda x: x[members], state.params)
-  return params, members.astype(np.int32), partner_config
+  return params, members.astype(np.int32)
 
 
 def seat(state: PopulationState, pool: PartnerPool) -> PopulationState:
