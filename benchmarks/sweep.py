@@ -1,18 +1,22 @@
-"""Vmapped sweeps against sequential runs, in one process (`jaxplay.learn.sweep`).
+"""A sweep's runs as one program against the runs one by one, in one process
+(`jaxplay.learn.sweep`).
 
     python -m benchmarks.sweep                      # both parts below
     python -m benchmarks.sweep --parts=kuhn --kuhn_updates=20 --kuhn_num_envs=64
+    python -m benchmarks.sweep --runs_maps=vmap     # only the vmapped program
 
 kuhn: 16 seeds of experiments/configs/kuhn_poker.py (shortened to --kuhn_updates updates)
-as one vmapped program against 16 runs one after the other, each compiled as
-`experiments.train` compiles it (a new program per run); compile included, and steady state
-(one chunk of updates_per_call updates, best of --repeats, x16 for the runs one by one).
+as one program against 16 runs one after the other, each compiled as `experiments.train`
+compiles it (a new program per run); compile included, and steady state (one chunk of
+updates_per_call updates, best of --repeats, summed over the runs one by one). The one
+program is timed for each of --runs_maps: its runs vmapped ("vmap") or one after the other
+inside it ("map", what a sweep does on the CPU).
 Training only: no evaluation, no checkpoints.
 
 overcooked: 8 learning rates of experiments/configs/overcooked.py (shortened to
---overcooked_updates updates) vmapped against the 8 single runs, timed alike; each vmapped
-run's curve (every chunk's metrics) and final parameters are compared with its single run's
-(the largest differences are printed).
+--overcooked_updates updates) in one program against the 8 single runs, timed alike; each
+run's curve (every chunk's metrics) and final parameters in the one program are compared with
+its single run's (the largest differences are printed).
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ _SEEDS = flags.DEFINE_integer("seeds", 16, "Kuhn seeds.")
 _KUHN_ENVS = flags.DEFINE_integer("kuhn_num_envs", 0, "Kuhn's ppo.num_envs (0: the config's).")
 _OC_UPDATES = flags.DEFINE_integer("overcooked_updates", 4, "Updates of each Overcooked run.")
 _REPEATS = flags.DEFINE_integer("repeats", 3, "Timed steady-state chunks; the best counts.")
+_RUNS_MAPS = flags.DEFINE_list("runs_maps", ["map", "vmap"], "How the one program runs its "
+                               "runs, each timed: map (one after the other), vmap.")
 
 
 def shortened(config, updates: int, per_call: int):
@@ -70,33 +76,37 @@ def _seconds(chunk, state) -> float:
 
 
 def compare(runs, per_call: int, updates: int):
-  """Times the runs (`sweep_lib.Run`s) one by one and vmapped; returns lines of figures and
-  the largest differences between each vmapped run and its single run."""
+  """Times the runs (`sweep_lib.Run`s) one by one and as one program (for each of
+  --runs_maps); returns lines of figures and the largest differences between each run in the
+  one program and its single run."""
   configs = [run.config for run in runs]
   singles = []
   for config in configs:
     learner = Learner(config)
     singles.append(Timed(learner.train_chunk, lambda l=learner, c=config: l.init(c.seed),
                          per_call, updates))
-  group = VmappedRuns(Learner(configs[0]), configs)
-  vmapped = Timed(group.train_chunk, group.init, per_call, updates)
   sequential = sum(t.total_s for t in singles)
   steady = sum(t.steady_s for t in singles)
   lines = [f"runs one after the other: {sequential:.1f} s (compiling "
-           f"{sum(t.compile_s for t in singles):.1f} s of it); vmapped: {vmapped.total_s:.1f} s "
-           f"(compiling {vmapped.compile_s:.1f} s): {sequential / vmapped.total_s:.2f}x",
-           f"steady state, a chunk of {per_call} updates of all {len(configs)} runs: one by one "
-           f"{steady:.3f} s, vmapped {vmapped.steady_s:.3f} s: {steady / vmapped.steady_s:.2f}x"]
-  for index, single in enumerate(singles):
-    mine = VmappedRuns.run(vmapped.state, index)
-    params = max(float(np.max(np.abs(a - b))) for a, b in zip(
-        jax.tree.leaves(mine.params), jax.tree.leaves(single.state.params)))
-    curve = max(abs(float(VmappedRuns.run(chunk, index)[key]) - float(value))
-                / max(1.0, abs(float(value)))
-                for chunk, single_chunk in zip(vmapped.curve, single.curve)
-                for key, value in single_chunk.items())
-    lines.append(f"run {runs[index].name}: largest difference to its single run: parameters "
-                 f"{params:.2e}, curve (every chunk's metrics, relative above 1) {curve:.2e}")
+           f"{sum(t.compile_s for t in singles):.1f} s of it); steady state, a chunk of "
+           f"{per_call} updates of all {len(configs)} runs: {steady:.3f} s"]
+  for how in _RUNS_MAPS.value:
+    group = VmappedRuns(Learner(configs[0]), configs, runs_map=how)
+    together = Timed(group.train_chunk, group.init, per_call, updates)
+    lines += [f"one program ({how}): {together.total_s:.1f} s (compiling "
+              f"{together.compile_s:.1f} s): {sequential / together.total_s:.2f}x; steady state "
+              f"{together.steady_s:.3f} s: {steady / together.steady_s:.2f}x"]
+    for index, single in enumerate(singles):
+      mine = VmappedRuns.run(together.state, index)
+      params = max(float(np.max(np.abs(a - b))) for a, b in zip(
+          jax.tree.leaves(mine.params), jax.tree.leaves(single.state.params)))
+      curve = max(abs(float(VmappedRuns.run(chunk, index)[key]) - float(value))
+                  / max(1.0, abs(float(value)))
+                  for chunk, single_chunk in zip(together.curve, single.curve)
+                  for key, value in single_chunk.items())
+      lines.append(f"  run {runs[index].name}: largest difference to its single run: "
+                   f"parameters {params:.2e}, curve (every chunk's metrics, relative above 1) "
+                   f"{curve:.2e}")
   return lines
 
 

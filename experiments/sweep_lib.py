@@ -1,5 +1,5 @@
-"""Sweeps: a config's list of overrides, run vmapped where the runs share one program and as
-separate processes where they cannot (`python -m experiments.sweep`; tests call the
+"""Sweeps: a config's list of overrides, run as one compiled program where the runs share one
+and as separate processes where they cannot (`python -m experiments.sweep`; tests call the
 functions here).
 
 A sweep is a list of overrides, one a run: dicts {dotted config field: value}, e.g.
@@ -10,9 +10,10 @@ run is checked (`jaxplay.config.check`) before anything runs.
 
 Runs are split into groups: self-play runs that differ only in the seed and in the
 shape-keeping hyperparameters (`jaxplay.learn.hyperparams`: learning rates, loss coefficients,
-schedule ends, gamma, GAE's lambda) form one group, trained as one vmapped program (`jaxplay.learn.sweep`); every
-other run (another num_envs, network or game: another program; populations, PSRO) is a group
-of its own. With more than one group to run, each runs in its own process (a pool of
+schedule ends, gamma, GAE's lambda) form one group, trained as one program
+(`jaxplay.learn.sweep`: the runs vmapped on accelerators, one after the other on the CPU);
+every other run (another num_envs, network or game: another program; populations, PSRO) is a
+group of its own. With more than one group to run, each runs in its own process (a pool of
 `--jobs`, default the CPU count); its lines go to `<workdir>/logs/<group>.log`.
 
 Each run keeps its own workdir, `<workdir>/<run name>/`, as `experiments.train` writes it
@@ -49,6 +50,7 @@ from jaxplay.io import plots
 from jaxplay.io.checkpoints import Checkpointer
 from jaxplay.io.metrics import METRICS_FILE, MetricWriter, read_metrics
 from jaxplay.learn import hyperparams as hyperparams_lib
+from jaxplay.learn import side_by_side
 from jaxplay.learn.evaluation import Evaluation, headline_keys
 from jaxplay.learn.learner import Learner
 from jaxplay.learn.sweep import VmappedRuns, vmappable
@@ -292,8 +294,10 @@ def train_vmapped(runs: Sequence[Run], workdir: pathlib.Path,
     files = [_RunFiles(run, workdir, stack) for run in runs]
     fresh = group.init()
     states = group.stack([f.start(group.run(fresh, i)) for i, f in enumerate(files)])
-    print_fn(f"training {len(runs)} runs vmapped ({', '.join(group.traced) or 'seeds'} traced)"
-             f": {total} updates of {learner.steps_per_update} env steps each, from updates "
+    how = "vmapped" if side_by_side.vmaps(group.runs_map) else "one after the other"
+    print_fn(f"training {len(runs)} runs as one program, {how} "
+             f"({', '.join(group.traced) or 'seeds'} traced): {total} updates of "
+             f"{learner.steps_per_update} env steps each, from updates "
              f"{sorted({f.update for f in files})}")
     start = time.perf_counter()
     chunk = jax.jit(group.train_chunk, static_argnums=1).lower(
@@ -385,7 +389,7 @@ def run_pool(groups: Sequence[Group], workdir: pathlib.Path, child_argv: Callabl
 
 def _describe(group: Group) -> str:
   names = ", ".join(run.name for run in group.runs)
-  return f"{len(group.runs)} runs vmapped ({names})" if group.vmapped else f"run {names}"
+  return f"{len(group.runs)} runs in one program ({names})" if group.vmapped else f"run {names}"
 
 
 # --- results --------------------------------------------------------------------------------------

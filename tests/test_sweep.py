@@ -57,20 +57,27 @@ def train(learner, state, chunk):
 
 
 @pytest.fixture(scope="module")
-def vmapped_and_single():
-  """The three RUNS vmapped in one program, and each as a single run (runs 0 and 1 differ
-  only in the seed, which a learner reads only as `init`'s argument: one learner and one
-  compiled program serve both)."""
+def singles():
+  """Each of RUNS as a single run (runs 0 and 1 differ only in the seed, which a learner reads
+  only as `init`'s argument: one learner and one compiled program serve both)."""
   configs = [config_lib.check(sweep_lib.apply_overrides(kuhn_config(), o)) for o in RUNS]
-  group = VmappedRuns(Learner(configs[0]), configs)
-  chunk = jax.jit(group.train_chunk, static_argnums=1)
-  vmapped = train(group, group.init(), lambda s: chunk(s, PER_CALL))
-  learners = [group.learner] * 2 + [Learner(configs[2])]
+  learners = [Learner(configs[0])] * 2 + [Learner(configs[2])]
   steps = [jax.jit(learner.train_chunk, static_argnums=1) for learner in learners[1:]]
   steps = steps[:1] + steps
-  singles = [train(learner, learner.init(config.seed), lambda s, step=step: step(s, PER_CALL))
-             for learner, config, step in zip(learners, configs, steps)]
-  return group, vmapped, singles
+  return configs, [train(learner, learner.init(config.seed),
+                         lambda s, step=step: step(s, PER_CALL))
+                   for learner, config, step in zip(learners, configs, steps)]
+
+
+@pytest.fixture(scope="module", params=["map", "vmap"])
+def vmapped_and_single(request, singles):
+  """The three RUNS in one program, one after the other ("map", the CPU's default) and
+  vmapped (accelerators'), and each as a single run."""
+  configs, single_runs = singles
+  group = VmappedRuns(Learner(configs[0]), configs, runs_map=request.param)
+  chunk = jax.jit(group.train_chunk, static_argnums=1)
+  vmapped = train(group, group.init(), lambda s: chunk(s, PER_CALL))
+  return group, vmapped, single_runs
 
 
 def test_only_the_differing_hyperparameters_are_traced(vmapped_and_single):
@@ -89,6 +96,13 @@ def test_a_vmapped_run_equals_its_single_run(vmapped_and_single, run):
   chex.assert_trees_all_equal(mine.update, state.update)
   for chunk, single in zip(history, single_history):  # the curve: every chunk's metrics
     chex.assert_trees_all_close(group.run(chunk, run), single, atol=1e-5, rtol=1e-4)
+
+
+def test_an_unknown_way_of_running_the_runs_is_one_clear_error():
+  configs = [config_lib.check(kuhn_config())]
+  with pytest.raises(ConfigError, match=r"sweep: runs_map must be one of \('auto', 'vmap', "
+                                        r"'map'\), got 'pmap'"):
+    VmappedRuns(Learner(configs[0]), configs, runs_map="pmap")
 
 
 def test_discounts_gae_lambda_and_the_magnets_learning_rate_are_traced_too():
@@ -188,7 +202,7 @@ NAMES = ["seed=0", "seed=1", "seed=2,ppo.learning_rate=0.001", "seed=0,ppo.num_e
 
 def test_the_sweep_writes_each_run_and_the_results(swept):
   _, workdir, out = swept
-  assert "group0: 3 runs vmapped (seed=0, seed=1, seed=2,ppo.learning_rate=0.001)" in out
+  assert "group0: 3 runs in one program (seed=0, seed=1, seed=2,ppo.learning_rate=0.001)" in out
   assert "group1: run seed=0,ppo.num_envs=8" in out
   for name in NAMES:
     run = workdir / name

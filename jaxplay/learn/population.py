@@ -54,7 +54,7 @@ from flax import struct
 from jaxplay.agents.agent import Agent
 from jaxplay.core.env import tree_select
 from jaxplay.core.errors import ConfigError, check_number
-from jaxplay.learn import matchmaking, tabular
+from jaxplay.learn import matchmaking, side_by_side, tabular
 from jaxplay.learn.learner import Learner, chunk_scan
 
 
@@ -155,25 +155,6 @@ def _scripted_returns(trajectories, members, num_slots: int, num_scripted: int,
   return out
 
 
-LEARNER_MAPS = ("auto", "vmap", "map")
-
-
-def _over_learners(fn, how: str = "auto"):
-  """`fn` mapped over the leading learner axis of its arguments: "vmap", "map" (`lax.map`,
-  one learner after the other) or "auto": vmapped on accelerators, mapped on the CPU (the
-  learners' updates there are already compute-bound, and the vmapped program ran 11-18%
-  slower than sequential updates on Kuhn, see BUILD_NOTES.md). One learner is called
-  directly."""
-  def mapped(*args):
-    if jax.tree.leaves(args)[0].shape[0] == 1:
-      out = fn(*jax.tree.map(lambda x: x[0], args))
-      return jax.tree.map(lambda x: x[None], out)
-    if how == "map" or (how == "auto" and jax.default_backend() == "cpu"):
-      return jax.lax.map(lambda a: fn(*a), args)
-    return jax.vmap(fn)(*args)
-  return mapped
-
-
 class Population:
   """A population of up to `capacity` members of the learner's network (see the module
   docstring).
@@ -197,8 +178,9 @@ class Population:
       magnet fraction, ...) over the whole run; an int P: over every P updates anew (update
       u is scheduled as update (u mod P) x (run's updates / P) would be), so that each of
       PSRO's best responses anneals from the start values to the final ones.
-    learner_map: how the learners' PPO epochs run side by side (`LEARNER_MAPS`): "vmap",
-      "map" (one after the other in the program) or "auto" (map on the CPU, else vmap).
+    learner_map: how the learners' PPO epochs run side by side (`side_by_side.MODES`):
+      "vmap", "map" (one after the other in the program) or "auto" (map on the CPU, else
+      vmap).
     scripted: S scripted partners (`Agent`s, e.g. `jaxplay.agents.scripted.make_partners`;
       shared populations only): member ids N' .. N' + S - 1 after the N' = `num_slots`
       network slots. They have no parameters, never learn and are always there; a game's
@@ -244,10 +226,7 @@ class Population:
       raise ConfigError(f"population: schedule_period must be in 1..{learner.num_updates} "
                         f"(the run's updates), got {schedule_period!r}")
     self.schedule_period = schedule_period
-    if learner_map not in LEARNER_MAPS:
-      raise ConfigError(f"population: learner_map must be one of {LEARNER_MAPS}, got "
-                        f"{learner_map!r}")
-    self.learner_map = learner_map
+    self.learner_map = side_by_side.check_mode(learner_map, "population: learner_map")
     self.num_slots = capacity * (2 if per_seat else 1)
     self.scheme, self.options = scheme, options
     if scheme != GIVEN:  # checks the scheme and its options now, not in jit
@@ -390,9 +369,9 @@ class Population:
       return params, opt_state, magnet, magnet_opt_state, {**loss_metrics, **magnet_metrics}
 
     # Each device of the mesh's "members" axis trains its block of the learners.
-    params, opt_state, magnet, magnet_opt_state, learn_metrics = shards.gather(_over_learners(
-        learn, self.learner_map)(*shards.mine((learners, params, opt_state, magnet,
-                                               magnet_opt_state, batch))))
+    learn_all = side_by_side.over_leading_axis(learn, self.learner_map)
+    params, opt_state, magnet, magnet_opt_state, learn_metrics = shards.gather(learn_all(
+        *shards.mine((learners, params, opt_state, magnet, magnet_opt_state, batch))))
     metrics.update(jax.tree.map(jnp.mean, learn_metrics))
     if self.scripted:  # static
       metrics.update(_scripted_returns(trajectories, members, self.num_slots,

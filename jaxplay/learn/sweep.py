@@ -1,6 +1,9 @@
 """R self-play runs in one compiled program: runs that differ only in their seed and in
 shape-keeping hyperparameters (`jaxplay.learn.hyperparams`) share one `Learner`'s program,
-`jax.vmap`ped over their stacked states and their traced hyperparameters.
+mapped over their stacked states and their traced hyperparameters: `jax.vmap`ped on
+accelerators, one after the other (`lax.map`) on the CPU, where the vmapped program ran slower
+than the runs one by one (`jaxplay.learn.side_by_side`; BUILD_NOTES.md, "Sweeps"). Either way
+the program compiles once for all R runs.
 
     group = VmappedRuns(Learner(configs[0]), configs)
     states = group.init()                                  # TrainState, every leaf [R, ...]
@@ -25,6 +28,7 @@ import numpy as np
 from jaxplay import config as config_lib
 from jaxplay.core.errors import ConfigError
 from jaxplay.learn import hyperparams as hyperparams_lib
+from jaxplay.learn import side_by_side
 from jaxplay.learn.learner import Learner, TrainState
 
 
@@ -36,19 +40,21 @@ def vmappable(config) -> bool:
 
 class VmappedRuns:
   """Runs of `configs` (checked configs equal but for the seed and the `Hyperparams`
-  fields, agreeing on `hyperparams.structure`) as one vmapped program of `learner`'s (a
-  `Learner` of any of them).
+  fields, agreeing on `hyperparams.structure`) as one program of `learner`'s (a `Learner` of
+  any of them), the runs vmapped or one after the other as `runs_map` says
+  (`side_by_side.MODES`; "auto": one after the other on the CPU, else vmapped).
 
   Attributes:
     traced: {field: float32[R] or [R, G]} the hyperparameters that differ among the runs.
     seeds: int32[R] the runs' seeds.
 
   Raises:
-    ConfigError: a config that cannot vmap (`vmappable`), or runs whose zero coefficients
-      differ (the loss leaves a term out where its coefficient is 0).
+    ConfigError: a config that cannot vmap (`vmappable`), runs whose zero coefficients
+      differ (the loss leaves a term out where its coefficient is 0), or an unknown
+      `runs_map`.
   """
 
-  def __init__(self, learner: Learner, configs: Sequence[Any]):
+  def __init__(self, learner: Learner, configs: Sequence[Any], runs_map: str = "auto"):
     hparams = [hyperparams_lib.from_config(config) for config in configs]
     if not all(vmappable(config) for config in configs):
       raise ConfigError("vmapped runs are self-play runs of one learner on one device")
@@ -56,6 +62,7 @@ class VmappedRuns:
       raise ConfigError(f"runs vmapped together must agree on which of "
                         f"{hyperparams_lib.STRUCTURAL} are 0")
     self.learner, self.size = learner, len(configs)
+    self.runs_map = side_by_side.check_mode(runs_map, "sweep: runs_map")
     self.seeds = jnp.asarray(np.array([config.seed for config in configs], np.int32))
     self.traced = hyperparams_lib.stack(hparams, hyperparams_lib.differing(hparams))
 
@@ -67,7 +74,7 @@ class VmappedRuns:
     """`Learner.train_chunk` of every run. Returns (states, metrics {name: [R]})."""
     def one(state, traced):
       return self.learner.train_chunk(state, num_updates, traced or None)
-    return jax.vmap(one)(states, self.traced)
+    return side_by_side.over_leading_axis(one, self.runs_map)(states, self.traced)
 
   @staticmethod
   def run(states: Any, index: int) -> Any:

@@ -1,0 +1,49 @@
+"""One function over the leading axis of stacked arguments — a population's learners, a
+sweep's runs — inside one compiled program: vmapped, or one after the other (`lax.map`).
+
+    train_all = side_by_side.over_leading_axis(train_one, "auto")
+    states, metrics = train_all(states, hyperparams)     # every leaf [R, ...] in and out
+
+On the CPU "auto" runs them one after the other: an update of one learner at the configs'
+batches already keeps a 2-core CPU busy, and the vmapped program (batched matmuls) ran
+slower than separate updates (BUILD_NOTES.md, "Populations" and "Sweeps"); on accelerators
+it vmaps them. Either way the program is compiled once for all of them.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import jax
+
+from jaxplay.core.errors import ConfigError
+
+MODES = ("auto", "vmap", "map")
+
+
+def check_mode(mode: str, what: str) -> str:
+  """`mode` if it is one of `MODES`, else one ConfigError naming `what` and the modes."""
+  if mode not in MODES:
+    raise ConfigError(f"{what} must be one of {MODES}, got {mode!r}")
+  return mode
+
+
+def vmaps(mode: str) -> bool:
+  """Whether `mode` vmaps on this backend ("auto": on every backend but the CPU)."""
+  return mode == "vmap" or (mode == "auto" and jax.default_backend() != "cpu")
+
+
+def over_leading_axis(fn: Callable, mode: str = "auto") -> Callable:
+  """`fn` mapped over the leading axis (size R) of all its arguments' leaves, its outputs
+  stacked [R, ...]: `jax.vmap` or `jax.lax.map` as `mode` says (`vmaps`). With R = 1, `fn` is
+  called directly on the one slice."""
+  check_mode(mode, "mode")
+
+  def mapped(*args):
+    if jax.tree.leaves(args)[0].shape[0] == 1:
+      out = fn(*jax.tree.map(lambda x: x[0], args))
+      return jax.tree.map(lambda x: x[None], out)
+    if vmaps(mode):
+      return jax.vmap(fn)(*args)
+    return jax.lax.map(lambda a: fn(*a), args)
+  return mapped
