@@ -44,6 +44,8 @@ _OC_UPDATES = flags.DEFINE_integer("overcooked_updates", 4, "Updates of each Ove
 _REPEATS = flags.DEFINE_integer("repeats", 3, "Timed steady-state chunks; the best counts.")
 _RUNS_MAPS = flags.DEFINE_list("runs_maps", ["map", "vmap"], "How the one program runs its "
                                "runs, each timed: map (one after the other), vmap.")
+flags.register_validator("runs_maps", lambda ways: set(ways) <= {"map", "vmap"},
+                         "--runs_maps takes map and/or vmap, e.g. --runs_maps=map,vmap")
 
 
 def shortened(config, updates: int, per_call: int):

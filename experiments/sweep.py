@@ -1,6 +1,7 @@
-"""Runs a sweep: a list of config overrides, vmapped where the runs share one compiled program
-(seeds, learning rates, loss coefficients, schedule ends), as separate processes where they
-do not (see experiments/sweep_lib.py).
+"""Runs a sweep: a list of config overrides, as one compiled program where the runs can share
+one (seeds, learning rates, loss coefficients, schedule ends: vmapped on accelerators, one
+after the other inside it on a CPU), as separate processes where they do not (see
+experiments/sweep_lib.py).
 
     python -m experiments.sweep --config=experiments/configs/kuhn_poker.py \\
         --sweep=experiments/configs/sweeps/seeds.py --workdir=/tmp/kuhn_seeds

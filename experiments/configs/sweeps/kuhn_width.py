@@ -1,4 +1,4 @@
-"""Kuhn poker's seeds at two network widths: two vmapped programs (a width changes the
+"""Kuhn poker's seeds at two network widths: two compiled programs (a width changes the
 program's shapes), each of 3 seeds, run as two processes side by side.
 
     python -m experiments.sweep --config=experiments/configs/kuhn_poker.py \

@@ -1,4 +1,4 @@
-"""8 learning rates, 1e-4 to 1e-3 evenly in log scale (seed 0): one vmapped program.
+"""8 learning rates, 1e-4 to 1e-3 evenly in log scale (seed 0): one compiled program.
 
     python -m experiments.sweep --config=experiments/configs/overcooked.py \
         --sweep=experiments/configs/sweeps/learning_rates.py --workdir=/tmp/oc_lr

@@ -1,4 +1,4 @@
-"""16 seeds of any config: one vmapped program.
+"""16 seeds of any config: one compiled program.
 
     python -m experiments.sweep --config=experiments/configs/kuhn_poker.py \
         --sweep=experiments/configs/sweeps/seeds.py --workdir=/tmp/kuhn_seeds
