@@ -1,8 +1,8 @@
 """Many hosts and elastic resume (jaxplay.parallel.hosts, Checkpointer shardings): two processes
 on 127.0.0.1 with 2 CPU devices each train Kuhn to the parameters one process with 4 devices
 reaches, in self-play (with its parameters cut over their devices) and as a fictitious
-self-play population (members, payoff matrix, counts) and in PSRO (members, meta-strategies,
-exploitability); a checkpoint saved on 4 devices resumes on 1 and on 2 and ends where the
+self-play population (members, payoff matrix, counts), in PSRO (members, meta-strategies,
+exploitability) and in FCP's stage 2 against a pool of two stage-1 runs; a checkpoint saved on 4 devices resumes on 1 and on 2 and ends where the
 uninterrupted run ends; an unreachable coordinator and bad host flags are one clear error.
 
 Every run is a subprocess (the device count is fixed when JAX starts): the training binary
@@ -287,3 +287,63 @@ def test_bad_host_flags_are_config_errors():
                         (("", 2, 0), "needs --coordinator")]:
     with pytest.raises(ConfigError, match=message):
       hosts.initialize(*args)
+
+
+# FCP's stage 2 (experiments/configs/fcp_overcooked.py, small: an 8-step cramped room, MLPs
+# 16 x 16) against one pool made of two stage-1 runs, trained on all 4 devices.
+STAGE_TWO = dict(game_options__overcooked__horizon=8, network__hidden=(16, 16),
+                 ppo__num_envs=8, ppo__num_steps=8, total_env_steps=8 * 8 * UPDATES,
+                 run__updates_per_call=2, run__log_every=2, run__eval_every=4,
+                 run__checkpoint_every=2, eval__num_games=2, parallel__data=0,
+                 parallel__shards=4)
+
+
+def small_stage_one(seed: int):
+  """Two self-play runs of fcp_partners_overcooked.py from `seed`, small, kept untrained, at
+  update 2 and at the end (6 partners)."""
+  config = importlib.import_module("experiments.configs.fcp_partners_overcooked").get_config()
+  config.seed = seed
+  config.game_options.overcooked.horizon = 8
+  config.network.hidden = (16, 16)
+  config.ppo.num_envs, config.ppo.num_steps = 4, 8
+  config.total_env_steps = 4 * 8 * UPDATES
+  config.run.updates_per_call = config.run.log_every = 2
+  config.run.eval_every = config.run.checkpoint_every = 2
+  config.eval.num_games = 2
+  config.population.num_learners, config.population.capacity = 2, 6
+  config.population.snapshot_every = config.population.snapshot_start = 2
+  return config
+
+
+def test_stage_two_against_a_pool_of_two_runs_on_two_processes_equals_one_process(tmp_path):
+  """Each process reads both stage-1 runs into one pool of 12 partners; the stage-2 learner
+  and the seated partners end as on 1 process of 4 devices."""
+  from experiments import run_lib
+  from jaxplay.io.checkpoints import Checkpointer
+  from jaxplay.learn.learner import Learner
+  pools = [tmp_path / f"partners_{seed}" for seed in (0, 8)]
+  for seed, workdir in zip((0, 8), pools):
+    run_lib.train(small_stage_one(seed), workdir, print_fn=lambda _: None)
+  overrides = dict(STAGE_TWO, population__partners=",".join(map(str, pools)))
+  stdout = train_side_by_side(tmp_path, overrides, config="fcp_overcooked")
+  assert "eval @" in stdout, stdout
+  assert same_metrics_rows(tmp_path / "two", tmp_path / "one")
+  config = importlib.import_module("experiments.configs.fcp_overcooked").get_config()
+  for key, value in overrides.items():  # nested sections too (game_options.overcooked)
+    *sections, field = key.split("__")
+    node = config
+    for section in sections:
+      node = node[section]
+    node[field] = value
+  config.parallel.data = 1
+  target = run_lib.make_run(Learner(config)).init(0)  # seats the pool: not under eval_shape
+  states = []
+  for name in ("two", "one"):
+    with Checkpointer(tmp_path / name / "checkpoints") as checkpoints:
+      assert checkpoints.latest_step() == UPDATES
+      states.append(checkpoints.restore(None, target))
+  two, one = states
+  np.testing.assert_array_equal(two.live, [True] * 13)   # the learner and 12 partners
+  np.testing.assert_array_equal(two.counts, one.counts)
+  flat = lambda s: s.replace(env_states=jax.tree.leaves(s.env_states))
+  close.assert_trees_close(flat(two), flat(one))
