@@ -2,8 +2,8 @@
 on 127.0.0.1 with 2 CPU devices each train Kuhn to the parameters one process with 4 devices
 reaches, in self-play (with its parameters cut over their devices) and as a fictitious
 self-play population (members, payoff matrix, counts), in PSRO (members, meta-strategies,
-exploitability) and in FCP's stage 2 against a pool of two stage-1 runs; a checkpoint saved on 4 devices resumes on 1 and on 2 and ends where the
-uninterrupted run ends; an unreachable coordinator and bad host flags are one clear error.
+exploitability) and in FCP's stage 2 against a pool of two stage-1 runs; a checkpoint saved
+on 4 devices resumes on 1 and on 2 and ends where the uninterrupted run ends; an unreachable coordinator and bad host flags are one clear error.
 
 Every run is a subprocess (the device count is fixed when JAX starts): the training binary
 itself, also to resume. The runs a comparison needs start at once (the 2 cores here mostly
@@ -64,8 +64,11 @@ def small_config(overrides=OVERRIDES, name: str = "kuhn_poker"):
   """The config the `overrides` flags make of experiments/configs/<name>.py."""
   config = importlib.import_module(f"experiments.configs.{name}").get_config()
   for key, value in overrides.items():
-    section, _, field = key.rpartition("__")
-    (config[section] if section else config)[field] = value
+    *sections, field = key.split("__")
+    node = config
+    for section in sections:   # nested sections too (game_options.overcooked)
+      node = node[section]
+    node[field] = value
   return config
 
 
@@ -298,43 +301,23 @@ STAGE_TWO = dict(game_options__overcooked__horizon=8, network__hidden=(16, 16),
                  parallel__shards=4)
 
 
-def small_stage_one(seed: int):
-  """Two self-play runs of fcp_partners_overcooked.py from `seed`, small, kept untrained, at
-  update 2 and at the end (6 partners)."""
-  config = importlib.import_module("experiments.configs.fcp_partners_overcooked").get_config()
-  config.seed = seed
-  config.game_options.overcooked.horizon = 8
-  config.network.hidden = (16, 16)
-  config.ppo.num_envs, config.ppo.num_steps = 4, 8
-  config.total_env_steps = 4 * 8 * UPDATES
-  config.run.updates_per_call = config.run.log_every = 2
-  config.run.eval_every = config.run.checkpoint_every = 2
-  config.eval.num_games = 2
-  config.population.num_learners, config.population.capacity = 2, 6
-  config.population.snapshot_every = config.population.snapshot_start = 2
-  return config
-
-
 def test_stage_two_against_a_pool_of_two_runs_on_two_processes_equals_one_process(tmp_path):
   """Each process reads both stage-1 runs into one pool of 12 partners; the stage-2 learner
   and the seated partners end as on 1 process of 4 devices."""
   from experiments import run_lib
   from jaxplay.io.checkpoints import Checkpointer
   from jaxplay.learn.learner import Learner
+  from tests.test_zsc_runs import stage_one_config   # two small runs, 6 partners
   pools = [tmp_path / f"partners_{seed}" for seed in (0, 8)]
   for seed, workdir in zip((0, 8), pools):
-    run_lib.train(small_stage_one(seed), workdir, print_fn=lambda _: None)
+    config = stage_one_config()
+    config.seed = seed
+    run_lib.train(config, workdir, print_fn=lambda _: None)
   overrides = dict(STAGE_TWO, population__partners=",".join(map(str, pools)))
   stdout = train_side_by_side(tmp_path, overrides, config="fcp_overcooked")
   assert "eval @" in stdout, stdout
   assert same_metrics_rows(tmp_path / "two", tmp_path / "one")
-  config = importlib.import_module("experiments.configs.fcp_overcooked").get_config()
-  for key, value in overrides.items():  # nested sections too (game_options.overcooked)
-    *sections, field = key.split("__")
-    node = config
-    for section in sections:
-      node = node[section]
-    node[field] = value
+  config = small_config(overrides, "fcp_overcooked")
   config.parallel.data = 1
   target = run_lib.make_run(Learner(config)).init(0)  # seats the pool: not under eval_shape
   states = []
