@@ -26,7 +26,7 @@ from jaxplay.eval import elo
 from jaxplay.io import plots
 from jaxplay.io.checkpoints import Checkpointer, CheckpointError
 from jaxplay.io.metrics import MetricWriter, NoMetrics
-from jaxplay.learn.evaluation import Evaluation, headline_keys, partner_returns
+from jaxplay.learn.evaluation import Evaluation, headline_keys, pair_returns, partner_returns
 from jaxplay.learn import partner_pool
 from jaxplay.learn.cole_generations import ColeGenerations
 from jaxplay.learn.learner import Learner
@@ -158,13 +158,16 @@ class LeagueRun:
       alone = population.scheme == "self_play" and population.num_learners == 1  # scripted
       self.population = Population(learner, 1 if alone else population.capacity,
                                    population.scheme, num_learners=population.num_learners,
-                                   **options, **scripted)
+                                   per_seat=population.per_seat, **options, **scripted)
       self.describe = (f"{learner.network.__class__.__name__} network against "
                        f"{', '.join(population.scripted)} in {population.scripted_weight:.0%} "
                        f"of its games, self-play in the rest" if alone else
                        f"{learner.network.__class__.__name__} network, {population.scheme} "
                        f"against up to {population.capacity - 1} snapshots"
                        if population.num_learners == 1 else
+                       f"a pair of {learner.network.__class__.__name__} networks, one a seat, "
+                       f"up to {population.capacity} members a seat with their snapshots"
+                       if population.per_seat else
                        f"{population.num_learners} {learner.network.__class__.__name__} "
                        f"networks in self-play side by side, up to {population.capacity} "
                        f"members with their snapshots")
@@ -180,6 +183,8 @@ class LeagueRun:
     self.evaluation = Evaluation(learner)
     game = learner.games.names[0]
     self.headline_extra = tuple(f"{game}/with_{name}/return" for name in population.scripted)
+    if population.per_seat:
+      self.headline_extra += ("population/pair_return",)
     self._snapshot = jax.jit(self.population.add_member)
     self.rated = not any(env.common_payoff for env in learner.games.raw)  # Elo
 
@@ -246,6 +251,9 @@ class LeagueRun:
           self.population.scripted, self.config.scripted, update))
     live, payoff, counts = np.asarray(live), np.asarray(payoff), np.asarray(counts)
     metrics["population/members"] = int(live.sum())
+    if self.population.per_seat:  # the pair with each other, each in its own seat
+      mine = lambda index: jax.tree.map(lambda x: x[learners[index]], params)
+      metrics.update(pair_returns(self.learner, mine(0), mine(1), update))
     if self.num_partners:  # the learner's mean training return with each partner
       partners = np.arange(1, 1 + self.num_partners)
       played = counts[0, partners] > 0

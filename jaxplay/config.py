@@ -150,6 +150,10 @@ def defaults() -> ml_collections.ConfigDict:
   #   snapshot_every updates from snapshot_start on while capacity lasts (FCP's partner pool)
   config.population.snapshot_initial = False  # self_play with num_learners > 1: also a
   #   frozen copy of each untrained network (FCP's "start" checkpoints)
+  config.population.per_seat = False     # self_play with num_learners = 2 in a two-player
+  #   game: one learner a seat, always in its seat, each playing the other (a pair with
+  #   different rewards a seat, game_options.overcooked.event_rewards: hidden-utility
+  #   self-play's biased partner beside a task partner); capacity and snapshots per seat
   config.population.cole_self_play = 0.5  # cole: the learner's share of games with itself
   config.population.cole_games = 16       # cole: games a pair when measuring the learner's
   #   cross-play at the end of a generation (snapshot_every updates)
@@ -306,7 +310,8 @@ _RULES: dict[str, Rule] = {
     "population.weighting": _one_of(PFSP_WEIGHTINGS), "population.k": _number(0, _UNBOUNDED),
     "population.return_range": lambda path, value: check_return_range(path, value),
     "population.num_learners": _POSITIVE,
-    "population.snapshot_initial": _bool, "population.cole_self_play": _number(0, 1),
+    "population.snapshot_initial": _bool, "population.per_seat": _bool,
+    "population.cole_self_play": _number(0, 1),
     "population.cole_games": _int(2, "an even int >= 2"), "population.partners": _string,
     "population.partner_members": _ints,
     "population.scripted": _scripted_names,
@@ -529,6 +534,13 @@ def _check_population(config: dict, envs: Mapping[str, Any]) -> None:
   if learners > 1 and population["capacity"] < learners:
     raise ConfigError(f"population.capacity ({population['capacity']}) must hold the "
                       f"{learners} learners (population.num_learners) and their snapshots")
+  if population["per_seat"] and not (scheme == "self_play" and learners == 2 and len(envs) == 1
+                                     and next(iter(envs.values())).num_players == 2
+                                     and not population["scripted"]):
+    raise ConfigError(f"population.per_seat trains a pair, one learner a seat: scheme "
+                      f"'self_play', num_learners = 2, one two-player game and no scripted "
+                      f"partners; got scheme {scheme!r}, {learners} learner(s), games="
+                      f"{list(envs)}, scripted={list(population['scripted'])}")
   if scheme == "fcp" and not population["partners"]:
     raise ConfigError("population.scheme 'fcp' trains against a frozen pool: set "
                       "population.partners to the workdir of a finished self_play run with "

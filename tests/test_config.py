@@ -8,7 +8,7 @@ import pathlib
 import ml_collections
 import pytest
 
-from experiments.configs import overcooked
+from experiments.configs import hsp_partners_overcooked, overcooked
 from jaxplay import config as config_lib
 from jaxplay.agents import scripted
 from jaxplay.core.errors import ConfigError, UnknownGameError
@@ -160,7 +160,9 @@ SHIPPED_ARGUMENTS = {
     "fcp_overcooked": LAYOUTS, "cole_overcooked": LAYOUTS,
     "br_overcooked": LAYOUTS + tuple(f"{layout},{partner}" for layout in LAYOUTS
                                      for partner in scripted.PARTNERS),
-    "negotiation": ("cooperative", "semi_competitive", "competitive")}
+    "negotiation": ("cooperative", "semi_competitive", "competitive"),
+    "hsp_partners_overcooked": tuple(f"{layout},{bias}" for layout in LAYOUTS
+                                     for bias in hsp_partners_overcooked.BIASES)}
 
 
 def test_every_shipped_config_passes_the_check_with_each_documented_argument():
@@ -174,8 +176,8 @@ def test_every_shipped_config_passes_the_check_with_each_documented_argument():
       if name == "fcp_overcooked":   # stage 2 names stage 1's workdir on the command line
         config.population.partners = "/tmp/stage_1"
       checked = config_lib.check(config)
-      if argument in LAYOUTS:
-        assert checked.game_options.overcooked.layout == argument, (name, argument)
+      if argument in LAYOUTS or name == "hsp_partners_overcooked":
+        assert checked.game_options.overcooked.layout == argument.split(",")[0], (name, argument)
 
 
 def test_zero_shot_configs_keep_the_recipe_their_results_were_recorded_with():

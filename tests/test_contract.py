@@ -325,6 +325,8 @@ BAD_OPTIONS = [
     ("overcooked", {"cook_time": True}, "cook_time must be an int in 1..63"),
     ("overcooked", {"pad_to": (6.0, 9)}, "pad_to must be a pair of ints"),
     ("overcooked", {"pad_to": "69"}, "pad_to must be a pair of ints"),
+    ("overcooked", {"event_rewards": "delivery=1"}, "event_rewards must be a pair of strings"),
+    ("overcooked", {"event_rewards": ("stir=1", "")}, "the events are onion_pickup"),
     ("overcooked", {"start_positions": ((1.5, 2), (3, 1))}, "start_positions must be two"),
     ("overcooked", {"start_positions": ["12", "31"]}, "start_positions must be two"),
     ("overcooked", {"start_positions": ((1, 2), (3, 1), (2, 2))}, "start_positions must be two"),

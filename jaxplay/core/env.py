@@ -141,6 +141,10 @@ class Env(abc.ABC):
   auto_resets: bool = False
   # True when the game fills `shaped_rewards` (learners may then add them, weighted).
   has_shaped_rewards: bool = False
+  # Options (`make` keywords) that change only the training signal (`shaped_rewards`), not
+  # the game: networks trained with different values still play the same game together
+  # (partner pools and cross-play compare game options without them).
+  reward_options: tuple[str, ...] = ()
   # True when every seat always gets the same reward (a cooperative game: Overcooked); win
   # probabilities and Elo ratings mean nothing there.
   common_payoff: bool = False

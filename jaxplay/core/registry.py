@@ -29,6 +29,11 @@ def game_options(name: str) -> dict[str, object]:
   return {p.name: p.default for p in inspect.signature(factory).parameters.values()}
 
 
+def reward_options(name: str) -> tuple[str, ...]:
+  """The options of game `name` that change only its training signal (`Env.reward_options`)."""
+  return tuple(getattr(_lookup(name), "reward_options", ()))
+
+
 def make(name: str, *, checked: bool = False, **kwargs) -> Env:
   """Builds a registered game.
 

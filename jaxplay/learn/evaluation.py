@@ -77,6 +77,21 @@ def partner_returns(learner: Learner, params, partners: Sequence[Agent],
   return metrics
 
 
+def pair_returns(learner: Learner, first, second, update: int) -> dict[str, float]:
+  """`population/pair_return`: the mean return of a per-seat pair (`Population(per_seat=True)`)
+  as it trains, network `first` (one network's params) in seat 0 and `second` in seat 1, and
+  `population/pair_return_swapped` with the seats the other way round: `eval.num_games`
+  games (rounded up to even) each. Keys as `partner_returns`'."""
+  config, env = learner.config, learner.games.raw[0]
+  num_games = 2 * (config.eval.num_games + config.eval.num_games % 2)
+  key = jax.random.fold_in(jax.random.key(config.seed + 2), update)
+  one = lambda tree: jax.tree.map(lambda x: x[None], tree)
+  by_seat = cross_play(env, learner, one(first), key, partners=one(second),
+                       num_games=num_games, greedy=config.eval.greedy).returns_by_seat[0, 0]
+  return {"population/pair_return": float(by_seat[0]),
+          "population/pair_return_swapped": float(by_seat[1])}
+
+
 def headline_keys(envs: Sequence[Env], metrics: dict[str, float]) -> list[str]:
   """The evaluation metrics worth a glance, per game: its declared `headline_metrics`, of the
   parameters and of the magnet, those present in `metrics`."""

@@ -31,6 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxplay import config as config_lib
+from jaxplay.core import registry
 from jaxplay.core.errors import ConfigError, JaxplayError
 from jaxplay.io.checkpoints import Checkpointer
 from jaxplay.learn.learner import Learner
@@ -113,12 +114,22 @@ def check_compatible(config, other, workdir: pathlib.Path, where: str = "cross-p
   """ConfigError unless the run in `workdir` (checked config `other`) trained the same games,
   game options and network as `config` (`SHARED_FIELDS`): its networks can then play beside
   those of `config`. The message lists the differences."""
-  mine, theirs = (json.loads(c.to_json_best_effort()) for c in (config, other))
-  differences = config_lib.differences({k: theirs[k] for k in SHARED_FIELDS},
-                                       {k: mine[k] for k in SHARED_FIELDS})
+  mine, theirs = (_shared_part(c) for c in (config, other))
+  differences = config_lib.differences(theirs, mine)
   if differences:
     raise ConfigError(f"{where}: the run in {workdir} trained other networks or games than "
                       f"this config (that run -> this one): {'; '.join(differences[:6])}")
+
+
+def _shared_part(config) -> dict:
+  """`SHARED_FIELDS` of a checked config as JSON, without the game options that change only
+  the training signal (`Env.reward_options`: a hidden-reward partner plays the same game)."""
+  shared = {k: v for k, v in json.loads(config.to_json_best_effort()).items()
+            if k in SHARED_FIELDS}
+  for game, options in shared["game_options"].items():
+    for option in registry.reward_options(game):
+      options.pop(option, None)
+  return shared
 
 
 def load(partners: str | pathlib.Path, config) -> PartnerPool:
@@ -152,7 +163,8 @@ def _load_run(workdir: pathlib.Path, config) -> tuple[Any, np.ndarray]:
                       f"({error})") from None
   population = partner_config.population
   target = Population(learner, max(population.capacity, population.num_learners),
-                      num_learners=population.num_learners).init(partner_config.seed)
+                      num_learners=population.num_learners,
+                      per_seat=population.per_seat).init(partner_config.seed)
   if not (workdir / "checkpoints").is_dir():
     raise ConfigError(f"population.partners: {workdir} has no checkpoints; "
                       f"{_stage_one_hint(workdir)}")

@@ -472,19 +472,22 @@ class Population:
                  slot: jax.Array | None = None,
                  replace_oldest: bool | jax.Array = False) -> PopulationState:
     """Freezes a copy of learner `which` (an index into `state.learners`) in `slot`, by
-    default the first slot not yet live (parameters, magnet, optimizer state; its payoff row
-    and column start at the learner's, its `born` is the current update). The learner keeps
-    learning. A full population (no `slot` given), or a `slot` out of range, is left as it
-    is (check `state.live.all()` before), unless `replace_oldest` (a bool, may be traced):
-    then a full population's oldest frozen member (the least `born`, then the first slot;
-    never a learner) leaves, and the copy takes its slot as a free slot's (payoff row and
-    column at the learner's, counts and RAE baselines 0); with no frozen member it stays as
-    it is."""
+    default the first slot not yet live (per seat: of the learner's seat; parameters, magnet,
+    optimizer state; its payoff row and column start at the learner's, its `born` is the
+    current update). The learner keeps learning. A full population (no `slot` given; per
+    seat, a full seat), or a `slot` out of range, is left as it is (check `state.live.all()`
+    before), unless `replace_oldest` (a bool, may be traced): then a full population's
+    oldest frozen member (the least `born`, then the first slot; never a learner) leaves,
+    and the copy takes its slot as a free slot's (payoff row and column at the learner's,
+    counts and RAE baselines 0); with no frozen member it stays as it is."""
     source = state.learners[which]
     if slot is None:
-      slot, full = jnp.argmin(state.live), state.live.all()  # the first dead slot
+      # Per seat, the learner's own seat's slots; shared, all of them.
+      ours = (jnp.arange(self.num_slots) // self.capacity == source // self.capacity
+              if self.per_seat else jnp.ones((self.num_slots,), bool))
+      slot, full = jnp.argmax(ours & ~state.live), ~(ours & ~state.live).any()  # first dead
       # Replacing the oldest: as data, so that either way is one program.
-      frozen = state.live & ~jnp.isin(jnp.arange(self.num_slots), state.learners)
+      frozen = ours & state.live & ~jnp.isin(jnp.arange(self.num_slots), state.learners)
       evict = replace_oldest & full & frozen.any()
       oldest = jnp.argmin(jnp.where(frozen, state.born, jnp.iinfo(jnp.int32).max))
       slot, full = jnp.where(evict, oldest, slot), full & ~evict

@@ -39,6 +39,13 @@ PLACEMENT_IN_POT_REW = 3.0   # an onion goes into a pot
 DISH_PICKUP_REWARD = 3.0     # a dish from the dispenser, when useful (see `Kitchen.step`)
 SOUP_PICKUP_REWARD = 5.0     # a ready soup taken from a pot with a dish
 
+# What a cook can do in a step that a hidden reward (`Kitchen.event_rewards`; Hidden-utility
+# self-play, Yu et al. 2023) may weigh: take an onion from a dispenser, put one into a pot, take
+# a dish from the dispenser (useful or not), take a ready soup from a pot with a dish, deliver
+# a soup (of any size), put what it holds on a counter, take something from a counter.
+EVENTS = ("onion_pickup", "onion_in_pot", "dish_pickup", "soup_pickup", "delivery",
+          "put_on_counter", "take_from_counter")
+
 URGENCY_STEPS = 40           # the observation's urgency flag: fewer steps than this remain
 
 # The observation's features, in order (F = 24), and their bit fields in the int32 that
@@ -105,7 +112,8 @@ class OvercookedState(env_lib.State):
 
   The contract's `shaped_rewards` (float32[2]) are each cook's shaped reward of the last step
   (overcooked-ai's `shaped_r_by_agent`: onion into a pot 3, useful dish pickup 3, soup pickup
-  5); `rewards` is the sparse (delivery) reward shared by both cooks.
+  5; or, for a cook the kitchen's `event_rewards` weighs, its weighted `EVENTS`); `rewards` is
+  the sparse (delivery) reward shared by both cooks.
   """
 
   cook_cell: jax.Array
@@ -147,6 +155,8 @@ class Kitchen:
   dynamics: str
   cook_time: int
   horizon: int
+  # Per cook: None (overcooked-ai's shaped reward) or a weight for each of `EVENTS`.
+  event_rewards: tuple[tuple[float, ...] | None, tuple[float, ...] | None] = (None, None)
 
   def __post_init__(self):
     t = self.layout
@@ -286,9 +296,15 @@ class Kitchen:
       deliver = interact & (h >= SOUP_1) & self.has(self.serving_bits, face)
       useful_dish = ~dish_on_a_counter() & ((held[1 - i] == DISH).astype(jnp.int32)
                                             < soups_in_progress)
-      shaped.append(jnp.where(add_onion, PLACEMENT_IN_POT_REW, 0.0)
-                    + jnp.where(take_dish & useful_dish, DISH_PICKUP_REWARD, 0.0)
-                    + jnp.where(take_soup, SOUP_PICKUP_REWARD, 0.0))
+      weights = self.event_rewards[i]
+      if weights is None:  # static: overcooked-ai's shaping
+        shaped.append(jnp.where(add_onion, PLACEMENT_IN_POT_REW, 0.0)
+                      + jnp.where(take_dish & useful_dish, DISH_PICKUP_REWARD, 0.0)
+                      + jnp.where(take_soup, SOUP_PICKUP_REWARD, 0.0))
+      else:  # a hidden reward: the cook's events, weighed (in `EVENTS` order)
+        events = (take_onion, add_onion, take_dish, take_soup, deliver, put_down, pick_up)
+        shaped.append(sum((jnp.where(e, jnp.float32(w), 0.0)
+                           for w, e in zip(weights, events) if w), jnp.float32(0.0)))
       sparse = sparse + jnp.where(deliver & (h == SOUP_3), SOUP_VALUE, 0.0)
 
       held[i] = jnp.where(put_down | add_onion | deliver, NOTHING, jnp.where(

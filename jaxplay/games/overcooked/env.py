@@ -21,6 +21,40 @@ OBJECT_NAMES = {dyn.ONION: "onion", dyn.DISH: "dish", dyn.SOUP_1: "soup", dyn.SO
                 dyn.SOUP_3: "soup"}
 
 
+def event_weights(spec: str) -> tuple[float, ...] | None:
+  """A cook's hidden reward, "event=weight,..." over `dynamics.EVENTS`, as one weight per
+  event (float[E]); "" -> None (overcooked-ai's shaped reward).
+
+  Raises:
+    ConfigError: not a string, an unknown event (the message lists them), an event named
+      twice, or a weight that is not a finite number.
+  """
+  if not isinstance(spec, str):
+    raise ConfigError(f"overcooked: each of event_rewards is a string like "
+                      f"'onion_in_pot=5,dish_pickup=-5', got {spec!r}")
+  if not spec.strip():
+    return None
+  weights = dict.fromkeys(dyn.EVENTS, 0.0)
+  named = set()
+  for term in spec.split(","):
+    event, _, weight = (part.strip() for part in term.partition("="))
+    if event not in weights:
+      raise ConfigError(f"overcooked: event_rewards names {event!r}; the events are "
+                        f"{', '.join(dyn.EVENTS)}")
+    if event in named:
+      raise ConfigError(f"overcooked: event_rewards weighs {event!r} twice in {spec!r}")
+    try:
+      value = float(weight)
+    except ValueError:
+      value = float("nan")
+    if not np.isfinite(value):
+      raise ConfigError(f"overcooked: event_rewards gives {event!r} the weight {weight!r}; "
+                        f"weights are finite numbers (e.g. {event}=5)")
+    weights[event] = value
+    named.add(event)
+  return tuple(weights.values())
+
+
 class Overcooked(env_lib.Env):
   """Two cooks, one kitchen, onion soups; see the package docstring.
 
@@ -35,6 +69,11 @@ class Overcooked(env_lib.Env):
       that one network sees one observation shape across layouts.
     start_positions: ((x0, y0), (x1, y1)) overriding the grid's `1` and `2`.
     cook_time: steps a soup cooks (overcooked-ai's default recipe time, 20).
+    event_rewards: the shaped reward of each cook, a pair (seat 0's, seat 1's): "" for
+      overcooked-ai's (onion into a pot 3, useful dish pickup 3, soup pickup 5), or a hidden
+      reward over `dynamics.EVENTS`, e.g. "onion_in_pot=5,dish_pickup=-5" (unnamed events
+      weigh 0). Hidden-utility self-play's biased partners train on such rewards; the game
+      (and its sparse `rewards`) is the same whatever they are.
   """
 
   name = "overcooked"
@@ -43,12 +82,14 @@ class Overcooked(env_lib.Env):
   chance_shape = (0,)
   simultaneous = True
   has_shaped_rewards = True
+  reward_options = ("event_rewards",)
   common_payoff = True
   headline_metrics = ("return_0",)
 
   def __init__(self, layout: str | Sequence[str] = "cramped_room", dynamics: str = "classic",
                horizon: int = 400, pad_to: tuple[int, int] | None = None,
-               start_positions: Sequence[Sequence[int]] | None = None, cook_time: int = 20):
+               start_positions: Sequence[Sequence[int]] | None = None, cook_time: int = 20,
+               event_rewards: Sequence[str] = ("", "")):
     if not isinstance(dynamics, str) or dynamics not in DYNAMICS:
       raise ConfigError(f"overcooked: dynamics must be one of {DYNAMICS}, got {dynamics!r}")
     horizon = check_int("overcooked", "horizon", horizon, 1)
@@ -60,7 +101,12 @@ class Overcooked(env_lib.Env):
     self.dynamics = dynamics
     self.horizon = self.max_episode_steps = horizon
     self.cook_time = cook_time
-    self.kitchen = dyn.Kitchen(parsed, dynamics, cook_time, horizon)
+    self.event_rewards = tuple(event_rewards) if isinstance(event_rewards, (list, tuple)) else ()
+    if len(self.event_rewards) != 2:
+      raise ConfigError(f"overcooked: event_rewards must be a pair of strings (seat 0's, seat "
+                        f"1's), got {event_rewards!r}")
+    self.kitchen = dyn.Kitchen(parsed, dynamics, cook_time, horizon,
+                               tuple(map(event_weights, self.event_rewards)))
     self.observation_shape = (self.kitchen.num_cells, len(dyn.FEATURES))
 
   def _init_from(self, chance) -> OvercookedState:
