@@ -3,7 +3,8 @@ on 127.0.0.1 with 2 CPU devices each train Kuhn to the parameters one process wi
 reaches, in self-play (with its parameters cut over their devices) and as a fictitious
 self-play population (members, payoff matrix, counts), in PSRO (members, meta-strategies,
 exploitability) and in FCP's stage 2 against a pool of two stage-1 runs; a checkpoint saved
-on 4 devices resumes on 1 and on 2 and ends where the uninterrupted run ends; an unreachable coordinator and bad host flags are one clear error.
+on 4 devices resumes on 1 and on 2 and ends where the uninterrupted run ends; an unreachable
+coordinator and bad host flags are one clear error.
 
 Every run is a subprocess (the device count is fixed when JAX starts): the training binary
 itself, also to resume. The runs a comparison needs start at once (the 2 cores here mostly

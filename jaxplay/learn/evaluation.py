@@ -56,6 +56,18 @@ class Evaluation:
     return metrics
 
 
+def _cross_play_network(learner: Learner, params, update: int, games_factor: int = 1,
+                        **partners):
+  """`cross_play` of one network (`params`) with `partners` (cross_play's keywords),
+  `games_factor` x `eval.num_games` games (rounded up to even), keys from the run's seed and
+  `update`, apart from `Evaluation`'s."""
+  config = learner.config
+  num_games = games_factor * (config.eval.num_games + config.eval.num_games % 2)
+  key = jax.random.fold_in(jax.random.key(config.seed + 2), update)
+  return cross_play(learner.games.raw[0], learner, jax.tree.map(lambda x: x[None], params),
+                    key, num_games=num_games, greedy=config.eval.greedy, **partners)
+
+
 def partner_returns(learner: Learner, params, partners: Sequence[Agent],
                     names: Sequence[str], update: int) -> dict[str, float]:
   """`<game>/with_<name>/return`: the mean return of the learner's network (`params`, one
@@ -63,11 +75,8 @@ def partner_returns(learner: Learner, params, partners: Sequence[Agent],
   games (rounded up to even; half in each seat), and `.../return_seat<s>` by the network's
   seat: what a best response to scripted partners is trained for. Keys from the run's seed
   and `update`, apart from `Evaluation`'s."""
-  config, env = learner.config, learner.games.raw[0]
-  num_games = config.eval.num_games + config.eval.num_games % 2
-  key = jax.random.fold_in(jax.random.key(config.seed + 2), update)
-  played = cross_play(env, learner, jax.tree.map(lambda x: x[None], params), key,
-                      scripted=partners, num_games=num_games, greedy=config.eval.greedy)
+  env = learner.games.raw[0]
+  played = _cross_play_network(learner, params, update, scripted=partners)
   metrics = {}
   for j, name in enumerate(names):
     metrics[f"{env.name}/with_{name}/return"] = float(played.returns[0, j])
@@ -82,12 +91,8 @@ def pair_returns(learner: Learner, first, second, update: int) -> dict[str, floa
   as it trains, network `first` (one network's params) in seat 0 and `second` in seat 1, and
   `population/pair_return_swapped` with the seats the other way round: `eval.num_games`
   games (rounded up to even) each. Keys as `partner_returns`'."""
-  config, env = learner.config, learner.games.raw[0]
-  num_games = 2 * (config.eval.num_games + config.eval.num_games % 2)
-  key = jax.random.fold_in(jax.random.key(config.seed + 2), update)
-  one = lambda tree: jax.tree.map(lambda x: x[None], tree)
-  by_seat = cross_play(env, learner, one(first), key, partners=one(second),
-                       num_games=num_games, greedy=config.eval.greedy).returns_by_seat[0, 0]
+  by_seat = _cross_play_network(learner, first, update, games_factor=2, partners=jax.tree.map(
+      lambda x: x[None], second)).returns_by_seat[0, 0]
   return {"population/pair_return": float(by_seat[0]),
           "population/pair_return_swapped": float(by_seat[1])}
 

@@ -101,12 +101,11 @@ class Overcooked(env_lib.Env):
     self.dynamics = dynamics
     self.horizon = self.max_episode_steps = horizon
     self.cook_time = cook_time
-    self.event_rewards = tuple(event_rewards) if isinstance(event_rewards, (list, tuple)) else ()
-    if len(self.event_rewards) != 2:
+    if not isinstance(event_rewards, (list, tuple)) or len(event_rewards) != 2:
       raise ConfigError(f"overcooked: event_rewards must be a pair of strings (seat 0's, seat "
                         f"1's), got {event_rewards!r}")
     self.kitchen = dyn.Kitchen(parsed, dynamics, cook_time, horizon,
-                               tuple(map(event_weights, self.event_rewards)))
+                               tuple(map(event_weights, event_rewards)))
     self.observation_shape = (self.kitchen.num_cells, len(dyn.FEATURES))
 
   def _init_from(self, chance) -> OvercookedState:
