@@ -48,13 +48,13 @@ def load_run(workdir: pathlib.Path, step: int | None = None, num_games: int | No
   """(learner, PSRO or None, restored state) of a run's checkpoint (latest if `step` is
   None): a `TrainState`, or for a PSRO run its `PopulationState`. An FCP stage-2 run is
   restored from its own checkpoint alone (it holds the partners; stage 1's run is not read)."""
-  learner = Learner(load_config(workdir, num_games))
-  population = learner.config.population
+  config = load_config(workdir, num_games)
   with Checkpointer(workdir / "checkpoints") as checkpoints:
-    pool_size = (checkpoints.saved_shapes(step)["live"][0] - 1
-                 if population.scheme == "fcp" else None)
-    run = (PSRO.from_config(learner) if population.scheme == "psro"
-           else run_lib.make_run(learner, pool_size))
+    if config.population.scheme == "fcp":   # sized by its checkpoint, not stage 1's run
+      learner = Learner(config)
+      run = run_lib.make_run(learner, checkpoints.saved_shapes(step)["live"][0] - 1)
+    else:   # as `train` built it, if this process trained it
+      learner, run = run_lib.built_run(config)
     state = checkpoints.restore(step, run.init(learner.config.seed),
                                 added=population_lib.ADDED_LEAVES)
   return learner, run, state

@@ -2,13 +2,17 @@
 parsing and one-line errors.
 
 `train(config, workdir)` is what `python -m experiments.train` runs; tests call it directly.
+A process builds each config's learner and run once (`built_run`): training the same config
+again (resuming, another workdir) skips tracing and compiling.
 The config is checked once, by `jaxplay.config.check` (inside `Learner`); everything here
 reads the checked config.
 """
 
 from __future__ import annotations
 
+import collections
 import json
+import os
 import pathlib
 import sys
 import time
@@ -275,6 +279,55 @@ def make_run(learner: Learner, pool_size: int | None = None) -> SelfPlayRun | Le
           else LeagueRun(learner, pool_size))
 
 
+# Runs built by `built_run`, the most recent last: (learner, run or PSRO) by `_build_key`.
+_BUILT: collections.OrderedDict = collections.OrderedDict()
+KEEP_BUILT = 8
+
+
+def _build_key(config) -> tuple:
+  """What a built run depends on: the checked config, and for FCP the partner runs'
+  checkpoint folders as the file system last changed them (a pool trained again is read
+  again)."""
+  key = (config_lib.to_json(config),)
+  if config.population.scheme == "fcp":
+    folders = [path / "checkpoints" for path in partner_pool.workdirs(config.population.partners)]
+    key += tuple((str(f), tuple(sorted((e.name, e.stat().st_mtime_ns) for e in os.scandir(f)))
+                  if f.is_dir() else None) for f in folders)
+  return key
+
+
+def built_run(config) -> tuple[Learner, SelfPlayRun | LeagueRun | PSRO]:
+  """The `Learner` of `config` and what `train` runs for it (`make_run`, or `PSRO`), built
+  once a process for each config (the last `KEEP_BUILT` kept): `train` called again with an
+  equal config (to resume, or in another workdir) reuses their traced and compiled programs,
+  which are most of a short run's time."""
+  config = config_lib.check(config)
+  key = _build_key(config)
+  if key in _BUILT:
+    _BUILT.move_to_end(key)
+    return _BUILT[key]
+  learner = Learner(config)
+  trainer = (PSRO.from_config(learner) if learner.config.population.scheme == "psro"
+             else make_run(learner))
+  _BUILT[key] = learner, trainer
+  while len(_BUILT) > KEEP_BUILT:
+    _BUILT.popitem(last=False)
+  return learner, trainer
+
+
+def compiled_chunk(trainer: SelfPlayRun | LeagueRun, state, num_updates: int):
+  """`trainer.train_chunk(state, num_updates)` compiled for the shapes and placements of
+  `state`'s leaves, once for each trainer (`built_run` keeps trainers)."""
+  compiled = trainer.__dict__.setdefault("_compiled_chunks", {})
+  leaves, structure = jax.tree.flatten(state)
+  key = (num_updates, structure,
+         tuple((leaf.shape, leaf.dtype, getattr(leaf, "sharding", None)) for leaf in leaves))
+  if key not in compiled:
+    compiled[key] = jax.jit(trainer.train_chunk, static_argnums=1).lower(
+        state, num_updates).compile()
+  return compiled[key]
+
+
 def train(config, workdir: str | pathlib.Path, *, stop_after: int | None = None,
           print_fn: Callable[[str], None] = print):
   """Runs (or resumes) training in `workdir` until `total_env_steps`: self-play, a league
@@ -293,14 +346,13 @@ def train(config, workdir: str | pathlib.Path, *, stop_after: int | None = None,
     The final state (a `TrainState`, or a `PopulationState` for populations).
   """
   workdir = pathlib.Path(workdir)
-  learner = Learner(config)
+  learner, trainer = built_run(config)
   config, run = learner.config, learner.config.run
   writer_process = hosts.is_writer()
   if not writer_process:
     print_fn = lambda line: None
   if config.population.scheme == "psro":
-    return train_psro(learner, workdir, stop_after=stop_after, print_fn=print_fn)
-  trainer = make_run(learner)
+    return train_psro(learner, trainer, workdir, stop_after=stop_after, print_fn=print_fn)
   make_workdir(workdir)
   with Checkpointer(workdir / "checkpoints", max_to_keep=run.keep_checkpoints) as checkpoints:
     state = restore_or_init(learner, checkpoints, trainer.init(config.seed))
@@ -322,8 +374,7 @@ def train(config, workdir: str | pathlib.Path, *, stop_after: int | None = None,
       return state
     start = time.perf_counter()
     # One program of K updates serves every call, the run's shorter last one included.
-    chunk = jax.jit(trainer.train_chunk, static_argnums=1).lower(
-        state, min(run.updates_per_call, total)).compile()
+    chunk = compiled_chunk(trainer, state, min(run.updates_per_call, total))
     print_fn(f"compiled {min(run.updates_per_call, total)} updates per call in "
              f"{time.perf_counter() - start:.1f} s")
 
@@ -375,8 +426,8 @@ def save(checkpoints: Checkpointer, update: int, state, learner: Learner) -> Non
       "env_steps": update * learner.steps_per_update})
 
 
-def train_psro(learner: Learner, workdir: pathlib.Path, *, stop_after: int | None = None,
-               print_fn: Callable[[str], None] = print):
+def train_psro(learner: Learner, psro: PSRO, workdir: pathlib.Path, *,
+               stop_after: int | None = None, print_fn: Callable[[str], None] = print):
   """Runs (or resumes) PSRO (`config.population.scheme = "psro"`, `jaxplay.learn.psro`) in
   `workdir`: each iteration trains the best responses, measures the meta-strategy exactly,
   writes its metrics (`<game>/exploitability`, `<game>/nash_conv`, the training metrics)
@@ -387,7 +438,6 @@ def train_psro(learner: Learner, workdir: pathlib.Path, *, stop_after: int | Non
   members, the same numbers everywhere) and writes checkpoints; only process 0 writes
   metrics and config.json (`print_fn` prints nothing on the others)."""
   config, run = learner.config, learner.config.run
-  psro = PSRO.from_config(learner)
   make_workdir(workdir)
   writer_process = hosts.is_writer()
   name, per_iteration = learner.games.names[0], psro.updates_per_iteration

@@ -5,6 +5,7 @@ held-out partners (`experiments.crossplay`)."""
 
 import csv
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -118,6 +119,24 @@ def test_stage_two_resumes_to_the_same_result(stage_one, tmp_path):
   run_lib.train(config, tmp_path / "resumed", stop_after=2, print_fn=silent)
   resumed = run_lib.train(config, tmp_path / "resumed", print_fn=silent)
   chex.assert_trees_all_close(resumed.params, whole.params)
+
+
+def test_a_config_is_built_once_and_a_retrained_pool_is_read_again(stage_one, tmp_path):
+  """`run_lib.built_run` keeps a config's learner and run (their compiled programs): the same
+  config gets the same ones, another config new ones, and so does a stage 2 whose pool's
+  checkpoints changed on disk (stage 1 trained again there)."""
+  copy = tmp_path / "partners"
+  shutil.copytree(stage_one[0], copy)
+  config = stage_two_config(copy)
+  learner, run = run_lib.built_run(config)
+  assert run_lib.built_run(stage_two_config(copy)) == (learner, run)
+  other = stage_two_config(copy)
+  other.ppo.learning_rate /= 2
+  assert run_lib.built_run(other)[1] is not run
+  step = max((copy / "checkpoints").iterdir(), key=lambda path: path.stat().st_mtime_ns)
+  os.utime(step, ns=(0, 0))   # as if written again
+  again = run_lib.built_run(config)[1]
+  assert again is not run and again.pool.workdirs == (copy,)
 
 
 def test_stage_two_refuses_a_missing_pool(tmp_path):
