@@ -71,14 +71,16 @@ def pair(layout_name: str):
   layout = overcooked_layouts[layout_name]
   theirs = jaxmarl.make("overcooked", layout=layout, max_steps=HORIZON)
   ours = jaxplay.make("overcooked", layout=grid_of(layout), dynamics="classic", horizon=HORIZON)
-  return layout, theirs, ours, jax.jit(theirs.step), jax.jit(ours.step)
+  # Everything jitted: run op by op, JaxMARL's reset alone compiles some hundred primitives.
+  return (layout, theirs, ours, jax.jit(theirs.reset), jax.jit(ours.init), jax.jit(theirs.step),
+          jax.jit(ours.step))
 
 
 @pytest.mark.parametrize("layout_name", sorted(overcooked_layouts))
 def test_classic_dynamics_match_jaxmarl(layout_name):
-  layout, theirs, ours, their_step, our_step = pair(layout_name)
-  obs, their_state = theirs.reset(jax.random.key(0))
-  state = ours.init(jax.random.key(0))
+  layout, theirs, ours, their_reset, our_init, their_step, our_step = pair(layout_name)
+  obs, their_state = their_reset(jax.random.key(0))
+  state = our_init(jax.random.key(0))
   state = state.replace(cook_dir=jnp.asarray(their_state.agent_dir_idx, state.cook_dir.dtype))
   rng = np.random.default_rng(0)
   seen = {"cooking": 0, "soup": 0, "delivery": 0}

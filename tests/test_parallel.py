@@ -29,8 +29,14 @@ def run_case(case: str, timeout: float = 240, module: str = "tests.test_parallel
   return done.stdout
 
 
-def test_kuhn_on_4_devices_equals_4_shards_on_one_device():
-  assert "equal" in run_case("transformer_4")
+@pytest.fixture(scope="module")
+def transformer_and_errors() -> str:
+  """The output of the transformer case and the bad meshes, one subprocess for both."""
+  return run_case("transformer_4,errors")
+
+
+def test_kuhn_on_4_devices_equals_4_shards_on_one_device(transformer_and_errors):
+  assert "equal: 4 devices x 4 shards" in transformer_and_errors
 
 
 def test_rae_and_distilled_magnet_on_2_devices_equal_one_device():
@@ -39,8 +45,8 @@ def test_rae_and_distilled_magnet_on_2_devices_equal_one_device():
   assert run_case("mlp_rae_distill_2").count("equal") == 2
 
 
-def test_bad_meshes_fail_with_one_clear_error():
-  out = run_case("errors")
+def test_bad_meshes_fail_with_one_clear_error(transformer_and_errors):
+  out = transformer_and_errors
   assert "parallel.data (8) exceeds the 4 cpu device(s)" in out, out
   assert "ppo.num_envs (6) must be divisible by the 4 devices on the data axis" in out, out
   assert "ppo.num_envs (6) must be divisible by parallel.shards (4)" in out, out
@@ -218,10 +224,17 @@ def check_errors() -> None:
       raise AssertionError(f"no ConfigError for data={data}, shards={shards}")
 
 
-def main(case: str) -> None:
+def main(cases: str) -> None:
+  """Runs each of the comma-separated `cases`."""
+  import jax
+  assert jax.device_count() == DEVICES, jax.devices()
+  for case in cases.split(","):
+    run_one(case)
+
+
+def run_one(case: str) -> None:
   import jax
   import numpy as np
-  assert jax.device_count() == DEVICES, jax.devices()
   if case == "transformer_4":
     assert_same_update(kuhn_config(), 4, 0)
   elif case == "mlp_rae_distill_2":
