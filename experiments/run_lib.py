@@ -16,7 +16,7 @@ import os
 import pathlib
 import sys
 import time
-from typing import Callable
+from typing import Any, Callable
 
 import jax
 import numpy as np
@@ -83,13 +83,33 @@ def make_workdir(workdir: pathlib.Path) -> None:
                       "--workdir=<a writable directory>") from None
 
 
-class SelfPlayRun:
+class _CompiledChunks:
+  """A run's `train_chunk` (each subclass's), compiled once for each chunk length and state
+  layout (`built_run` keeps runs, so an equal config trained again reuses them)."""
+
+  def __init__(self):
+    self._compiled_chunks: dict[tuple, Any] = {}
+
+  def compiled_chunk(self, state, num_updates: int):
+    """`self.train_chunk(state, num_updates)` compiled for the shapes and placements of
+    `state`'s leaves."""
+    leaves, structure = jax.tree.flatten(state)
+    key = (num_updates, structure,
+           tuple((leaf.shape, leaf.dtype, getattr(leaf, "sharding", None)) for leaf in leaves))
+    if key not in self._compiled_chunks:
+      self._compiled_chunks[key] = jax.jit(self.train_chunk, static_argnums=1).lower(
+          state, num_updates).compile()
+    return self._compiled_chunks[key]
+
+
+class SelfPlayRun(_CompiledChunks):
   """What `train` runs for self-play: the learner's updates and its games' evaluators."""
 
   # Evaluation metrics worth a glance besides the games' headline metrics.
   headline_extra: tuple[str, ...] = ()
 
   def __init__(self, learner: Learner):
+    super().__init__()
     self.learner, self.evaluation = learner, Evaluation(learner)
     self.describe = f"{learner.network.__class__.__name__} network"
     self.env_steps_per_update = learner.steps_per_update
@@ -121,7 +141,7 @@ class SelfPlayRun:
     return self.evaluation.of(state.params, state.magnet, update), {}
 
 
-class LeagueRun:
+class LeagueRun(_CompiledChunks):
   """What `train` runs for populations trained by updates (not PSRO): one learner against its
   frozen snapshots (fictitious self-play, PFSP), K self-play runs side by side with frozen
   snapshots of each (`population.num_learners`: FCP's stage 1), or one learner against a
@@ -141,6 +161,7 @@ class LeagueRun:
   reading stage 1's run again: the number of partners (the checkpoint's members less 1)."""
 
   def __init__(self, learner: Learner, pool_size: int | None = None):
+    super().__init__()
     population = learner.config.population
     self.learner, self.config = learner, population
     self.pool = self.generations = None
@@ -315,19 +336,6 @@ def built_run(config) -> tuple[Learner, SelfPlayRun | LeagueRun | PSRO]:
   return learner, trainer
 
 
-def compiled_chunk(trainer: SelfPlayRun | LeagueRun, state, num_updates: int):
-  """`trainer.train_chunk(state, num_updates)` compiled for the shapes and placements of
-  `state`'s leaves, once for each trainer (`built_run` keeps trainers)."""
-  compiled = trainer.__dict__.setdefault("_compiled_chunks", {})
-  leaves, structure = jax.tree.flatten(state)
-  key = (num_updates, structure,
-         tuple((leaf.shape, leaf.dtype, getattr(leaf, "sharding", None)) for leaf in leaves))
-  if key not in compiled:
-    compiled[key] = jax.jit(trainer.train_chunk, static_argnums=1).lower(
-        state, num_updates).compile()
-  return compiled[key]
-
-
 def train(config, workdir: str | pathlib.Path, *, stop_after: int | None = None,
           print_fn: Callable[[str], None] = print):
   """Runs (or resumes) training in `workdir` until `total_env_steps`: self-play, a league
@@ -374,7 +382,7 @@ def train(config, workdir: str | pathlib.Path, *, stop_after: int | None = None,
       return state
     start = time.perf_counter()
     # One program of K updates serves every call, the run's shorter last one included.
-    chunk = compiled_chunk(trainer, state, min(run.updates_per_call, total))
+    chunk = trainer.compiled_chunk(state, min(run.updates_per_call, total))
     print_fn(f"compiled {min(run.updates_per_call, total)} updates per call in "
              f"{time.perf_counter() - start:.1f} s")
 
