@@ -71,7 +71,7 @@ def pair(layout_name: str):
   layout = overcooked_layouts[layout_name]
   theirs = jaxmarl.make("overcooked", layout=layout, max_steps=HORIZON)
   ours = jaxplay.make("overcooked", layout=grid_of(layout), dynamics="classic", horizon=HORIZON)
-  # Everything jitted: run op by op, JaxMARL's reset alone compiles some hundred primitives.
+  # Everything jitted: op by op, the resets compiled some 200 one-operation programs.
   return (layout, theirs, ours, jax.jit(theirs.reset), jax.jit(ours.init), jax.jit(theirs.step),
           jax.jit(ours.step))
 
