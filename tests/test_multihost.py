@@ -6,9 +6,13 @@ exploitability) and in FCP's stage 2 against a pool of two stage-1 runs; a check
 on 4 devices resumes on 1 and on 2 and ends where the uninterrupted run ends; an unreachable
 coordinator and bad host flags are one clear error.
 
-Every run is a subprocess (the device count is fixed when JAX starts): the training binary
-itself, also to resume. The runs a comparison needs start at once (the 2 cores here mostly
-compile).
+Every run is a subprocess (the device count is fixed when JAX starts). The four side-by-side
+comparisons share one set of three processes, started at once (the 2 cores here mostly
+compile; each process would otherwise spend about 5 s importing before it trains): this
+module as a driver (`main` below) that joins the job once, as the train binary does
+(`hosts.initialize`), and then trains the runs one after the other (`run_lib.train`, as the
+binary does). The resumes run the training binary itself, and so does the unreachable
+coordinator's case.
 """
 
 from __future__ import annotations
@@ -107,11 +111,11 @@ def start(command: list[str], devices: int) -> subprocess.Popen:
                           stderr=subprocess.PIPE, text=True)
 
 
-def finish(processes: list[subprocess.Popen]) -> list[str]:
-  """Each process's output once all have ended, each with status 0 (all killed after 300 s:
-  a process stuck in a collective ignores SIGTERM)."""
+def finish(processes: list[subprocess.Popen], timeout: float = 300) -> list[str]:
+  """Each process's output once all have ended, each with status 0 (all killed after
+  `timeout` s: a process stuck in a collective ignores SIGTERM)."""
   try:
-    outputs = [process.communicate(timeout=300) for process in processes]
+    outputs = [process.communicate(timeout=timeout) for process in processes]
   finally:
     for process in processes:
       if process.poll() is None:
@@ -119,15 +123,6 @@ def finish(processes: list[subprocess.Popen]) -> list[str]:
   for process, (out, err) in zip(processes, outputs):
     assert process.returncode == 0, out + err
   return [out for out, _ in outputs]
-
-
-def start_two_processes(workdir: pathlib.Path, overrides=OVERRIDES,
-                        config: str = "kuhn_poker") -> list[subprocess.Popen]:
-  """A run in `workdir` on 2 processes of 2 devices each."""
-  port = free_port()
-  return [start(train_command(workdir, f"--coordinator=127.0.0.1:{port}", "--num_processes=2",
-                              f"--process_id={i}", "--coordinator_timeout=120",
-                              overrides=overrides, config=config), 2) for i in range(2)]
 
 
 def process_0_alone(outputs: list[str], last_line: str = f"update {UPDATES}/{UPDATES}") -> str:
@@ -141,15 +136,6 @@ def process_0_alone(outputs: list[str], last_line: str = f"update {UPDATES}/{UPD
   return outputs[0]
 
 
-def train_side_by_side(root: pathlib.Path, overrides, config: str = "kuhn_poker",
-                       last_line: str = f"update {UPDATES}/{UPDATES}") -> str:
-  """The same run in root/one on 1 process of 4 devices and in root/two on 2 processes of 2,
-  all three processes at once; process 0's output of the second (`process_0_alone`)."""
-  one = start(train_command(root / "one", overrides=overrides, config=config), 4)
-  outputs = finish([one, *start_two_processes(root / "two", overrides, config)])
-  return process_0_alone(outputs[1:], last_line)
-
-
 def same_metrics_rows(workdir: pathlib.Path, other: pathlib.Path) -> bool:
   return (len((workdir / "metrics.jsonl").read_text().splitlines())
           == len((other / "metrics.jsonl").read_text().splitlines()))
@@ -157,29 +143,79 @@ def same_metrics_rows(workdir: pathlib.Path, other: pathlib.Path) -> bool:
 
 # The self-play run with its parameters, magnet and Adam moments cut over the devices.
 CUT = dict(OVERRIDES, parallel__params=((".*", "fsdp"),))
+# PSRO (experiments/configs/psro_kuhn_poker.py, small): 2 iterations of 2 updates, each seat's
+# best response (an MLP 16) trained on all 4 devices; every process measures the meta-game.
+PSRO_RUN = dict(ppo__num_envs=16, ppo__num_steps=8, network__hidden=(16,),
+                population__iterations=2, total_env_steps=16 * 8 * 2 * 2, parallel__data=0,
+                parallel__shards=4)
+# FCP's stage 2 (experiments/configs/fcp_overcooked.py, small: an 8-step cramped room, MLPs
+# 16 x 16) against one pool made of two stage-1 runs, trained on all 4 devices.
+STAGE_TWO = dict(game_options__overcooked__horizon=8, network__hidden=(16, 16),
+                 ppo__num_envs=8, ppo__num_steps=8, total_env_steps=8 * 8 * UPDATES,
+                 run__updates_per_call=2, run__log_every=2, run__eval_every=4,
+                 run__checkpoint_every=2, eval__num_games=2, parallel__data=0,
+                 parallel__shards=4)
+# The side-by-side runs: name -> (config file, overrides on 1 process, on 2 processes, the
+# last line process 0 prints).
+RUNS = {"self_play": ("kuhn_poker", OVERRIDES, CUT, f"update {UPDATES}/{UPDATES}"),
+        "population": ("kuhn_poker", POPULATION, POPULATION, f"update {UPDATES}/{UPDATES}"),
+        "psro": ("psro_kuhn_poker", PSRO_RUN, PSRO_RUN, "iteration 2/2"),
+        "stage_two": ("fcp_overcooked", STAGE_TWO, STAGE_TWO, f"update {UPDATES}/{UPDATES}")}
+
+
+def pools(root: pathlib.Path) -> list[pathlib.Path]:
+  """The two stage-1 runs that make stage 2's pool."""
+  return [root / "partners", root / "partners_copy"]
+
+
+def run_config(name: str, root: pathlib.Path, processes: int):
+  """(config, workdir) of the side-by-side run `name` on 1 or 2 processes."""
+  config_name, *overrides, _ = RUNS[name]
+  overrides = dict(overrides[processes - 1])
+  if name == "stage_two":
+    overrides["population__partners"] = ",".join(map(str, pools(root)))
+  return small_config(overrides, config_name), root / name / ("one", "two")[processes - 1]
+
+
+def by_run(output: str) -> dict[str, str]:
+  """A driver's output cut at its `=== <run>` lines: run name -> what it printed."""
+  parts = [part.partition("\n") for part in ("\n" + output).split("\n=== ")[1:]]
+  return {name: text for name, _, text in parts}
 
 
 @pytest.fixture(scope="module")
-def self_play_runs(tmp_path_factory) -> tuple[pathlib.Path, str]:
-  """(root, process 0's output of root/two): the self-play run in root/one (1 process of 4
-  devices, parameters whole on each) and in root/two (2 processes of 2, parameters cut over
-  the 4: `CUT`)."""
+def side_by_side(tmp_path_factory) -> tuple[pathlib.Path, dict[str, str]]:
+  """(root, run name -> process 0's output of the run on 2 processes): every run of RUNS in
+  root/<run>/one (1 process of 4 devices; self-play with its parameters whole on each) and in
+  root/<run>/two (2 processes of 2; self-play with its parameters cut over the 4: `CUT`)."""
+  from experiments import run_lib
+  from tests.test_zsc_runs import stage_one_config   # a small run, 6 partners
   root = tmp_path_factory.mktemp("multihost")
-  one = start(train_command(root / "one"), 4)
-  outputs = finish([one, *start_two_processes(root / "two", CUT)])
-  return root, process_0_alone(outputs[1:])
+  # Two finished stage-1 runs (the second a copy of the first: the pool's reading is tested,
+  # not its contents).
+  first, copy = pools(root)
+  run_lib.train(stage_one_config(), first, print_fn=lambda _: None)
+  shutil.copytree(first, copy)
+  driver = [sys.executable, "-m", "tests.test_multihost", str(root), ",".join(RUNS)]
+  port = free_port()
+  outputs = finish([start(driver, 4)] + [
+      start(driver + [f"127.0.0.1:{port}", "2", str(i)], 2) for i in range(2)], timeout=900)
+  process_0, process_1 = by_run(outputs[1]), by_run(outputs[2])
+  assert list(process_0) == list(process_1) == list(RUNS), outputs
+  return root, {name: process_0_alone([process_0[name], process_1[name]], RUNS[name][-1])
+                for name in RUNS}
 
 
 @pytest.fixture(scope="module")
-def one_process_4_devices(self_play_runs) -> pathlib.Path:
-  return self_play_runs[0] / "one"
+def one_process_4_devices(side_by_side) -> pathlib.Path:
+  return side_by_side[0] / "self_play" / "one"
 
 
-def test_two_processes_of_2_devices_equal_one_process_of_4(self_play_runs):
+def test_two_processes_of_2_devices_equal_one_process_of_4(side_by_side):
   """Parameters cut over the 4 devices of the 2 processes (evaluated after a gather from both)
   end where the parameters whole on each of 1 process's 4 devices end. (Multi-process runs
   with whole parameters: the population test below.)"""
-  root, stdout = self_play_runs
+  root, stdout = side_by_side[0] / "self_play", side_by_side[1]["self_play"]
   workdir, one_process_4_devices = root / "two", root / "one"
   assert "eval @" in stdout
   assert same_metrics_rows(workdir, one_process_4_devices)
@@ -188,11 +224,11 @@ def test_two_processes_of_2_devices_equal_one_process_of_4(self_play_runs):
   np.testing.assert_array_equal(two[2], one[2])
 
 
-def test_a_population_on_two_processes_equals_one_process(tmp_path):
+def test_a_population_on_two_processes_equals_one_process(side_by_side):
   """Fictitious self-play with snapshots on 2 processes x 2 devices: every leaf of the
   population (members, payoff matrix, counts, live, games) as on 1 process x 4 devices, and
   process 0 alone evaluates the members (Elo, the payoff image)."""
-  stdout = train_side_by_side(tmp_path, POPULATION)
+  tmp_path, stdout = side_by_side[0] / "population", side_by_side[1]["population"]
   assert "against up to 2 snapshots" in stdout and "eval @" in stdout, stdout
   assert same_metrics_rows(tmp_path / "two", tmp_path / "one")
   assert '"population/elo_1"' in (tmp_path / "two" / "metrics.jsonl").read_text()
@@ -207,22 +243,14 @@ def test_a_population_on_two_processes_equals_one_process(tmp_path):
   close.assert_trees_close(flat(two), flat(one))
 
 
-# PSRO (experiments/configs/psro_kuhn_poker.py, small): 2 iterations of 2 updates, each seat's
-# best response (an MLP 16) trained on all 4 devices; every process measures the meta-game.
-PSRO_RUN = dict(ppo__num_envs=16, ppo__num_steps=8, network__hidden=(16,),
-                population__iterations=2, total_env_steps=16 * 8 * 2 * 2, parallel__data=0,
-                parallel__shards=4)
-
-
-def test_psro_on_two_processes_equals_one_process(tmp_path):
+def test_psro_on_two_processes_equals_one_process(side_by_side):
   """PSRO on 2 processes x 2 devices (best responses trained across both, frozen members
   played from their tables, the meta-game solved on each process): the members, the
   meta-strategies and each iteration's exploitability as on 1 process x 4 devices."""
   from jaxplay.io.checkpoints import Checkpointer
   from jaxplay.learn.learner import Learner
   from jaxplay.learn.psro import PSRO
-  stdout = train_side_by_side(tmp_path, PSRO_RUN, config="psro_kuhn_poker",
-                              last_line="iteration 2/2")
+  tmp_path, stdout = side_by_side[0] / "psro", side_by_side[1]["psro"]
   assert "exploitability" in stdout
   rows = [[json.loads(line) for line in (tmp_path / run / "metrics.jsonl").read_text()
            .splitlines()] for run in ("two", "one")]
@@ -293,32 +321,16 @@ def test_bad_host_flags_are_config_errors():
       hosts.initialize(*args)
 
 
-# FCP's stage 2 (experiments/configs/fcp_overcooked.py, small: an 8-step cramped room, MLPs
-# 16 x 16) against one pool made of two stage-1 runs, trained on all 4 devices.
-STAGE_TWO = dict(game_options__overcooked__horizon=8, network__hidden=(16, 16),
-                 ppo__num_envs=8, ppo__num_steps=8, total_env_steps=8 * 8 * UPDATES,
-                 run__updates_per_call=2, run__log_every=2, run__eval_every=4,
-                 run__checkpoint_every=2, eval__num_games=2, parallel__data=0,
-                 parallel__shards=4)
-
-
-def test_stage_two_against_a_pool_of_two_runs_on_two_processes_equals_one_process(tmp_path):
+def test_stage_two_against_a_pool_of_two_runs_on_two_processes_equals_one_process(side_by_side):
   """Each process reads both stage-1 runs into one pool of 12 partners; the stage-2 learner
   and the seated partners end as on 1 process of 4 devices."""
   from experiments import run_lib
   from jaxplay.io.checkpoints import Checkpointer
   from jaxplay.learn.learner import Learner
-  from tests.test_zsc_runs import stage_one_config   # a small run, 6 partners
-  # Two finished stage-1 runs (the second a copy of the first: the pool's reading is tested,
-  # not its contents).
-  pools = [tmp_path / "partners", tmp_path / "partners_copy"]
-  run_lib.train(stage_one_config(), pools[0], print_fn=lambda _: None)
-  shutil.copytree(pools[0], pools[1])
-  overrides = dict(STAGE_TWO, population__partners=",".join(map(str, pools)))
-  stdout = train_side_by_side(tmp_path, overrides, config="fcp_overcooked")
+  tmp_path, stdout = side_by_side[0] / "stage_two", side_by_side[1]["stage_two"]
   assert "eval @" in stdout, stdout
   assert same_metrics_rows(tmp_path / "two", tmp_path / "one")
-  config = small_config(overrides, "fcp_overcooked")
+  config, _ = run_config("stage_two", side_by_side[0], processes=1)
   config.parallel.data = 1
   target = run_lib.make_run(Learner(config)).init(0)  # seats the pool: not under eval_shape
   states = []
@@ -331,3 +343,24 @@ def test_stage_two_against_a_pool_of_two_runs_on_two_processes_equals_one_proces
   np.testing.assert_array_equal(two.counts, one.counts)
   flat = lambda s: s.replace(env_states=jax.tree.leaves(s.env_states))
   close.assert_trees_close(flat(two), flat(one))
+
+
+# --- the driver -------------------------------------------------------------------------------
+
+
+def main(root: str, names: str, *host: str) -> None:
+  """Trains each of the comma-separated RUNS `names` in `root`, one after the other, each after
+  a line `=== <name>`: on 1 process, or (`host`: coordinator, process count, process id) as
+  one process of a job it joins first, as the train binary does."""
+  from experiments import run_lib
+  from jaxplay.parallel import hosts
+  if host:
+    hosts.initialize(host[0], int(host[1]), int(host[2]), 120)
+  for name in names.split(","):
+    print(f"=== {name}", flush=True)
+    config, workdir = run_config(name, pathlib.Path(root), processes=2 if host else 1)
+    run_lib.train(config, workdir)
+
+
+if __name__ == "__main__":
+  main(*sys.argv[1:])

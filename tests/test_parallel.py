@@ -1,7 +1,7 @@
 """Data parallelism (jaxplay.parallel): an update sharded over 4 and 2 forced CPU devices
 equals the one-device update with as many data shards; bad meshes fail with one clear error.
 
-The device tests run in a subprocess (`python -m tests.test_parallel CASE`) with
+The device tests run in two subprocesses (`python -m tests.test_parallel CASE,CASE,...`) with
 XLA_FLAGS=--xla_force_host_platform_device_count=4, which must be set before JAX starts;
 this pytest process keeps its one device.
 """
@@ -30,23 +30,30 @@ def run_case(case: str, timeout: float = 240, module: str = "tests.test_parallel
 
 
 @pytest.fixture(scope="module")
-def transformer_and_errors() -> str:
-  """The output of the transformer case and the bad meshes, one subprocess for both."""
-  return run_case("transformer_4,errors")
+def learner_cases() -> str:
+  """The output of the single learner's cases and the bad meshes, one subprocess for all."""
+  return run_case("transformer_4,errors,mlp_rae_distill_2")
 
 
-def test_kuhn_on_4_devices_equals_4_shards_on_one_device(transformer_and_errors):
-  assert "equal: 4 devices x 4 shards" in transformer_and_errors
+@pytest.fixture(scope="module")
+def population_cases() -> str:
+  """The output of the population and PSRO cases, one subprocess for both."""
+  return run_case("populations,psro", timeout=600)
 
 
-def test_rae_and_distilled_magnet_on_2_devices_equal_one_device():
+def test_kuhn_on_4_devices_equals_4_shards_on_one_device(learner_cases):
+  assert "equal: 4 devices x 4 shards" in learner_cases
+
+
+def test_rae_and_distilled_magnet_on_2_devices_equal_one_device(learner_cases):
   """2 devices x 1 shard and 2 devices x 2 shards (vmapped on each device), against one
   device with 2 and 4 shards: the RAE baselines and the distilled magnet reduce over all."""
-  assert run_case("mlp_rae_distill_2").count("equal") == 2
+  assert "equal: 2 devices x 2 shards" in learner_cases
+  assert "equal: 2 devices x 4 shards" in learner_cases
 
 
-def test_bad_meshes_fail_with_one_clear_error(transformer_and_errors):
-  out = transformer_and_errors
+def test_bad_meshes_fail_with_one_clear_error(learner_cases):
+  out = learner_cases
   assert "parallel.data (8) exceeds the 4 cpu device(s)" in out, out
   assert "ppo.num_envs (6) must be divisible by the 4 devices on the data axis" in out, out
   assert "ppo.num_envs (6) must be divisible by parallel.shards (4)" in out, out
@@ -54,11 +61,12 @@ def test_bad_meshes_fail_with_one_clear_error(transformer_and_errors):
   assert "parallel.members (3) must divide the 4 devices" in out, out
 
 
-def test_population_updates_on_4_and_2_devices_equal_one_device():
+def test_population_updates_on_4_and_2_devices_equal_one_device(population_cases):
   """Fictitious self-play with a frozen snapshot (4 devices x 1 shard), and two self-play
   learners with RAE baselines on 2 data devices x 2 member devices (each trains one learner):
   members, payoff matrix, games."""
-  assert run_case("populations", timeout=600).count("equal") == 2
+  assert "equal: population on 4 x 1 devices" in population_cases
+  assert "equal: population on 2 x 2 devices" in population_cases
 
 
 def test_members_must_divide_the_learners():
@@ -71,10 +79,10 @@ def test_members_must_divide_the_learners():
     config_lib.check(config)
 
 
-def test_psro_on_4_devices_equals_4_shards_on_one_device():
+def test_psro_on_4_devices_equals_4_shards_on_one_device(population_cases):
   """Two PSRO iterations (best responses trained on 4 devices, the meta-game measured on the
   host): every member, the meta-game and the meta-strategies as one device's with 4 shards."""
-  assert "equal: PSRO" in run_case("psro")
+  assert "equal: PSRO on 4 devices, 2 iterations" in population_cases
 
 
 def test_psro_on_a_members_axis_is_one_clear_error():

@@ -199,9 +199,12 @@ def test_the_exact_psro_benchmark_draws_a_runs_curve_beside_its_own(psro_run, tm
   workdir, _, _ = psro_run
   result = subprocess.run(
       [sys.executable, "-m", "benchmarks.psro_exact", "--games=kuhn_poker", "--iterations=3",
-       "--checkpoints=3", f"--plot={tmp_path}", f"--ppo_workdirs={workdir}"],
+       "--checkpoints=1,3", f"--plot={tmp_path}", f"--ppo_workdirs={workdir}"],
       capture_output=True, text=True, timeout=600, check=False)
   assert result.returncode == 0, result.stderr[-2000:]
+  rows = [line.split("|")[1].strip() for line in result.stdout.splitlines()
+          if line.startswith("| ") and not line.startswith("| n ")]
+  assert rows == ["1", "3"], result.stdout   # the iterations asked for, in order
   assert (tmp_path / "psro_kuhn_poker.png").read_bytes()[:4] == b"\x89PNG"
 
 

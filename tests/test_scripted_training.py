@@ -56,14 +56,18 @@ def best_response(learner, partner, weight=1.0):
 
 def collected(population, state):
   """The update's games as `Population.update` plays them: (members per game, batch [1, S],
-  trajectories)."""
+  trajectories). (Jitted: op by op, each operation would be compiled on its own.)"""
   learner = population.learner
-  key = jax.random.wrap_key_data(state.key)
-  members, _ = population._matchmake(state, jax.random.fold_in(key, 1))
-  batch, _, _, trajectories, _ = learner.collect(
-      state.params, state.env_states, state.baselines, jax.random.split(key, 1),
-      learner.schedules(state.update), members, scripted=population.scripted)
-  return members, batch, trajectories
+
+  @jax.jit
+  def collect(state):
+    key = jax.random.wrap_key_data(state.key)
+    members, _ = population._matchmake(state, jax.random.fold_in(key, 1))
+    batch, _, _, trajectories, _ = learner.collect(
+        state.params, state.env_states, state.baselines, jax.random.split(key, 1),
+        learner.schedules(state.update), members, scripted=population.scripted)
+    return members, batch, trajectories
+  return collect(state)
 
 
 def test_every_game_seats_the_learner_and_a_scripted_partner_whose_samples_weigh_nothing(
@@ -98,15 +102,16 @@ def test_scripted_actors_play_the_scripted_agents_actions(learner):
   members = jnp.stack([jnp.array([0, 1, 1, 0], jnp.int32),
                        jnp.array([1, 0, 0, 1], jnp.int32)], axis=1)
   key = jax.random.key(7)
-  _, traj, _, _ = rollout_lib.rollout(learner.games, 0, learner.model, state.params, states,
-                                      key, 1, members=members, scripted=(cook,))
+  rollout = lambda members, scripted: jax.jit(lambda members: rollout_lib.rollout(
+      learner.games, 0, learner.model, state.params, states, key, 1, members=members,
+      scripted=scripted)[1])(members)   # (jitted: op by op is slower)
+  traj = rollout(members, (cook,))
   agent_key = split_keys(split_keys(key, 1)[0], 3)[2]  # the rollout's: action, env, agent
-  want = cook.act(cook.params, agent_key,
-                  agent_lib.actors(states, True, jnp.full((4,), -1, jnp.int32)))
+  want = jax.jit(lambda: cook.act(
+      cook.params, agent_key, agent_lib.actors(states, True, jnp.full((4,), -1, jnp.int32))))()
   np.testing.assert_array_equal(np.asarray(traj.action[0])[np.asarray(members) == 1],
                                 np.asarray(want)[np.asarray(members) == 1])
-  _, plain, _, _ = rollout_lib.rollout(learner.games, 0, learner.model, state.params, states,
-                                       key, 1, members=jnp.zeros_like(members))
+  plain = rollout(jnp.zeros_like(members), ())
   np.testing.assert_array_equal(np.asarray(traj.action[0])[np.asarray(members) == 0],
                                 np.asarray(plain.action[0])[np.asarray(members) == 0])
 
