@@ -3,6 +3,7 @@
     python -m benchmarks.envs                     # every game, B in {1024, 4096, 16384}
     python -m benchmarks.envs --games=tic_tac_toe --batch_sizes=4096
     python -m benchmarks.envs --harness=hash_sum  # the second harness (below)
+    python -m benchmarks.envs --harness=random_legal --harness=hash_sum   # a table of each
 
 A harness is the same for every library: B games vmapped, a jitted `lax.scan` of T steps;
 at every step each player to move picks a legal action, every game gets its own PRNG key, the
@@ -49,8 +50,9 @@ _BATCH_SIZES = flags.DEFINE_list("batch_sizes", ["1024", "4096", "16384"], "Valu
 _STEPS = flags.DEFINE_integer("steps", 128, "Steps per scan (T).")
 _REPEATS = flags.DEFINE_integer("repeats", 10,
                                 "Timed calls per library (alternating); the best counts.")
-_HARNESS = flags.DEFINE_enum("harness", "random_legal", ["random_legal", "hash_sum"],
-                             "How actions are picked and the observation read (module docstring).")
+_HARNESS = flags.DEFINE_multi_enum("harness", ["random_legal"], ["random_legal", "hash_sum"],
+                                   "How actions are picked and the observation read (module "
+                                   "docstring); repeat the flag for a table of each.")
 _FLOOR = flags.DEFINE_bool("floor", False, "Also time the harness alone on each library's "
                            "output shapes (module docstring).")
 
@@ -209,9 +211,15 @@ def compare(subjects: dict[str, Subject], batch_size: int, num_steps: int, repea
 
 def main(argv):
   del argv
+  for harness in _HARNESS.value:
+    print_table(harness)
+
+
+def print_table(harness: str) -> None:
+  """The table of every game and batch size under `harness`, with its header line."""
   device = jax.devices()[0]
   print(f"# {platform.node()} | {device.platform} {device.device_kind} | "
-        f"jax {jax.__version__} | jaxplay {jaxplay.__version__} | harness {_HARNESS.value} | "
+        f"jax {jax.__version__} | jaxplay {jaxplay.__version__} | harness {harness} | "
         f"T = {_STEPS.value} steps, best of {_REPEATS.value}")
   floor = _FLOOR.value
   print("| game | B | jaxplay steps/s | peer | peer steps/s | jaxplay / peer |"
@@ -226,7 +234,7 @@ def main(argv):
       if floor:
         subjects.update({f"{name} floor": floor_subject(subject)
                          for name, subject in list(subjects.items())})
-      rates = compare(subjects, batch_size, _STEPS.value, _REPEATS.value, _HARNESS.value)
+      rates = compare(subjects, batch_size, _STEPS.value, _REPEATS.value, harness)
       floors = {name[:-len(" floor")]: rates.pop(name) for name in list(rates)
                 if name.endswith(" floor")}
       ours = rates.pop("jaxplay")
@@ -236,6 +244,7 @@ def main(argv):
           shown += (f" | {floors['jaxplay'] / 1e6:.2f} M / {floors[peer] / 1e6:.2f} M"
                     if theirs else " | -")
         print(f"| {game} | {batch_size} | {ours / 1e6:.2f} M | {peer} | {shown} |", flush=True)
+    print()
 
 
 if __name__ == "__main__":

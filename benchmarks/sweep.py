@@ -4,6 +4,7 @@
     python -m benchmarks.sweep                      # both parts below
     python -m benchmarks.sweep --parts=kuhn --kuhn_updates=20 --kuhn_num_envs=64
     python -m benchmarks.sweep --runs_maps=vmap     # only the vmapped program
+    python -m benchmarks.sweep --parts=kuhn --kuhn_set=network.kind=\'mlp\'   # a config change
 
 kuhn: 16 seeds of experiments/configs/kuhn_poker.py (shortened to --kuhn_updates updates)
 as one program against 16 runs one after the other, each compiled as `experiments.train`
@@ -40,6 +41,8 @@ _PARTS = flags.DEFINE_list("parts", ["kuhn", "overcooked"], "kuhn, overcooked.")
 _KUHN_UPDATES = flags.DEFINE_integer("kuhn_updates", 40, "Updates of each Kuhn run.")
 _SEEDS = flags.DEFINE_integer("seeds", 16, "Kuhn seeds.")
 _KUHN_ENVS = flags.DEFINE_integer("kuhn_num_envs", 0, "Kuhn's ppo.num_envs (0: the config's).")
+_KUHN_SET = flags.DEFINE_multi_string("kuhn_set", [], "A Kuhn config override, field=value "
+                                      "(Python literal), e.g. --kuhn_set=network.kind='mlp'.")
 _OC_UPDATES = flags.DEFINE_integer("overcooked_updates", 4, "Updates of each Overcooked run.")
 _REPEATS = flags.DEFINE_integer("repeats", 3, "Timed steady-state chunks; the best counts.")
 _RUNS_MAPS = flags.DEFINE_list("runs_maps", ["map", "vmap"], "How the one program runs its "
@@ -118,7 +121,8 @@ def main(argv):
         f"{jax.devices()[0].platform} x{jax.device_count()} | jax {jax.__version__} | "
         f"jaxplay {jaxplay.__version__}")
   if "kuhn" in _PARTS.value:
-    base = kuhn_poker.get_config()
+    base = sweep_lib.apply_overrides(kuhn_poker.get_config(),
+                                     sweep_lib.parse_overrides(_KUHN_SET.value))
     base.ppo.num_envs = _KUHN_ENVS.value or base.ppo.num_envs
     per_call = min(10, _KUHN_UPDATES.value)  # at least one chunk however short the runs
     base = shortened(base, _KUHN_UPDATES.value, per_call)
