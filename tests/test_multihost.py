@@ -32,8 +32,6 @@ import pytest
 from tests import close, subprocess_env
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-# One worker runs the whole module: its module fixtures (several processes each) once.
-pytestmark = pytest.mark.xdist_group("multihost")
 UPDATES = 4
 # experiments/configs/kuhn_poker.py, small: 16 games x 8 steps, a tiny transformer, 4 updates,
 # 4 data shards whatever the devices (so that every layout computes the same updates).

@@ -17,8 +17,6 @@ import pytest
 from tests import close, subprocess_env
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-# One worker runs the whole module: its module fixtures (several processes each) once.
-pytestmark = pytest.mark.xdist_group("parallel")
 DEVICES = 4
 
 
