@@ -275,6 +275,30 @@ def test_psro_on_two_processes_equals_one_process(side_by_side):
   close.assert_trees_close(two, one)
 
 
+def test_stage_two_against_a_pool_of_two_runs_on_two_processes_equals_one_process(side_by_side):
+  """Each process reads both stage-1 runs into one pool of 12 partners; the stage-2 learner
+  and the seated partners end as on 1 process of 4 devices."""
+  from experiments import run_lib
+  from jaxplay.io.checkpoints import Checkpointer
+  from jaxplay.learn.learner import Learner
+  tmp_path, stdout = side_by_side[0] / "stage_two", side_by_side[1]["stage_two"]
+  assert "eval @" in stdout, stdout
+  assert same_metrics_rows(tmp_path / "two", tmp_path / "one")
+  config, _ = run_config("stage_two", side_by_side[0], processes=1)
+  config.parallel.data = 1
+  target = run_lib.make_run(Learner(config)).init(0)  # seats the pool: not under eval_shape
+  states = []
+  for name in ("two", "one"):
+    with Checkpointer(tmp_path / name / "checkpoints") as checkpoints:
+      assert checkpoints.latest_step() == UPDATES
+      states.append(checkpoints.restore(None, target))
+  two, one = states
+  np.testing.assert_array_equal(two.live, [True] * 13)   # the learner and 12 partners
+  np.testing.assert_array_equal(two.counts, one.counts)
+  flat = lambda s: s.replace(env_states=jax.tree.leaves(s.env_states))
+  close.assert_trees_close(flat(two), flat(one))
+
+
 @pytest.mark.parametrize("devices", [1, 2])
 def test_saved_on_4_devices_resumes_on_fewer(one_process_4_devices, tmp_path, devices):
   """Stopped after 2 of 4 updates on 4 devices, resumed on `devices`: the env states are
@@ -319,30 +343,6 @@ def test_bad_host_flags_are_config_errors():
                         (("", 2, 0), "needs --coordinator")]:
     with pytest.raises(ConfigError, match=message):
       hosts.initialize(*args)
-
-
-def test_stage_two_against_a_pool_of_two_runs_on_two_processes_equals_one_process(side_by_side):
-  """Each process reads both stage-1 runs into one pool of 12 partners; the stage-2 learner
-  and the seated partners end as on 1 process of 4 devices."""
-  from experiments import run_lib
-  from jaxplay.io.checkpoints import Checkpointer
-  from jaxplay.learn.learner import Learner
-  tmp_path, stdout = side_by_side[0] / "stage_two", side_by_side[1]["stage_two"]
-  assert "eval @" in stdout, stdout
-  assert same_metrics_rows(tmp_path / "two", tmp_path / "one")
-  config, _ = run_config("stage_two", side_by_side[0], processes=1)
-  config.parallel.data = 1
-  target = run_lib.make_run(Learner(config)).init(0)  # seats the pool: not under eval_shape
-  states = []
-  for name in ("two", "one"):
-    with Checkpointer(tmp_path / name / "checkpoints") as checkpoints:
-      assert checkpoints.latest_step() == UPDATES
-      states.append(checkpoints.restore(None, target))
-  two, one = states
-  np.testing.assert_array_equal(two.live, [True] * 13)   # the learner and 12 partners
-  np.testing.assert_array_equal(two.counts, one.counts)
-  flat = lambda s: s.replace(env_states=jax.tree.leaves(s.env_states))
-  close.assert_trees_close(flat(two), flat(one))
 
 
 # --- the driver -------------------------------------------------------------------------------
