@@ -4,7 +4,7 @@
     python -m benchmarks.sweep                      # both parts below
     python -m benchmarks.sweep --parts=kuhn --kuhn_updates=20 --kuhn_num_envs=64
     python -m benchmarks.sweep --runs_maps=vmap     # only the vmapped program
-    python -m benchmarks.sweep --parts=kuhn --kuhn_set=network.kind=\'mlp\'   # a config change
+    python -m benchmarks.sweep --parts=kuhn --kuhn_set="network.kind='mlp'"   # a config change
 
 kuhn: 16 seeds of experiments/configs/kuhn_poker.py (shortened to --kuhn_updates updates)
 as one program against 16 runs one after the other, each compiled as `experiments.train`
