@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -36,19 +35,20 @@ def test_pgx_view_passes_pgx_api_test(name, monkeypatch):
 @pytest.mark.parametrize("name", TURN_BASED)
 def test_pgx_helpers_run_unchanged(name):
   env = jaxplay.PgxView(jaxplay.make(name))
-  assert env.observation_shape == env.init(jax.random.key(0)).observation.shape
+  assert env.observation_shape == jax.eval_shape(env.init, jax.random.key(0)).observation.shape
   step = jax.jit(jax.vmap(auto_reset(env.step, env.init)))
   state = jax.jit(jax.vmap(env.init))(jax.random.split(jax.random.key(0), 16))
+  act = jax.jit(act_randomly)
   key, ended = jax.random.key(1), 0
   for _ in range(12):
     key, act_key, step_key = jax.random.split(key, 3)
-    action = act_randomly(act_key, state.legal_action_mask)
+    action = act(act_key, state.legal_action_mask)
     state = step(state, action, jax.random.split(step_key, 16))
     ended += int(state.terminated.sum())
     # The view shows the current player's row of the jaxplay state.
-    inner = state._inner
-    rows = jnp.take_along_axis(inner.observation, inner.current_player[:, None, None, None], 1)
-    chex.assert_trees_all_equal(state.observation, rows[:, 0])
+    inner = jax.tree.map(np.asarray, state._inner)
+    rows = np.take_along_axis(inner.observation, inner.current_player[:, None, None, None], 1)
+    np.testing.assert_array_equal(state.observation, rows[:, 0])
   assert ended > 0
 
 
@@ -72,18 +72,25 @@ def test_jaxmarl_view(name):
     assert obs[agent].shape == space.shape and obs[agent].dtype == space.dtype
     assert bool(space.contains(obs[agent]))
     assert env.action_space(agent).n == env.env.num_actions
+
+  @jax.jit
+  def random_actions(key, state):
+    """A random legal joint action (and the dict JaxMARL's step takes), as a JaxMARL user
+    draws them: from the view's available actions."""
+    avail = env.get_avail_actions(state)
+    joint = jaxplay.random_legal_actions(key, jnp.stack([avail[a] for a in env.agents]))
+    return joint, {agent: joint[i] for i, agent in enumerate(env.agents)}
+
+  plain_step = jax.jit(env.env.step)
   key, finished = jax.random.key(1), 0
   for _ in range(30):
     key, act_key, step_key = jax.random.split(key, 3)
-    avail = env.get_avail_actions(state)
-    mask = jnp.stack([avail[a] for a in env.agents])
-    joint = jaxplay.random_legal_actions(act_key, mask)
-    actions = {agent: joint[i] for i, agent in enumerate(env.agents)}
+    joint, actions = random_actions(act_key, state)
     before = state
     obs, state, rewards, dones, infos = step(step_key, state, actions)
     assert set(dones) == set(env.agents) | {"__all__"}
     assert set(rewards) == set(env.agents)
-    plain = env.env.step(before.inner, joint, step_key)
+    plain = plain_step(before.inner, joint, step_key)
     for i, agent in enumerate(env.agents):  # the terminal observation is kept
       np.testing.assert_array_equal(infos["final_observation"][agent], plain.observation[i])
       np.testing.assert_allclose(rewards[agent], plain.rewards[i])

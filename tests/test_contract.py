@@ -80,9 +80,9 @@ def test_shapes_and_dtypes(game):
     chex.assert_type(getattr(state, field), np.int32)
   assert state.legal_action_mask.any(), "no legal action at the start"
   chex.assert_trees_all_equal(state.rewards, jnp.zeros(p))
-  batched = jax.vmap(env.init)(jax.random.split(_key(), 3))
-  chex.assert_shape(batched.observation, (3, p) + obs_shape)
-  chex.assert_shape(jax.vmap(env.sample_chance)(jax.random.split(_key(), 3)),
+  keys = jax.random.split(_key(), 3)
+  chex.assert_shape(jax.eval_shape(jax.vmap(env.init), keys).observation, (3, p) + obs_shape)
+  chex.assert_shape(jax.eval_shape(jax.vmap(env.sample_chance), keys),
                     (3,) + tuple(env.chance_shape))
 
 

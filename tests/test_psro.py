@@ -96,9 +96,9 @@ def test_psro_grows_the_populations_and_reports_the_meta_strategy():
                                  [[3, n]], [[1, n + 3]]), jnp.int32)   # learner v frozen
   states = jax.tree.map(lambda x: x[:games], state.env_states[0])
   mine = jax.tree.map(lambda x: x[learners], state.params)
-  play = lambda params, tables: rollout_lib.rollout(
+  play = jax.jit(lambda params, tables: rollout_lib.rollout(
       learner.games, 0, learner.model, params, states, jax.random.key(3), 8, members=members,
-      tables=tables)
+      tables=tables))
   _, with_tables, _, _ = play(mine, psro._opponent_tables(state))
   _, with_networks, _, _ = play(state.params, None)
   np.testing.assert_array_equal(np.asarray(with_tables.action), np.asarray(with_networks.action))
