@@ -33,10 +33,12 @@ from tests import close, subprocess_env
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 UPDATES = 4
-# experiments/configs/kuhn_poker.py, small: 16 games x 8 steps, a tiny transformer, 4 updates,
-# 4 data shards whatever the devices (so that every layout computes the same updates).
-OVERRIDES = dict(total_env_steps=16 * 8 * UPDATES, ppo__num_envs=16, ppo__num_steps=8,
-                 network__width=16, network__depth=1, network__heads=2,
+# experiments/configs/kuhn_poker.py, small: 16 games x 8 steps, one epoch of 2 minibatches (each
+# minibatch step is collectives between the processes), a tiny transformer, 4 updates, 4 data
+# shards whatever the devices (so that every layout computes the same updates).
+MINIBATCHES = dict(ppo__num_epochs=1, ppo__num_minibatches=2)
+OVERRIDES = dict(MINIBATCHES, total_env_steps=16 * 8 * UPDATES, ppo__num_envs=16,
+                 ppo__num_steps=8, network__width=16, network__depth=1, network__heads=2,
                  run__updates_per_call=2, run__log_every=2, run__eval_every=4,
                  run__checkpoint_every=2, parallel__data=0, parallel__shards=4)
 # A fictitious self-play population of small MLPs (faster to compile): snapshots at updates 2
@@ -145,12 +147,12 @@ def same_metrics_rows(workdir: pathlib.Path, other: pathlib.Path) -> bool:
 CUT = dict(OVERRIDES, parallel__params=((".*", "fsdp"),))
 # PSRO (experiments/configs/psro_kuhn_poker.py, small): 2 iterations of 2 updates, each seat's
 # best response (an MLP 16) trained on all 4 devices; every process measures the meta-game.
-PSRO_RUN = dict(ppo__num_envs=16, ppo__num_steps=8, network__hidden=(16,),
+PSRO_RUN = dict(MINIBATCHES, ppo__num_envs=16, ppo__num_steps=8, network__hidden=(16,),
                 population__iterations=2, total_env_steps=16 * 8 * 2 * 2, parallel__data=0,
                 parallel__shards=4)
 # FCP's stage 2 (experiments/configs/fcp_overcooked.py, small: an 8-step cramped room, MLPs
 # 16 x 16) against one pool made of two stage-1 runs, trained on all 4 devices.
-STAGE_TWO = dict(game_options__overcooked__horizon=8, network__hidden=(16, 16),
+STAGE_TWO = dict(MINIBATCHES, game_options__overcooked__horizon=8, network__hidden=(16, 16),
                  ppo__num_envs=8, ppo__num_steps=8, total_env_steps=8 * 8 * UPDATES,
                  run__updates_per_call=2, run__log_every=2, run__eval_every=4,
                  run__checkpoint_every=2, eval__num_games=2, parallel__data=0,

@@ -102,9 +102,14 @@ def test_scripted_actors_play_the_scripted_agents_actions(learner):
   members = jnp.stack([jnp.array([0, 1, 1, 0], jnp.int32),
                        jnp.array([1, 0, 0, 1], jnp.int32)], axis=1)
   key = jax.random.key(7)
-  rollout = lambda members, scripted: jax.jit(lambda members: rollout_lib.rollout(
-      learner.games, 0, learner.model, state.params, states, key, 1, members=members,
-      scripted=scripted)[1])(members)   # (jitted: op by op is slower)
+
+  def rollout(members, scripted):
+    """The trajectory of one rollout step with these seats and scripted partners (jitted:
+    op by op is slower)."""
+    return jax.jit(lambda members: rollout_lib.rollout(
+        learner.games, 0, learner.model, state.params, states, key, 1, members=members,
+        scripted=scripted)[1])(members)
+
   traj = rollout(members, (cook,))
   agent_key = split_keys(split_keys(key, 1)[0], 3)[2]  # the rollout's: action, env, agent
   want = jax.jit(lambda: cook.act(
