@@ -97,6 +97,8 @@ def main(argv):
 def measure_gaps() -> None:
   """Trains the restored best responses and prints their gaps (the module docstring)."""
   workdir = pathlib.Path(_WORKDIR.value)
+  # The overrides first: a mistyped one fails at once, before the run is restored.
+  config = changed_config(evaluate_lib.load_config(workdir), _SET.value, _UPDATES.value)
   learner, run, saved = evaluate_lib.load_run(workdir, _STEP.value)
   if not isinstance(run, PSRO):
     raise ConfigError(f"{workdir} is not a PSRO run (population.scheme "
@@ -104,7 +106,6 @@ def measure_gaps() -> None:
   if int(saved.update) >= learner.num_updates:
     raise ConfigError(f"{workdir}: the checkpoint at update {int(saved.update)} ends the run "
                       "(its best responses are trained); pass --step of an earlier one")
-  config = changed_config(evaluate_lib.load_config(workdir), _SET.value, _UPDATES.value)
   psro = PSRO.from_config(Learner(config))
   fresh = psro.init(config.seed)
   kept = {name: getattr(saved, name) for name in _KEPT}
