@@ -10,8 +10,9 @@ kuhn: 16 seeds of experiments/configs/kuhn_poker.py (shortened to --kuhn_updates
 as one program against 16 runs one after the other, each compiled as `experiments.train`
 compiles it (a new program per run); compile included, and steady state (one chunk of
 updates_per_call updates, best of --repeats, summed over the runs one by one). The one
-program is timed for each of --runs_maps: its runs vmapped ("vmap") or one after the other
-inside it ("map", what a sweep does on the CPU).
+program is timed for each of --runs_maps: one run's program called for every run, a thread a
+CPU core ("threads", what a sweep does on the CPU), its runs vmapped ("vmap") or one after the
+other inside it ("map").
 Training only: no evaluation, no checkpoints.
 
 overcooked: 8 learning rates of experiments/configs/overcooked.py (shortened to
@@ -45,10 +46,11 @@ _KUHN_SET = flags.DEFINE_multi_string("kuhn_set", [], "A Kuhn config override, f
                                       "(Python literal), e.g. --kuhn_set=network.kind='mlp'.")
 _OC_UPDATES = flags.DEFINE_integer("overcooked_updates", 4, "Updates of each Overcooked run.")
 _REPEATS = flags.DEFINE_integer("repeats", 3, "Timed steady-state chunks; the best counts.")
-_RUNS_MAPS = flags.DEFINE_list("runs_maps", ["map", "vmap"], "How the one program runs its "
-                               "runs, each timed: map (one after the other), vmap.")
-flags.register_validator("runs_maps", lambda ways: set(ways) <= {"map", "vmap"},
-                         "--runs_maps takes map and/or vmap, e.g. --runs_maps=map,vmap")
+_RUNS_MAPS = flags.DEFINE_list("runs_maps", ["threads", "map", "vmap"], "How the one program "
+                               "runs its runs, each timed: threads (one run's program on a "
+                               "thread a core), map (one after the other), vmap.")
+flags.register_validator("runs_maps", lambda ways: set(ways) <= {"threads", "map", "vmap"},
+                         "--runs_maps takes threads, map and/or vmap, e.g. --runs_maps=map,vmap")
 
 
 def shortened(config, updates: int, per_call: int):
@@ -59,12 +61,13 @@ def shortened(config, updates: int, per_call: int):
 
 
 class Timed:
-  """A program trained from its initial state: compile + every chunk, then steady state."""
+  """A program trained from its initial state: compile + every chunk, then steady state.
+  `compile(state, per_call)`: the compiled chunk, a function of the state."""
 
-  def __init__(self, fn, init, per_call: int, updates: int):
+  def __init__(self, compile, init, per_call: int, updates: int):
     start = time.perf_counter()
     state = jax.block_until_ready(init())
-    chunk = jax.jit(fn, static_argnums=1).lower(state, per_call).compile()
+    chunk = compile(state, per_call)
     self.compile_s = time.perf_counter() - start
     self.curve = []
     for _ in range(updates // per_call):
@@ -88,8 +91,9 @@ def compare(runs, per_call: int, updates: int):
   singles = []
   for config in configs:
     learner = Learner(config)
-    singles.append(Timed(learner.train_chunk, lambda l=learner, c=config: l.init(c.seed),
-                         per_call, updates))
+    singles.append(Timed(lambda state, n, l=learner: jax.jit(
+        l.train_chunk, static_argnums=1).lower(state, n).compile(),
+        lambda l=learner, c=config: l.init(c.seed), per_call, updates))
   sequential = sum(t.total_s for t in singles)
   steady = sum(t.steady_s for t in singles)
   lines = [f"runs one after the other: {sequential:.1f} s (compiling "
@@ -97,7 +101,7 @@ def compare(runs, per_call: int, updates: int):
            f"{per_call} updates of all {len(configs)} runs: {steady:.3f} s"]
   for how in _RUNS_MAPS.value:
     group = VmappedRuns(Learner(configs[0]), configs, runs_map=how)
-    together = Timed(group.train_chunk, group.init, per_call, updates)
+    together = Timed(group.compile, group.init, per_call, updates)
     lines += [f"one program ({how}): {together.total_s:.1f} s (compiling "
               f"{together.compile_s:.1f} s): {sequential / together.total_s:.2f}x; steady state "
               f"{together.steady_s:.3f} s: {steady / together.steady_s:.2f}x"]

@@ -1,6 +1,6 @@
 """Runs a sweep: a list of config overrides, as one compiled program where the runs can share
-one (seeds, learning rates, loss coefficients, schedule ends: vmapped on accelerators, one
-after the other inside it on a CPU), as separate processes where they do not (see
+one (seeds, learning rates, loss coefficients, schedule ends: vmapped on accelerators, a run a
+core at once on a CPU), as separate processes where they do not (see
 experiments/sweep_lib.py).
 
     python -m experiments.sweep --config=experiments/configs/kuhn_poker.py \\

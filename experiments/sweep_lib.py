@@ -11,7 +11,7 @@ run is checked (`jaxplay.config.check`) before anything runs.
 Runs are split into groups: self-play runs that differ only in the seed and in the
 shape-keeping hyperparameters (`jaxplay.learn.hyperparams`: learning rates, loss coefficients,
 schedule ends, gamma, GAE's lambda) form one group, trained as one program
-(`jaxplay.learn.sweep`: the runs vmapped on accelerators, one after the other on the CPU);
+(`jaxplay.learn.sweep`: the runs vmapped on accelerators, a run a core at once on the CPU);
 every other run (another num_envs, network or game: another program; populations, PSRO) is a
 group of its own. With more than one group to run, each runs in its own process (a pool of
 `--jobs`, default the CPU count); its lines go to `<workdir>/logs/<group>.log`.
@@ -50,7 +50,6 @@ from jaxplay.io import plots
 from jaxplay.io.checkpoints import Checkpointer
 from jaxplay.io.metrics import METRICS_FILE, MetricWriter, read_metrics
 from jaxplay.learn import hyperparams as hyperparams_lib
-from jaxplay.learn import side_by_side
 from jaxplay.learn.evaluation import Evaluation, headline_keys
 from jaxplay.learn.learner import Learner
 from jaxplay.learn.sweep import VmappedRuns, vmappable
@@ -293,15 +292,13 @@ def train_vmapped(runs: Sequence[Run], workdir: pathlib.Path,
   with contextlib.ExitStack() as stack:
     files = [_RunFiles(run, workdir, stack) for run in runs]
     fresh = group.init()
-    states = group.stack([f.start(group.run(fresh, i)) for i, f in enumerate(files)])
-    how = "vmapped" if side_by_side.vmaps(group.runs_map) else "one after the other"
-    print_fn(f"training {len(runs)} runs as one program, {how} "
+    states = group.join([f.start(group.run(fresh, i)) for i, f in enumerate(files)])
+    print_fn(f"training {len(runs)} runs as one program, {group.how()} "
              f"({', '.join(group.traced) or 'seeds'} traced): {total} updates of "
              f"{learner.steps_per_update} env steps each, from updates "
              f"{sorted({f.update for f in files})}")
     start = time.perf_counter()
-    chunk = jax.jit(group.train_chunk, static_argnums=1).lower(
-        states, min(per_call, total)).compile()
+    chunk = group.compile(states, min(per_call, total))
     print_fn(f"compiled {min(per_call, total)} updates of {len(runs)} runs per call in "
              f"{time.perf_counter() - start:.1f} s")
     steps, seconds = 0, 0.0  # of the whole group, since its last progress line

@@ -59,11 +59,12 @@ def test_env_benchmark_runs_both_harnesses():
 def test_sweep_benchmark_compares_the_one_program_with_the_single_runs():
   result = subprocess.run(
       [sys.executable, "-m", "benchmarks.sweep", "--parts=kuhn", "--seeds=2", "--kuhn_updates=2",
-       "--kuhn_num_envs=16", "--repeats=1", "--kuhn_set=network.kind='mlp'"],  # (quick to compile)
+       "--kuhn_num_envs=16", "--repeats=1", "--kuhn_set=network.kind='mlp'",  # (quick to compile)
+       "--runs_maps=threads,vmap"],
       capture_output=True, text=True, timeout=600, check=False)
   assert result.returncode == 0, result.stderr[-2000:]
   assert "runs one after the other:" in result.stdout and "steady state" in result.stdout
-  assert "one program (map)" in result.stdout and "one program (vmap)" in result.stdout
+  assert "one program (threads)" in result.stdout and "one program (vmap)" in result.stdout
   differences = [float(line.split("parameters ")[1].split(",")[0])
                  for line in result.stdout.splitlines() if line.strip().startswith("run seed=")]
   assert len(differences) == 4 and max(differences) < 1e-4, result.stdout  # 2 runs, 2 ways

@@ -69,14 +69,14 @@ def singles():
                    for learner, config, step in zip(learners, configs, steps)]
 
 
-@pytest.fixture(scope="module", params=["map", "vmap"])
+@pytest.fixture(scope="module", params=["threads", "map", "vmap"])
 def vmapped_and_single(request, singles):
-  """The three RUNS in one program, one after the other ("map", the CPU's default) and
-  vmapped (accelerators'), and each as a single run."""
+  """The three RUNS as one program: one run's program on two threads (the CPU's default),
+  one after the other inside one program, vmapped (accelerators'); and each as a single run."""
   configs, single_runs = singles
-  group = VmappedRuns(Learner(configs[0]), configs, runs_map=request.param)
-  chunk = jax.jit(group.train_chunk, static_argnums=1)
-  vmapped = train(group, group.init(), lambda s: chunk(s, PER_CALL))
+  group = VmappedRuns(Learner(configs[0]), configs, runs_map=request.param, threads=2)
+  states = group.init()
+  vmapped = train(group, states, group.compile(states, PER_CALL))
   return group, vmapped, single_runs
 
 
@@ -101,7 +101,7 @@ def test_a_vmapped_run_equals_its_single_run(vmapped_and_single, run):
 def test_an_unknown_way_of_running_the_runs_is_one_clear_error():
   configs = [config_lib.check(kuhn_config())]
   with pytest.raises(ConfigError, match=r"sweep: runs_map must be one of \('auto', 'vmap', "
-                                        r"'map'\), got 'pmap'"):
+                                        r"'map', 'threads'\), got 'pmap'"):
     VmappedRuns(Learner(configs[0]), configs, runs_map="pmap")
 
 
@@ -117,8 +117,8 @@ def test_discounts_gae_lambda_and_the_magnets_learning_rate_are_traced_too():
   assert len(sweep_lib.plan(sweep_lib.make_runs(base, runs))) == 1   # one program
   group = VmappedRuns(Learner(configs[0]), configs)
   assert sorted(group.traced) == ["gae_lambda", "gamma", "magnet_lr"]
-  chunk = jax.jit(group.train_chunk, static_argnums=1)
-  states, history = train(group, group.init(), lambda s: chunk(s, PER_CALL))
+  states = group.init()
+  states, history = train(group, states, group.compile(states, PER_CALL))
   learner = Learner(configs[1])
   step = jax.jit(learner.train_chunk, static_argnums=1)
   single, single_history = train(learner, learner.init(0), lambda s: step(s, PER_CALL))

@@ -4,10 +4,11 @@ sweep's runs — inside one compiled program: vmapped, or one after the other (`
     train_all = side_by_side.over_leading_axis(train_one, "auto")
     states, metrics = train_all(states, hyperparams)     # every leaf [R, ...] in and out
 
-On the CPU "auto" runs them one after the other: an update of one learner at the configs'
-batches already keeps a 2-core CPU busy, and the vmapped program (batched matmuls) ran
-slower than separate updates (BUILD_NOTES.md, "Populations" and "Sweeps"); on accelerators
-it vmaps them. Either way the program is compiled once for all of them.
+On the CPU "auto" runs them one after the other: there the vmapped program (batched
+matmuls) ran slower than separate updates (BUILD_NOTES.md, "Populations" and "Sweeps"); on
+accelerators it vmaps them. Either way the program is compiled once for all of them. (A
+sweep's runs, independent programs, go on host threads on the CPU instead:
+`jaxplay.learn.sweep`.)
 """
 
 from __future__ import annotations
