@@ -81,7 +81,7 @@ class VmappedRuns:
     if runs_map not in RUNS_MAPS:
       raise ConfigError(f"sweep: runs_map must be one of {RUNS_MAPS}, got {runs_map!r}")
     self.runs_map = runs_map
-    self.threads = threads or len(os.sched_getaffinity(0))
+    self.threads = threads or _cores()
     self.seeds = jnp.asarray(np.array([config.seed for config in configs], np.int32))
     self.traced = hyperparams_lib.stack(hparams, hyperparams_lib.differing(hparams))
 
@@ -94,7 +94,7 @@ class VmappedRuns:
   def how(self) -> str:
     """How the runs go, in words (for progress lines)."""
     if self.threaded:
-      return f"one run's program on {min(self.threads, self.size)} threads"
+      return f"each run a call of it, {min(self.threads, self.size)} at once on threads"
     return "vmapped" if side_by_side.vmaps(self.runs_map) else "one after the other"
 
   def init(self) -> Any:
@@ -151,3 +151,10 @@ class VmappedRuns:
   def stack(states: Sequence[Any]) -> Any:
     """R runs' states stacked along a leading axis."""
     return jax.tree.map(lambda *xs: jnp.stack(xs), *states)
+
+
+def _cores() -> int:
+  """The CPU cores this process may run on (all of them where the OS cannot say)."""
+  if hasattr(os, "sched_getaffinity"):   # Linux
+    return len(os.sched_getaffinity(0))
+  return os.cpu_count() or 1
