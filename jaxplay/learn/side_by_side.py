@@ -22,10 +22,10 @@ from jaxplay.core.errors import ConfigError
 MODES = ("auto", "vmap", "map")
 
 
-def check_mode(mode: str, what: str) -> str:
-  """`mode` if it is one of `MODES`, else one ConfigError naming `what` and the modes."""
-  if mode not in MODES:
-    raise ConfigError(f"{what} must be one of {MODES}, got {mode!r}")
+def check_mode(mode: str, what: str, modes: tuple[str, ...] = MODES) -> str:
+  """`mode` if it is one of `modes`, else one ConfigError naming `what` and the modes."""
+  if mode not in modes:
+    raise ConfigError(f"{what} must be one of {modes}, got {mode!r}")
   return mode
 
 

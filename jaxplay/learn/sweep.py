@@ -78,9 +78,7 @@ class VmappedRuns:
       raise ConfigError(f"runs vmapped together must agree on which of "
                         f"{hyperparams_lib.STRUCTURAL} are 0")
     self.learner, self.size = learner, len(configs)
-    if runs_map not in RUNS_MAPS:
-      raise ConfigError(f"sweep: runs_map must be one of {RUNS_MAPS}, got {runs_map!r}")
-    self.runs_map = runs_map
+    self.runs_map = side_by_side.check_mode(runs_map, "sweep: runs_map", RUNS_MAPS)
     self.threads = threads or _cores()
     self.seeds = jnp.asarray(np.array([config.seed for config in configs], np.int32))
     self.traced = hyperparams_lib.stack(hparams, hyperparams_lib.differing(hparams))
@@ -89,7 +87,7 @@ class VmappedRuns:
   def threaded(self) -> bool:
     """Whether the runs go on host threads ("threads", or "auto" on the CPU)."""
     return self.runs_map == "threads" or (self.runs_map == "auto"
-                                          and jax.default_backend() == "cpu")
+                                          and not side_by_side.vmaps("auto"))
 
   def how(self) -> str:
     """How the runs go, in words (for progress lines)."""
