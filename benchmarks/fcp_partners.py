@@ -9,7 +9,9 @@ batch) against K `Learner` runs one after the other.
 Each side is timed from a fresh object to the end of `--updates` updates (compiling included:
 each separate run compiles its own program, as K runs of `experiments.train` would), and its
 steady state (one compiled chunk of `--updates` updates, best of --repeats). The population is
-timed with its learners' epochs vmapped and mapped (`Population(learner_map=...)`).
+timed with its learners on threads (each learner's run a program of its own, a CPU core each:
+the CPU's default), and with their epochs vmapped and mapped in one program
+(`Population(learner_map=...)`).
 """
 
 from __future__ import annotations
@@ -37,17 +39,18 @@ _SET = flags.DEFINE_multi_string("set", [], "A config override, field=value (Pyt
 
 
 def timed_run(make, updates: int, repeats: int) -> tuple[float, float]:
-  """(seconds from `make()` -> (object, state) to `updates` updates done, compile included;
-  the best seconds of one compiled call of `updates` updates)."""
+  """(seconds from `make()` -> (compile, state) to `updates` updates done, compile included
+  (`compile(state, updates)` -> a chunk: state -> (state, metrics)); the best seconds of one
+  call of the chunk)."""
   start = time.perf_counter()
-  runner, state = make()
-  chunk = jax.jit(runner.train_chunk, static_argnums=1)
-  state, _ = jax.block_until_ready(chunk(state, updates))
+  compile_chunk, state = make()
+  chunk = compile_chunk(state, updates)
+  state, _ = jax.block_until_ready(chunk(state))
   whole = time.perf_counter() - start
   best = float("inf")
   for _ in range(repeats):
     start = time.perf_counter()
-    state, _ = jax.block_until_ready(chunk(state, updates))
+    state, _ = jax.block_until_ready(chunk(state))
     best = min(best, time.perf_counter() - start)
   return whole, best
 
@@ -67,19 +70,23 @@ def main(argv):
 
   def single(seed):
     learner = Learner(config)   # a new program, as a separate run compiles its own
-    return learner, learner.init(seed)
+    compile_chunk = lambda state, n: jax.jit(learner.train_chunk, static_argnums=1).lower(
+        state, n).compile()
+    return compile_chunk, learner.init(seed)
 
   sequential = [timed_run(lambda s=s: single(s), updates, _REPEATS.value) for s in range(k)]
   whole_seq = sum(w for w, _ in sequential)
   steady_seq = sum(b for _, b in sequential)
   print(f"| {k} Learner runs one after the other | {whole_seq:.1f} | {steady_seq:.2f} | 1.00x, "
         f"1.00x |", flush=True)
-  for how in ("vmap", "map"):
+  for how in ("threads", "vmap", "map"):
     def together():
       population = Population(Learner(config), capacity=k, num_learners=k, learner_map=how)
-      return population, population.init(0)
+      return population.compile_chunk, population.init(0)
     whole, steady = timed_run(together, updates, _REPEATS.value)
-    print(f"| one population, learners {how}ped | {whole:.1f} | {steady:.2f} | "
+    name = ("learners on threads, each a program" if how == "threads" else
+            f"one program, learners {how}ped")
+    print(f"| one population, {name} | {whole:.1f} | {steady:.2f} | "
           f"{whole_seq / whole:.2f}x, {steady_seq / steady:.2f}x |", flush=True)
 
 

@@ -7,10 +7,13 @@
 For each committed config and N, times one update of N learning members side by side
 (`Population(num_learners=N)`, self-play: each member plays its own games, the config's
 batch each) and N updates of a `Learner` on the same config (its one update timed, times N),
-each compiled first; best of --repeats calls. `--num_envs`: the games of a member (and of the
-single learner) instead of the config's; `--learner_map`: how the members' PPO epochs run
-side by side (`Population`'s learner_map: "auto" vmaps them on accelerators and runs them one
-after the other on a CPU).
+each compiled first as a chunk of one update (the population's by `Population.compile_chunk`,
+the learner's by `Learner.train_chunk`); best of --repeats calls. `--num_envs`: the games of
+a member (and of the single learner) instead of the config's; `--learner_map`: how the
+members run side by side (`Population`'s learner_map:
+"auto" vmaps them on accelerators; on a CPU these independent members go on threads, each
+member's update a program of its own, a core each; "vmap" and "map": their PPO epochs vmapped
+or one after the other in one program).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from absl import app, flags
 
 import jaxplay
 from jaxplay import config as config_lib
+from jaxplay.learn import side_by_side
 from jaxplay.learn.learner import Learner
 from jaxplay.learn.population import Population
 
@@ -32,13 +36,12 @@ _GAMES = flags.DEFINE_list("games", ["kuhn_poker", "tic_tac_toe"],
 _SIZES = flags.DEFINE_list("sizes", ["1", "4", "16"], "Numbers of learning members.")
 _REPEATS = flags.DEFINE_integer("repeats", 5, "Timed calls; the best is reported.")
 _NUM_ENVS = flags.DEFINE_integer("num_envs", 0, "Games of a member an update (0: the config's).")
-_LEARNER_MAP = flags.DEFINE_enum("learner_map", "auto", ["auto", "vmap", "map"],
-                                 "How the members' PPO epochs run side by side.")
+_LEARNER_MAP = flags.DEFINE_enum("learner_map", "auto", list(side_by_side.WITH_THREADS),
+                                 "How the members run side by side.")
 
 
-def best_seconds(fn, state, repeats: int) -> float:
-  """The fastest of `repeats` calls of the compiled `fn(state)`."""
-  compiled = jax.jit(fn).lower(state).compile()
+def best_seconds(compiled, state, repeats: int) -> float:
+  """The fastest of `repeats` calls of `compiled(state)` (after one untimed call)."""
   jax.block_until_ready(compiled(state))
   best = float("inf")
   for _ in range(repeats):
@@ -61,13 +64,18 @@ def main(argv):
       config.ppo.num_envs = _NUM_ENVS.value
       config.total_env_steps = max(config.total_env_steps, config_lib.steps_per_update(config))
     learner = Learner(config)
-    single = best_seconds(learner.update, learner.init(0), _REPEATS.value)
+    state = learner.init(0)
+    single = best_seconds(jax.jit(learner.train_chunk, static_argnums=1).lower(
+        state, 1).compile(), state, _REPEATS.value)   # a chunk of one update, as below
     for size in map(int, _SIZES.value):
       population = Population(learner, capacity=size, num_learners=size,
                               learner_map=_LEARNER_MAP.value)
-      together = best_seconds(population.update, population.init(0), _REPEATS.value)
-      print(f"| {name} | {config.ppo.num_envs} | {size} | {together:.3f} | {size * single:.3f} | "
-            f"{size * single / together:.2f}x |", flush=True)
+      state = population.init(0)
+      together = best_seconds(population.compile_chunk(state, 1), state, _REPEATS.value)
+      how = "threads" if population.threaded else (
+          "vmap" if side_by_side.vmaps(population.learner_map) else "map")
+      print(f"| {name} | {config.ppo.num_envs} | {size} ({how}) | {together:.3f} | "
+            f"{size * single:.3f} | {size * single / together:.2f}x |", flush=True)
 
 
 if __name__ == "__main__":

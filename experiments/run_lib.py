@@ -97,9 +97,12 @@ class _CompiledChunks:
     key = (num_updates, structure,
            tuple((leaf.shape, leaf.dtype, getattr(leaf, "sharding", None)) for leaf in leaves))
     if key not in self._compiled_chunks:
-      self._compiled_chunks[key] = jax.jit(self.train_chunk, static_argnums=1).lower(
-          state, num_updates).compile()
+      self._compiled_chunks[key] = self.compile(state, num_updates)
     return self._compiled_chunks[key]
+
+  def compile(self, state, num_updates: int):
+    """`train_chunk` compiled (a function state -> (state, metrics))."""
+    return jax.jit(self.train_chunk, static_argnums=1).lower(state, num_updates).compile()
 
 
 class SelfPlayRun(_CompiledChunks):
@@ -173,7 +176,8 @@ class LeagueRun(_CompiledChunks):
       if pool_size is None:
         self.pool = partner_pool.load(population.partners, learner.config)
       self.num_partners = self.pool.size if pool_size is None else pool_size
-      self.population = Population(learner, 1 + self.num_partners, "fictitious", **scripted)
+      self.population = Population(learner, 1 + self.num_partners, "fictitious",
+                                   learner_map=population.learner_map, **scripted)
       self.describe = (f"{learner.network.__class__.__name__} network against "
                        f"{self.num_partners} frozen partners from {population.partners}")
     else:
@@ -183,7 +187,8 @@ class LeagueRun(_CompiledChunks):
       alone = population.scheme == "self_play" and population.num_learners == 1  # scripted
       self.population = Population(learner, 1 if alone else population.capacity,
                                    population.scheme, num_learners=population.num_learners,
-                                   per_seat=population.per_seat, **options, **scripted)
+                                   per_seat=population.per_seat,
+                                   learner_map=population.learner_map, **options, **scripted)
       self.describe = (f"{learner.network.__class__.__name__} network against "
                        f"{', '.join(population.scripted)} in {population.scripted_weight:.0%} "
                        f"of its games, self-play in the rest" if alone else
@@ -194,8 +199,9 @@ class LeagueRun(_CompiledChunks):
                        f"up to {population.capacity} members a seat with their snapshots"
                        if population.per_seat else
                        f"{population.num_learners} {learner.network.__class__.__name__} "
-                       f"networks in self-play side by side, up to {population.capacity} "
-                       f"members with their snapshots")
+                       f"networks in self-play side by side"
+                       f"{', each a program, on threads' if self.population.threaded else ''}"
+                       f", up to {population.capacity} members with their snapshots")
     if population.scheme == "cole":
       self.generations = ColeGenerations(self.population, population.snapshot_every,
                                          num_games=population.cole_games)
@@ -227,6 +233,10 @@ class LeagueRun(_CompiledChunks):
 
   def train_chunk(self, state, num_updates: int):
     return self.population.train_chunk(state, num_updates)
+
+  def compile(self, state, num_updates: int):
+    """`Population.compile_chunk`: one program, or independent learners on threads."""
+    return self.population.compile_chunk(state, num_updates)
 
   def between_chunks(self, state, update: int):
     if self.generations is not None:

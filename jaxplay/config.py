@@ -39,6 +39,7 @@ from jaxplay.parallel import fsdp
 from jaxplay.core.errors import ConfigError, check_return_range
 from jaxplay.core.registry import game_options, make, registered_games
 from jaxplay.eval import meta_strategy
+from jaxplay.learn import side_by_side
 
 ADVANTAGES = ("gae", "rae")
 MAGNET_UPDATES = ("ema", "distill")
@@ -145,9 +146,13 @@ def defaults() -> ml_collections.ConfigDict:
   config.population.output_meta_solver = ""  # psro: the meta-strategy it reports and exports
   #   (measured by exploitability); one of meta_solver's values, "": meta_solver's
   config.population.fresh = True         # psro: each best response from a new network
-  config.population.num_learners = 1     # self_play: K runs side by side in one program (seeds
+  config.population.num_learners = 1     # self_play: K runs side by side (learner_map; seeds
   #   seed .. seed + K - 1; total_env_steps each), frozen copies of each kept every
   #   snapshot_every updates from snapshot_start on while capacity lasts (FCP's partner pool)
+  config.population.learner_map = "auto"  # how several learners run side by side: "vmap",
+  #   "map" (one program), "threads" (independent self-play learners, num_learners > 1 on
+  #   one device: each its own program, a CPU core each) or "auto" (threads for those on
+  #   the CPU, else map there; vmap on accelerators); see jaxplay.learn.population
   config.population.snapshot_initial = False  # self_play with num_learners > 1: also a
   #   frozen copy of each untrained network (FCP's "start" checkpoints)
   config.population.per_seat = False     # self_play with num_learners = 2 in a two-player
@@ -310,6 +315,7 @@ _RULES: dict[str, Rule] = {
     "population.weighting": _one_of(PFSP_WEIGHTINGS), "population.k": _number(0, _UNBOUNDED),
     "population.return_range": lambda path, value: check_return_range(path, value),
     "population.num_learners": _POSITIVE,
+    "population.learner_map": _one_of(side_by_side.WITH_THREADS),
     "population.snapshot_initial": _bool, "population.per_seat": _bool,
     "population.cole_self_play": _number(0, 1),
     "population.cole_games": _int(2, "an even int >= 2"), "population.partners": _string,

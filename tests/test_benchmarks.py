@@ -1,7 +1,7 @@
 """The benchmarks run end to end (smoke tests: the Overcooked training benchmark for 2 updates
-a library, cross-play, FCP's programs, the env harnesses, the sweep; the figures they print
-are not checked, timings never are). Exact PSRO's benchmark and the oracle benchmark run in
-tests/test_psro.py, beside a run of the train binary they read."""
+a library, cross-play, FCP's programs, the population update, the env harnesses, the sweep;
+the figures they print are not checked, timings never are). Exact PSRO's benchmark and the
+oracle benchmark run in tests/test_psro.py, beside a run of the train binary they read."""
 
 import subprocess
 import sys
@@ -36,8 +36,20 @@ def test_fcp_partners_benchmark_runs_every_program():
   assert result.returncode == 0, result.stderr[-2000:]
   rows = [line.split("|")[1].strip() for line in result.stdout.splitlines()
           if line.startswith("| ") and not line.startswith("| program")]
-  assert rows == ["2 Learner runs one after the other", "one population, learners vmapped",
-                  "one population, learners mapped"], result.stdout
+  assert rows == ["2 Learner runs one after the other",
+                  "one population, learners on threads, each a program",
+                  "one population, one program, learners vmapped",
+                  "one population, one program, learners mapped"], result.stdout
+
+
+def test_population_benchmark_runs_the_learners_on_threads():
+  result = subprocess.run(
+      [sys.executable, "-m", "benchmarks.population", "--games=kuhn_poker", "--sizes=2",
+       "--repeats=1", "--num_envs=8"], capture_output=True, text=True, timeout=600, check=False)
+  assert result.returncode == 0, result.stderr[-2000:]
+  rows = [line.split("|")[3].strip() for line in result.stdout.splitlines()
+          if line.startswith("| kuhn_poker")]
+  assert rows == ["2 (threads)"]   # on the CPU "auto" puts independent learners on threads
 
 
 def test_env_benchmark_runs_both_harnesses():

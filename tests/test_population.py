@@ -97,6 +97,16 @@ def test_an_unknown_scheme_or_option_is_one_clear_error(learner):
     population_lib.Population(learner, capacity=2, scheme="psro", meta_solver="alpharank")
 
 
+def test_threads_are_for_independent_learners_only(learner):
+  """Learners that play each other cannot run as separate programs: one clear error."""
+  assert population_lib.Population(learner, 3, num_learners=2, learner_map="threads").threaded
+  assert not population_lib.Population(learner, 3, num_learners=2, learner_map="map").threaded
+  with pytest.raises(ConfigError, match="'threads' trains independent learners"):
+    population_lib.Population(learner, capacity=3, scheme="pfsp", learner_map="threads")
+  with pytest.raises(ConfigError, match="learner_map must be one of .*'threads'.*, got 'pool'"):
+    population_lib.Population(learner, capacity=3, learner_map="pool")
+
+
 def test_a_schedule_period_restarts_the_schedules_every_period():
   config = kuhn_learner(num_updates=4).config.to_dict()
   config["ppo"].update(entropy_coef=0.04, final_entropy_coef=0.0)

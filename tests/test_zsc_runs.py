@@ -83,6 +83,27 @@ def test_stage_one_keeps_start_middle_and_end_of_each_run(stage_one):
     assert not np.allclose(first(state.params)[4 + run], first(state.params)[run])
 
 
+def test_stage_one_runs_on_threads_are_their_seeds_self_play_runs(stage_one):
+  """On the CPU ("auto") stage 1's learners are independent programs on threads: each run,
+  its middle snapshot and its end, is the self-play run of its seed to the bit."""
+  _, state = stage_one
+  learner = Learner(config_lib.check(stage_one_config()))
+  chunk = jax.jit(learner.train_chunk, static_argnums=1)
+  member = lambda slot: jax.tree.map(lambda x: x[slot], state.params)
+  for run in range(2):
+    middle, _ = chunk(learner.init(run), UPDATES // 2)
+    end, _ = chunk(middle, UPDATES // 2)
+    chex.assert_trees_all_equal(member(4 + run), middle.params)
+    chex.assert_trees_all_equal(member(run), end.params)
+    chex.assert_trees_all_equal(state.run_keys[run], end.key)
+
+
+def test_stage_one_resumes_to_the_same_result(stage_one, tmp_path):
+  run_lib.train(stage_one_config(), tmp_path, stop_after=UPDATES // 2, print_fn=silent)
+  resumed = run_lib.train(stage_one_config(), tmp_path, print_fn=silent)
+  chex.assert_trees_all_equal(resumed, stage_one[1])
+
+
 def test_stage_two_trains_against_the_frozen_pool_only(stage_one, stage_two):
   _, stage_one_state = stage_one
   workdir, state, lines = stage_two

@@ -45,7 +45,7 @@ schedules) are the `Learner`'s; see jaxplay/learn/learner.py.
 from __future__ import annotations
 
 import functools
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -78,6 +78,10 @@ class PopulationState:
     born: int32[N] the update at which each slot's member joined (0 for the first ones): the
       members' age order, for rules that replace the oldest (COLE; leagues with
       `add_member(..., replace_oldest=True)`).
+    run_keys: uint32[L, 2] each learner's own key data, for independent learners trained as
+      separate programs (`learner_map="threads"`: learner l's key is its run's, as `key` is
+      one program's, which then stays as it is); at init learner l's is `Learner.fresh(seed +
+      l)`'s key.
   """
 
   params: Any
@@ -94,11 +98,13 @@ class PopulationState:
   update: jax.Array
   baselines: jax.Array
   born: jax.Array
+  run_keys: jax.Array
 
 
 # PopulationState leaves newer than some saved checkpoints: restoring one without them takes
-# them from the fresh state (`Checkpointer.restore(..., added=...)`; "born": 0, as at init).
-ADDED_LEAVES = ("born",)
+# them from the fresh state (`Checkpointer.restore(..., added=...)`; "born": 0, "run_keys" the
+# seeds' keys, as at init).
+ADDED_LEAVES = ("born", "run_keys")
 
 GIVEN = "given"  # the scheme of opponent distributions set from outside (`with_opponents`)
 
@@ -168,7 +174,7 @@ class Population:
       distributions in the state (`with_opponents`; PSRO sets its meta-strategy once an
       iteration).
     num_learners: L, the members that learn side by side (members 0 .. L - 1 at first, each
-      initialized from its own seed), as one vmapped program.
+      initialized from its own seed), side by side as `learner_map` says.
     per_seat: one population per seat of a two-player game (poker; one shared population
       diverges there, open_spiel#632): `capacity` members a seat, seat s's in slots s * N ..
       s * N + N - 1 (`matchmaking.seat_population_ids`), one learner a seat, always in its
@@ -178,9 +184,15 @@ class Population:
       magnet fraction, ...) over the whole run; an int P: over every P updates anew (update
       u is scheduled as update (u mod P) x (run's updates / P) would be), so that each of
       PSRO's best responses anneals from the start values to the final ones.
-    learner_map: how the learners' PPO epochs run side by side (`side_by_side.MODES`):
-      "vmap", "map" (one after the other in the program) or "auto" (map on the CPU, else
-      vmap).
+    learner_map: how the learners run side by side (`side_by_side.WITH_THREADS`): their PPO
+      epochs "vmap"ped or "map"ped (one after the other) in one program; or, for independent
+      learners (`independent`: K self-play runs, FCP's stage 1), "threads": each learner's
+      whole update a program of its own, a population of one (`alone`), compiled once and
+      called for every learner from host threads, a learner a core at once (`compile_chunk`;
+      one update of a small network does not fill two CPU cores, BUILD_NOTES.md "Sweeps").
+      "auto": vmap on accelerators; on the CPU threads for independent learners, else map.
+      With threads learner l trains as the population of one of seed + l would (its own key,
+      `PopulationState.run_keys`): other random draws than one program's.
     scripted: S scripted partners (`Agent`s, e.g. `jaxplay.agents.scripted.make_partners`;
       shared populations only): member ids N' .. N' + S - 1 after the N' = `num_slots`
       network slots. They have no parameters, never learn and are always there; a game's
@@ -194,7 +206,8 @@ class Population:
   Raises:
     ConfigError: an unknown scheme or option (the message names the allowed ones), more
       learners than the capacity, per-seat populations of a game that is not one
-      two-player game, or a bad scripted_weight (`_check_scripted`).
+      two-player game, a bad scripted_weight (`_check_scripted`), or "threads" for learners
+      that are not independent.
   """
 
   def __init__(self, learner: Learner, capacity: int, scheme: str = "self_play", *,
@@ -226,7 +239,8 @@ class Population:
       raise ConfigError(f"population: schedule_period must be in 1..{learner.num_updates} "
                         f"(the run's updates), got {schedule_period!r}")
     self.schedule_period = schedule_period
-    self.learner_map = side_by_side.check_mode(learner_map, "population: learner_map")
+    self.learner_map = side_by_side.check_mode(learner_map, "population: learner_map",
+                                               side_by_side.WITH_THREADS)
     self.num_slots = capacity * (2 if per_seat else 1)
     self.scheme, self.options = scheme, options
     if scheme != GIVEN:  # checks the scheme and its options now, not in jit
@@ -236,6 +250,23 @@ class Population:
           **options)
     self.num_updates = learner.num_updates
     self._compiled_fresh = jax.jit(self.fresh)
+    if learner_map == "threads" and not self.independent:
+      raise ConfigError("population: learner_map 'threads' trains independent learners "
+                        "(scheme 'self_play', several learners, no scripted partners, not per "
+                        "seat, one device) as separate programs; these learners play each other "
+                        "or share devices: use 'auto', 'vmap' or 'map'")
+    self.threaded = self.independent and (
+        learner_map == "threads" or (learner_map == "auto" and not side_by_side.vmaps("auto")))
+    # A learner's run alone, as the threads train it.
+    self.alone = Population(learner, 1, learner_map="map") if self.threaded else None
+
+  @property
+  def independent(self) -> bool:
+    """Whether the learners are independent runs: several self-play learners that play only
+    themselves (no scripted partners, not per seat) on one device."""
+    return (self.scheme == "self_play" and self.num_learners > 1 and not self.per_seat
+            and not self.scripted and self.learner.parallel.mesh.size == 1
+            and self.learner.parallel.num_shards == 1)
 
   def init(self, seed: int) -> PopulationState:
     """`fresh(seed)` as one compiled program, placed on the mesh (`place`)."""
@@ -247,18 +278,18 @@ class Population:
     l)` does; the other slots hold learner 0's initial parameters until added. Jittable;
     on this process's default device (the shard-major games are put together there, not by
     moving games between devices)."""
-    starts = [self.learner.fresh(seed + l) for l in range(self.num_learners)]
-    first, n = starts[0], self.num_slots
+    # One learner's init in a loop over the seeds (compiled once, not L times; not vmapped:
+    # network initializers are never vmapped on XLA:CPU, see `next_generation`).
+    starts = jax.lax.map(self.learner.fresh, seed + jnp.arange(self.num_learners))  # [L, ...]
+    first, n = _take(starts, 0), self.num_slots
     learners = (jnp.arange(2, dtype=jnp.int32) * self.capacity if self.per_seat
                 else jnp.arange(self.num_learners, dtype=jnp.int32))
 
     def stacked(get):
       slots = jax.tree.map(lambda x: jnp.broadcast_to(x, (n,) + x.shape), get(first))
-      for l, start in enumerate(starts):
-        slots = _put(slots, learners[l], get(start))
-      return slots
+      return _put(slots, learners, get(starts))
 
-    games = lambda *xs: self.shard_major(jnp.concatenate(xs))  # learner-major, then per shard
+    games = lambda xs: self.shard_major(xs.reshape((-1,) + xs.shape[2:]))  # learner-major
     return PopulationState(
         params=stacked(lambda s: s.params), magnet=stacked(lambda s: s.magnet),
         opt_state=stacked(lambda s: s.opt_state),
@@ -268,11 +299,11 @@ class Population:
         opponents=jax.nn.one_hot(learners % self.capacity if self.per_seat else learners,
                                  self.capacity, dtype=jnp.float32),
         payoff=jnp.zeros((n, n), jnp.float32), counts=jnp.zeros((n, n), jnp.float32),
-        env_states=jax.tree.map(games, *[s.env_states for s in starts]), key=first.key,
+        env_states=jax.tree.map(games, starts.env_states), key=first.key,
         update=first.update,
         baselines=jnp.zeros((first.baselines.shape[0], n * self.learner.num_players),
                             jnp.float32),
-        born=jnp.zeros((n,), jnp.int32))
+        born=jnp.zeros((n,), jnp.int32), run_keys=starts.key)
 
   def place(self, state: PopulationState) -> PopulationState:
     """`state` on the learner's mesh: env states cut along their games axis over the data
@@ -369,7 +400,8 @@ class Population:
       return params, opt_state, magnet, magnet_opt_state, {**loss_metrics, **magnet_metrics}
 
     # Each device of the mesh's "members" axis trains its block of the learners.
-    learn_all = side_by_side.over_leading_axis(learn, self.learner_map)
+    learn_all = side_by_side.over_leading_axis(
+        learn, "map" if self.learner_map == "threads" else self.learner_map)
     params, opt_state, magnet, magnet_opt_state, learn_metrics = shards.gather(learn_all(
         *shards.mine((learners, params, opt_state, magnet, magnet_opt_state, batch))))
     metrics.update(jax.tree.map(jnp.mean, learn_metrics))
@@ -554,9 +586,72 @@ class Population:
   def train_chunk(self, state: PopulationState, num_updates: int,
                   tables: tabular.MemberTables | None = None):
     """Up to `num_updates` updates in one `lax.scan`, as `Learner.train_chunk` (`tables`: see
-    `update`; fixed over the chunk)."""
+    `update`; fixed over the chunk). Jittable: the learners in one program (with "threads",
+    mapped; `compile_chunk` runs them on threads)."""
     return chunk_scan(functools.partial(self.update, tables=tables), self, state, num_updates,
                       keep=self.keep)
+
+  def compile_chunk(self, state: PopulationState, num_updates: int) -> Callable:
+    """`train_chunk` of `num_updates` updates compiled for `state`'s shapes: a function
+    state -> (state, metrics). With threads (`threaded`): the learners' runs split out of the
+    state (`runs`), each trained by one compiled program of the population of one (`alone`),
+    `side_by_side.cores()` of them at once on host threads, and put back (`with_runs`; the
+    metrics the mean of the runs')."""
+    if not self.threaded:
+      return jax.jit(self.train_chunk, static_argnums=1).lower(state, num_updates).compile()
+    train_one = functools.partial(self.alone.train_chunk, num_updates=num_updates)
+    runs = jax.eval_shape(self.runs, state)
+    metrics = jax.eval_shape(train_one, runs[0])[1]
+    # The three programs compile at once (XLA compiles outside Python's lock).
+    split, one, join = side_by_side.on_threads(lambda lowered: lowered.compile(), [
+        (jax.jit(self.runs).lower(state),), (jax.jit(train_one).lower(runs[0]),),
+        (jax.jit(self.with_runs).lower(state, runs, (metrics,) * len(runs)),)], wait=False)
+
+    def chunk(state: PopulationState):
+      done = side_by_side.on_threads(one, [(run,) for run in split(state)])
+      return join(state, tuple(run for run, _ in done), tuple(m for _, m in done))
+    return chunk
+
+  def runs(self, state: PopulationState) -> tuple[PopulationState, ...]:
+    """Independent learners' runs (`independent`; learner l in slot l, where they start and
+    stay): L populations of one, learner l's slot as their slot 0 (parameters, magnet,
+    optimizer states, payoff and counts with itself, RAE baselines, birth), its games,
+    `run_keys[l]` as key. Jittable."""
+    games, players = self.learner.config.ppo.num_envs, self.learner.num_players
+    out = []
+    for l in range(self.num_learners):
+      own = lambda tree: jax.tree.map(lambda x: x[l:l + 1], tree)
+      out.append(PopulationState(
+          params=own(state.params), magnet=own(state.magnet), opt_state=own(state.opt_state),
+          magnet_opt_state=own(state.magnet_opt_state), live=jnp.ones((1,), bool),
+          learners=jnp.zeros((1,), jnp.int32), payoff=state.payoff[l:l + 1, l:l + 1],
+          counts=state.counts[l:l + 1, l:l + 1], opponents=jnp.ones((1, 1), jnp.float32),
+          env_states=jax.tree.map(lambda x: x[l * games:(l + 1) * games], state.env_states),
+          key=state.run_keys[l], update=state.update,
+          baselines=state.baselines[:, l * players:(l + 1) * players], born=own(state.born),
+          run_keys=own(state.run_keys)))
+    return tuple(out)
+
+  def with_runs(self, state: PopulationState, runs: Sequence[PopulationState],
+                metrics: Sequence[dict] = ()) -> tuple[PopulationState, dict]:
+    """(`state` with the learners' runs (`runs`' form) put back, the mean of the runs'
+    `metrics`). Jittable."""
+    learners = jnp.arange(self.num_learners)
+    put = lambda name: jax.tree.map(lambda x, *v: x.at[:self.num_learners].set(
+        jnp.concatenate(v)), getattr(state, name), *[getattr(r, name) for r in runs])
+    own = lambda name: jnp.stack([getattr(run, name)[0, 0] for run in runs])
+    baselines = state.baselines.at[:, :self.num_learners * self.learner.num_players].set(
+        jnp.concatenate([run.baselines for run in runs], axis=1))
+    state = state.replace(
+        params=put("params"), magnet=put("magnet"), opt_state=put("opt_state"),
+        magnet_opt_state=put("magnet_opt_state"),
+        payoff=state.payoff.at[learners, learners].set(own("payoff")),
+        counts=state.counts.at[learners, learners].set(own("counts")),
+        env_states=jax.tree.map(lambda *x: jnp.concatenate(x), *[r.env_states for r in runs]),
+        update=runs[0].update, baselines=baselines,
+        run_keys=jnp.stack([run.key for run in runs]))
+    mean = jax.tree.map(lambda *x: jnp.mean(jnp.stack(x), axis=0), *metrics) if metrics else {}
+    return state, mean
 
   def keep(self, live: jax.Array, updated: PopulationState, state: PopulationState
            ) -> PopulationState:

@@ -7,19 +7,22 @@ sweep's runs — inside one compiled program: vmapped, or one after the other (`
 On the CPU "auto" runs them one after the other: there the vmapped program (batched
 matmuls) ran slower than separate updates (BUILD_NOTES.md, "Populations" and "Sweeps"); on
 accelerators it vmaps them. Either way the program is compiled once for all of them. (A
-sweep's runs, independent programs, go on host threads on the CPU instead:
-`jaxplay.learn.sweep`.)
+sweep's runs and a population's independent learners, separate programs, go on host threads
+on the CPU instead: `on_threads`, `jaxplay.learn.sweep`, `Population(learner_map="threads")`.)
 """
 
 from __future__ import annotations
 
-from typing import Callable
+import concurrent.futures
+import os
+from typing import Any, Callable, Sequence
 
 import jax
 
 from jaxplay.core.errors import ConfigError
 
 MODES = ("auto", "vmap", "map")
+WITH_THREADS = MODES + ("threads",)  # where the items are independent programs
 
 
 def check_mode(mode: str, what: str, modes: tuple[str, ...] = MODES) -> str:
@@ -48,3 +51,23 @@ def over_leading_axis(fn: Callable, mode: str = "auto") -> Callable:
       return jax.vmap(fn)(*args)
     return jax.lax.map(lambda a: fn(*a), args)
   return mapped
+
+
+def on_threads(call: Callable, items: Sequence[Any], workers: int = 0,
+               wait: bool = True) -> list:
+  """`[call(*item) for item in items]`, `workers` calls at once (0: one a CPU core), each from
+  its own host thread and, with `wait`, waited for there (`block_until_ready`: `call` returns
+  arrays), so that `workers` compiled programs run at once (JAX runs them, and XLA compiles,
+  outside Python's lock). On the CPU, where XLA runs a small program's kernels one after the
+  other, this fills cores that one program leaves idle (BUILD_NOTES.md, "Sweeps")."""
+  workers = min(workers or cores(), len(items))
+  finish = jax.block_until_ready if wait else (lambda out: out)
+  with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+    return list(pool.map(lambda item: finish(call(*item)), items))
+
+
+def cores() -> int:
+  """The CPU cores this process may run on (all of them where the OS cannot say)."""
+  if hasattr(os, "sched_getaffinity"):   # Linux
+    return len(os.sched_getaffinity(0))
+  return os.cpu_count() or 1

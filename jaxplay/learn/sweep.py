@@ -29,8 +29,6 @@ orthogonal initializer).
 
 from __future__ import annotations
 
-import concurrent.futures
-import os
 from typing import Any, Callable, Sequence
 
 import jax
@@ -43,7 +41,7 @@ from jaxplay.learn import hyperparams as hyperparams_lib
 from jaxplay.learn import side_by_side
 from jaxplay.learn.learner import Learner, TrainState
 
-RUNS_MAPS = side_by_side.MODES + ("threads",)
+RUNS_MAPS = side_by_side.WITH_THREADS
 
 
 def vmappable(config) -> bool:
@@ -79,7 +77,7 @@ class VmappedRuns:
                         f"{hyperparams_lib.STRUCTURAL} are 0")
     self.learner, self.size = learner, len(configs)
     self.runs_map = side_by_side.check_mode(runs_map, "sweep: runs_map", RUNS_MAPS)
-    self.threads = threads or _cores()
+    self.threads = threads or side_by_side.cores()
     self.seeds = jnp.asarray(np.array([config.seed for config in configs], np.int32))
     self.traced = hyperparams_lib.stack(hparams, hyperparams_lib.differing(hparams))
 
@@ -122,13 +120,9 @@ class VmappedRuns:
       return jax.jit(self.train_chunk, static_argnums=1).lower(states, num_updates).compile()
     traced = [self.run(self.traced, index) for index in range(self.size)]
     one = jax.jit(self._one(num_updates)).lower(states[0], traced[0]).compile()
-    workers = min(self.threads, self.size)
 
     def chunk(states: list) -> tuple[list, list]:
-      with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-        # Each thread waits for its run (block_until_ready), so `workers` run at once.
-        done = list(pool.map(lambda args: jax.block_until_ready(one(*args)),
-                             zip(states, traced)))
+      done = side_by_side.on_threads(one, list(zip(states, traced)), self.threads)
       return [state for state, _ in done], [metrics for _, metrics in done]
     return chunk
 
@@ -150,9 +144,3 @@ class VmappedRuns:
     """R runs' states stacked along a leading axis."""
     return jax.tree.map(lambda *xs: jnp.stack(xs), *states)
 
-
-def _cores() -> int:
-  """The CPU cores this process may run on (all of them where the OS cannot say)."""
-  if hasattr(os, "sched_getaffinity"):   # Linux
-    return len(os.sched_getaffinity(0))
-  return os.cpu_count() or 1
