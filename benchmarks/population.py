@@ -10,10 +10,9 @@ batch each) and N updates of a `Learner` on the same config (its one update time
 each compiled first as a chunk of one update (the population's by `Population.compile_chunk`,
 the learner's by `Learner.train_chunk`); best of --repeats calls. `--num_envs`: the games of
 a member (and of the single learner) instead of the config's; `--learner_map`: how the
-members run side by side (`Population`'s learner_map:
-"auto" vmaps them on accelerators; on a CPU these independent members go on threads, each
-member's update a program of its own, a core each; "vmap" and "map": their PPO epochs vmapped
-or one after the other in one program).
+members run side by side (`Population`'s learner_map: "auto" vmaps them on accelerators; on
+a CPU these independent members go on threads, each member's update a program of its own, a
+core each; "vmap" and "map": their PPO epochs vmapped or one after the other in one program).
 """
 
 from __future__ import annotations

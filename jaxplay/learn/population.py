@@ -9,8 +9,8 @@ the training games, all in one compiled update.
 
 Every array has a leading member axis N = `capacity`; which members exist is data (`live`),
 so adding one changes no shape and compiles nothing. The learners (`state.learners`, L of
-them, vmapped: independent self-play runs, per-seat best responses) have gradients and
-optimizer work; the others act only. Each update:
+them, side by side as `learner_map` says: independent self-play runs, per-seat best
+responses) have gradients and optimizer work; the others act only. Each update:
 
 1. the matchmaking scheme (`jaxplay.learn.matchmaking`: self-play, fictitious self-play,
    PFSP, PSRO's meta-strategies) turns (payoff, counts, live, learner) into a distribution
@@ -633,7 +633,7 @@ class Population:
     return tuple(out)
 
   def with_runs(self, state: PopulationState, runs: Sequence[PopulationState],
-                metrics: Sequence[dict] = ()) -> tuple[PopulationState, dict]:
+                metrics: Sequence[dict]) -> tuple[PopulationState, dict]:
     """(`state` with the learners' runs (`runs`' form) put back, the mean of the runs'
     `metrics`). Jittable."""
     learners = jnp.arange(self.num_learners)
@@ -650,8 +650,7 @@ class Population:
         env_states=jax.tree.map(lambda *x: jnp.concatenate(x), *[r.env_states for r in runs]),
         update=runs[0].update, baselines=baselines,
         run_keys=jnp.stack([run.key for run in runs]))
-    mean = jax.tree.map(lambda *x: jnp.mean(jnp.stack(x), axis=0), *metrics) if metrics else {}
-    return state, mean
+    return state, jax.tree.map(lambda *x: jnp.mean(jnp.stack(x), axis=0), *metrics)
 
   def keep(self, live: jax.Array, updated: PopulationState, state: PopulationState
            ) -> PopulationState:
