@@ -180,8 +180,9 @@ def defaults() -> ml_collections.ConfigDict:
   #   per data device; else a multiple of data): what an update computes depends on the shards,
   #   not the devices (1 device with shards = 4 computes what 4 devices do)
   config.parallel.members = 1            # devices on the mesh's "members" axis (populations
-  #   of several learners): each does the PPO epochs of num_learners / members learners; the
-  #   mesh has data x members devices, and the result is the same for any members
+  #   of several learners): each plays the games and does the PPO epochs of num_learners /
+  #   members learners; the mesh has data x members devices, and the result is the same for
+  #   any members (not with PSRO or scripted partners)
   config.parallel.params = ()            # self-play: sharding rules of the parameters, magnet
   #   and optimizer states, ((regex, "fsdp" | "replicate"), ...) on leaf paths such as
   #   "params/Dense_0/kernel", the first match deciding; "fsdp" cuts a leaf over the data
@@ -499,13 +500,18 @@ def _check_param_sharding(config: dict) -> None:
 
 
 def _check_parallel(config: dict, envs: Mapping[str, Any]) -> None:
-  """Every scheme runs sharded (PSRO without a members axis); the shards fit the batch (the
-  device count is checked where the mesh is made, `jaxplay.parallel.make_mesh`)."""
+  """Every scheme runs sharded (PSRO and scripted partners without a members axis); the
+  shards fit the batch (the device count is checked where the mesh is made,
+  `jaxplay.parallel.make_mesh`)."""
   parallel, population = config["parallel"], config["population"]
   if parallel["members"] > 1 and population["scheme"] == "psro":
     raise ConfigError(f"parallel.members ({parallel['members']}): PSRO's best responses are "
                       "not split over a members axis; population.scheme 'psro' runs "
                       "data-parallel (parallel.data, parallel.shards) with parallel.members = 1")
+  if parallel["members"] > 1 and population["scripted"]:
+    raise ConfigError(f"parallel.members ({parallel['members']}): scripted partners "
+                      f"(population.scripted) play on one members device; use "
+                      "parallel.members = 1")
   if population["num_learners"] % parallel["members"]:
     raise ConfigError(f"parallel.members ({parallel['members']}) must divide "
                       f"population.num_learners ({population['num_learners']}): each device "

@@ -37,3 +37,18 @@ def test_key_bits_depend_on_the_key_only():
   np.testing.assert_array_equal(first, again)
   assert (first != other).mean() > 0.9
   assert len(np.unique(first)) == first.size
+
+
+def test_a_block_of_rows_draws_what_the_whole_batch_draws_there():
+  """`first_row`: a device playing rows 4..6 of a batch of 10 draws those rows of the
+  batch's draw (also when traced), and so do the policy's draws built on it."""
+  from jaxplay.agents import policy
+  key = jax.random.key(7)
+  whole = np.asarray(chance.key_bits(key, (10, 3, 2)))
+  block = jax.jit(lambda first: chance.key_bits(key, (3, 3, 2), first))(jnp.int32(4))
+  np.testing.assert_array_equal(np.asarray(block), whole[4:7])
+  logits = jax.random.normal(jax.random.key(1), (10, 2, 5))
+  np.testing.assert_array_equal(policy.sample_actions(key, logits[4:7], 4),
+                                policy.sample_actions(key, logits)[4:7])
+  np.testing.assert_array_equal(jax.random.key_data(policy.split_keys(key, 3, 4)),
+                                jax.random.key_data(policy.split_keys(key, 10))[4:7])

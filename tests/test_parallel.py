@@ -62,11 +62,11 @@ def test_bad_meshes_fail_with_one_clear_error(learner_cases):
 
 
 def test_population_updates_on_4_and_2_devices_equal_one_device(population_cases):
-  """Fictitious self-play with a frozen snapshot (4 devices x 1 shard), and two self-play
-  learners with RAE baselines on 2 data devices x 2 member devices (each trains one learner):
-  members, payoff matrix, games."""
-  assert "equal: population on 4 x 1 devices" in population_cases
-  assert "equal: population on 2 x 2 devices" in population_cases
+  """Fictitious self-play with a frozen snapshot (4 devices x 1 shard); two self-play
+  learners with RAE baselines on 2 data devices (two shards each) x 2 member devices, each
+  playing and training one learner: members, payoff matrix, games."""
+  assert "equal: population on 4 x 1 devices, 4 shards" in population_cases
+  assert "equal: population on 2 x 2 devices, 4 shards" in population_cases
 
 
 def test_members_must_divide_the_learners():
@@ -93,6 +93,18 @@ def test_psro_on_a_members_axis_is_one_clear_error():
   config.parallel.data, config.parallel.members = 2, 2
   with pytest.raises(ConfigError, match=r"parallel.members \(2\): PSRO's best responses are "
                      "not split"):
+    config_lib.check(config)
+
+
+def test_scripted_partners_on_a_members_axis_are_one_clear_error():
+  from jaxplay import config as config_lib
+  from jaxplay.core.errors import ConfigError
+  from experiments.configs import overcooked
+  config = overcooked.get_config("cramped_room")
+  config.population.num_learners = config.population.capacity = 2
+  config.population.scripted, config.population.scripted_weight = ("static",), 0.5
+  config.parallel.members = 2
+  with pytest.raises(ConfigError, match=r"parallel.members \(2\): scripted partners "):
     config_lib.check(config)
 
 
@@ -147,7 +159,9 @@ def assert_same_update(config, data: int, shards: int):
 
 def train_population(config, data: int, shards: int, members: int, scheme: str, capacity: int,
                      num_learners: int, updates: int = 2):
-  """A population's state after a snapshot of learner 0 and `updates` updates."""
+  """A population's (state, metrics) after a snapshot of learner 0 and `updates` updates,
+  its games learner-major (`Population.learner_major`: the state's order depends on the
+  mesh)."""
   import jax
   from jaxplay.learn.learner import Learner
   from jaxplay.learn.population import Population
@@ -156,26 +170,32 @@ def train_population(config, data: int, shards: int, members: int, scheme: str, 
   config.population.num_learners = num_learners
   population = Population(Learner(config), capacity, scheme, num_learners=num_learners)
   state = jax.jit(population.add_member)(population.init(0))
-  assert len(state.env_states[0].inner.step_count.sharding.device_set) == data * members
-  return jax.jit(population.train_chunk, static_argnums=1)(state, updates)
+  games = state.env_states[0].inner.step_count
+  assert len(games.sharding.device_set) == data * members
+  # Each device holds its own games: its data shards' games of its block of learners.
+  assert {s.data.shape[0] for s in games.addressable_shards} == {
+      games.shape[0] // (data * members)}
+  state, metrics = jax.jit(population.train_chunk, static_argnums=1)(state, updates)
+  return state.replace(env_states=population.learner_major(state.env_states)), metrics
 
 
-def assert_same_population_update(config, data: int, *population, members: int = 1) -> None:
-  """`data` x `members` devices with one shard each on the data axis give one device's
-  result with `data` shards (that this is not one shard's result, the self-play case
-  checks)."""
+def assert_same_population_update(config, data: int, *population, members: int = 1,
+                                  shards: int = 0) -> None:
+  """`data` x `members` devices with `shards` shards (0: one a data device) give one
+  device's result with as many shards (that this is not one shard's result, the self-play
+  case checks)."""
   import chex
   import jax
   (sharded, sharded_metrics), (single, single_metrics) = (
       train_population(config, d, s, m, *population)
-      for d, s, m in [(data, 0, members), (1, data, 1)])
+      for d, s, m in [(data, shards, members), (1, shards or data, 1)])
   state = lambda s: (s.params, s.magnet, s.opt_state, s.payoff, s.counts, s.baselines,
                      jax.tree.leaves(s.env_states))
   close.assert_trees_close(state(sharded), state(single))
   chex.assert_trees_all_close(jax.device_get(sharded_metrics), jax.device_get(single_metrics),
                               rtol=1e-4, atol=1e-6)
   assert float(sharded.counts.sum()) > 0
-  print(f"equal: population on {data} x {members} devices")
+  print(f"equal: population on {data} x {members} devices, {shards or data} shards")
 
 
 def train_psro(config, data: int, shards: int, iterations: int = 2):
@@ -254,8 +274,9 @@ def run_one(case: str) -> None:
     assert not jax.tree.all(jax.tree.map(np.array_equal, two_shards, four_shards))
   elif case == "populations":
     assert_same_population_update(kuhn_config(kind="mlp"), 4, "fictitious", 3, 1)
-    assert_same_population_update(kuhn_config(kind="mlp", advantage="rae"), 2, "self_play", 2,
-                                  2, members=2)
+    # Two local shards a data device, each member device playing its learner's part of both.
+    assert_same_population_update(kuhn_config(kind="mlp", advantage="rae", num_envs=32), 2,
+                                  "self_play", 2, 2, members=2, shards=4)
   elif case == "psro":
     def config():
       config = kuhn_config(kind="mlp")

@@ -1,7 +1,8 @@
 """Fictitious co-play, stage 1 (Strouse et al. 2021): K = 8 PPO self-play runs of the
 Overcooked recipe from seeds seed .. seed + 7, side by side (on the CPU each run a program of
-its own, a core each, on threads: `population.learner_map`), each kept at three points as frozen partners: untrained, half way, trained (FCP's start, middle
-and end checkpoints): 24 partners of mixed skill and different conventions.
+its own, a core each, on threads: `population.learner_map`), each kept at three points as
+frozen partners: untrained, half way, trained (FCP's start, middle and end checkpoints): 24
+partners of mixed skill and different conventions.
 
     python -m experiments.train --config=experiments/configs/fcp_partners_overcooked.py \
         --workdir=/tmp/fcp_partners

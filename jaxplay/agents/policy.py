@@ -36,15 +36,18 @@ def categorical_kl(log_p: jax.Array, log_q: jax.Array) -> jax.Array:
   return jnp.sum(jnp.where(p > 0, p * (log_p - log_q), 0.0), axis=-1)
 
 
-def sample_actions(key: jax.Array, logits: jax.Array) -> jax.Array:
+def sample_actions(key: jax.Array, logits: jax.Array,
+                   first_row: jax.Array | int | None = None) -> jax.Array:
   """int32[...]: one action per row of logits [..., A] (masked ones: MASKED_LOGIT never wins),
   by the Gumbel-max trick on hashed random bits (`chance.key_bits`: a few operations per draw,
-  where threefry costs tens of nanoseconds each on CPU)."""
-  bits = chance.key_bits(key, logits.shape)
+  where threefry costs tens of nanoseconds each on CPU). `first_row`: logits [B, ...] are
+  rows first_row .. of a taller batch, and draw what that batch's draw gives them."""
+  bits = chance.key_bits(key, logits.shape, first_row)
   uniform = chance.open_unit_float(bits)
   return jnp.argmax(logits - jnp.log(-jnp.log(uniform)), axis=-1).astype(jnp.int32)
 
 
-def split_keys(key: jax.Array, num: int) -> jax.Array:
-  """num PRNG keys from `key`, by hashing (see `sample_actions`) instead of threefry."""
-  return jax.random.wrap_key_data(chance.key_bits(key, (num, 2)))
+def split_keys(key: jax.Array, num: int, first: jax.Array | int | None = None) -> jax.Array:
+  """num PRNG keys from `key`, by hashing (see `sample_actions`) instead of threefry;
+  `first`: keys first .. first + num - 1 of a longer split."""
+  return jax.random.wrap_key_data(chance.key_bits(key, (num, 2), first))

@@ -18,8 +18,13 @@ def _fmix32(x: jax.Array) -> jax.Array:
   return x ^ (x >> 16)
 
 
-def key_bits(key: jax.Array, shape: tuple[int, ...] = ()) -> jax.Array:
+def key_bits(key: jax.Array, shape: tuple[int, ...] = (),
+             first_row: jax.Array | int | None = None) -> jax.Array:
   """uint32[shape]: random bits from a PRNG key (typed, or a raw uint32 key array).
+
+  `first_row`: the bits are rows first_row .. first_row + shape[0] - 1 of those the key
+  gives a taller array of the same row shape (rows beyond shape[0] exist: a device playing
+  one block of a batch draws exactly what the whole batch's draw gives that block).
 
   A counter-based hash of the key's own words instead of threefry: on XLA:CPU a vmapped
   threefry call costs about 50 ns per game, more than a whole Kuhn step, while this costs a
@@ -36,6 +41,9 @@ def key_bits(key: jax.Array, shape: tuple[int, ...] = ()) -> jax.Array:
   if not shape:
     return seed
   counter = jax.lax.iota(jnp.uint32, int(np.prod(shape))).reshape(shape)
+  if first_row is not None:
+    counter = counter + jnp.asarray(first_row).astype(jnp.uint32) * jnp.uint32(
+        int(np.prod(shape[1:])))
   return _fmix32(seed ^ _fmix32(counter * jnp.uint32(0x9E3779B9) + jnp.uint32(1)))
 
 

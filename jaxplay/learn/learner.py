@@ -320,8 +320,9 @@ class Learner:
       scripted: scripted agents, the members after the network members (see `rollout`).
       shards: inside a data-parallel update, this device's L data shards: `env_states` (and
         `members`) hold its games, `keys` per game L keys, one per shard (each shard of
-        B / L games rolls out with its own); baselines and metrics are over every device's
-        games. None: one shard, one device.
+        B / L games rolls out with its own; on a members axis the device's block of each
+        shard's games, drawn as the whole shard would draw them: `Shards.first_game`);
+        baselines and metrics are over every device's games. None: one shard, one device.
       hparams: traced hyperparameters (gamma, gae_lambda; see `update`).
       tables: frozen members' policy tables (`rollout`'s, one game; `params` then the
         networks they name).
@@ -338,10 +339,11 @@ class Learner:
     batches, new_states, new_baselines, trajectories, metrics = [], [], [], [], {}
     for game, name in enumerate(self.games.names):
       game_ppo = self.game_ppo[game]
+      games_a_shard = jax.tree.leaves(env_states[game])[0].shape[0] // shards.local
       play = functools.partial(
           rollout, self.games, game, self.model, params, num_steps=ppo.num_steps,
           shaping=schedules["shaping"], bootstrap_truncated=ppo.bootstrap_truncated,
-          scripted=scripted, tables=tables)
+          scripted=scripted, tables=tables, first_game=shards.first_game(games_a_shard))
       env_state, traj, last_value, last_decides = shards.map(
           lambda state, seats, key: play(state, key, members=seats),
           *shards.split((env_states[game], None if members is None else members[game])),

@@ -36,6 +36,9 @@ holds its shards of every learner. Matchmaking (on the replicated payoff matrix)
 games; each device rolls out its games, each learner's PPO epochs average its gradients over
 all shards, and the payoff matrix moves by the returns summed over every device. The result
 depends on S, not on the devices; with S = 1 the layout and the update are as they were.
+Independent learners may also be split over a "members" axis of M devices
+(`config.parallel.members`): each device then holds, plays and trains the games of its L / M
+learners only (`shard_major` cuts the learners into M blocks), with the same result.
 
 Self-play is a population of one (`capacity=1`, every seat the learner): its update is the
 `Learner`'s, to float tolerance (tested). The static parts (games, network, optimizer,
@@ -50,12 +53,14 @@ from typing import Any, Callable, Sequence
 import jax
 import jax.numpy as jnp
 from flax import struct
+from jax.sharding import PartitionSpec
 
 from jaxplay.agents.agent import Agent
 from jaxplay.core.env import tree_select
 from jaxplay.core.errors import ConfigError, check_number
 from jaxplay.learn import matchmaking, side_by_side, tabular
 from jaxplay.learn.learner import Learner, chunk_scan
+from jaxplay.parallel import DATA
 
 
 @struct.dataclass
@@ -229,6 +234,9 @@ class Population:
       raise ConfigError("population: members are whole on every device; the learner's "
                         "parameters are cut over the devices (parallel.params), which only "
                         "self-play runs allow")
+    if self.scripted and learner.parallel.shards.members > 1:
+      raise ConfigError("population: scripted partners play on one members device "
+                        "(parallel.members = 1): their agents draw for the whole batch")
     if num_learners % learner.parallel.shards.members:
       raise ConfigError(f"population: the {learner.parallel.shards.members} devices of the "
                         f"mesh's members axis (parallel.members) must divide num_learners "
@@ -307,7 +315,8 @@ class Population:
 
   def place(self, state: PopulationState) -> PopulationState:
     """`state` on the learner's mesh: env states cut along their games axis over the data
-    devices, everything else replicated (`Learner.place`)."""
+    devices (and the members devices: `DataParallel.games_spec`), everything else
+    replicated (`Learner.place`)."""
     parallel = self.learner.parallel
     return parallel.replicate(state.replace(env_states=())).replace(
         env_states=parallel.shard(state.env_states))
@@ -315,16 +324,34 @@ class Population:
   def shard_major(self, games: Any) -> Any:
     """Arrays over the update's games [L x B, ...] in learner-major order (learner l's B
     games, then learner l + 1's) -> shard-major [S x L x B / S, ...] (shard s: the s-th run
-    of B / S games of every learner, learner-major). With one shard: as they are."""
-    num_shards = self.learner.parallel.num_shards
+    of B / S games of every learner, learner-major). With one shard: as they are. On a
+    members axis of M devices the learners are cut into M blocks first: [M, S, L / M, B / S,
+    ...], so that the (m D + d)-th of M x D equal pieces (device (d, m) of D data devices:
+    `DataParallel.games_spec`) holds the games of learner block m in device d's shards. The
+    layout depends on S and M only, not on D: a run resumed on another number of data
+    devices keeps each learner's games."""
+    return self._permute_games(games, to_shards=True)
+
+  def learner_major(self, games: Any) -> Any:
+    """The inverse of `shard_major`: the update's games [L x B, ...] as the state holds them
+    -> learner-major (learner l's B games, then learner l + 1's), the same for any S and M."""
+    return self._permute_games(games, to_shards=False)
+
+  def _permute_games(self, games: Any, to_shards: bool) -> Any:
+    """Learner-major [M, L / M, S, B / S, ...] <-> shard-major [M, S, L / M, B / S, ...]
+    (flattened into the leading axis; see `shard_major`)."""
+    parallel = self.learner.parallel
+    num_shards, members = parallel.num_shards, parallel.shards.members
     if num_shards == 1:
       return games
     learners = self.num_learners
+    blocks = ((learners // members, num_shards) if to_shards
+              else (num_shards, learners // members))
 
     def one(x):
-      runs = x.reshape((learners, num_shards, x.shape[0] // (learners * num_shards))
+      runs = x.reshape((members,) + blocks + (x.shape[0] // (learners * num_shards),)
                        + x.shape[1:])
-      return jnp.swapaxes(runs, 0, 1).reshape(x.shape)
+      return jnp.swapaxes(runs, 1, 2).reshape(x.shape)
     return jax.tree.map(one, games)
 
   def update(self, state: PopulationState, tables: tabular.MemberTables | None = None
@@ -346,8 +373,11 @@ class Population:
                   tables)
     sharded = (state.env_states, self.shard_major(members), split(shuffle_key),
                tuple(map(split, game_keys)))
+    games_spec, keys_spec = learner.parallel.games_spec, PartitionSpec(DATA)
     (params, opt_state, magnet, magnet_opt_state, baselines, (total, games), metrics), \
-        env_states = learner.parallel.run(self._learn, replicated, sharded)
+        env_states = learner.parallel.run(
+            self._learn, replicated, sharded, sharded_out=games_spec,
+            sharded_in=(games_spec, games_spec, keys_spec, keys_spec))
     payoff, counts = self._payoff_step(state.payoff, state.counts, total, games)
     metrics.update(learner.schedule_metrics(schedules))
     # Once the run is finished the learners keep their values (see `keep`): selected here,
@@ -369,7 +399,8 @@ class Population:
       replicated: (learners, every member's params, the learners' params, opt_state,
         magnet, magnet_opt_state [L, ...], baselines, schedules, member tables or None).
       sharded: (per game this device's games, their seats int32[B_d, P], shuffle keys [l],
-        per game rollout keys [l]) for its l local shards.
+        per game rollout keys [l]) for its l local shards (on a members axis, the games of
+        its block of the learners).
 
     Returns:
       ((the learners' params, opt_state, magnet, magnet_opt_state, baselines, (payoff
@@ -380,13 +411,13 @@ class Population:
     (learners, params_all, params, opt_state, magnet, magnet_opt_state, baselines, schedules,
      tables) = replicated
     env_states, members, shuffle_keys, game_keys = sharded
+    local_learners = self.num_learners // shards.members  # this device's: block m of M
     batch, env_states, baselines, trajectories, metrics = learner.collect(
         params_all if tables is None else params, env_states, baselines, game_keys, schedules,
-        members, blocks=self.num_learners, scripted=self.scripted, shards=shards,
-        tables=tables)
-    # [l x L, ...] in (shard, learner) order -> per learner its l shards [L, l, ...]
+        members, blocks=local_learners, scripted=self.scripted, shards=shards, tables=tables)
+    # [l x L', ...] in (shard, learner) order -> per learner its l shards [L', l, ...]
     batch = jax.tree.map(lambda x: jnp.swapaxes(
-        x.reshape((shards.local, self.num_learners) + x.shape[1:]), 0, 1), batch)
+        x.reshape((shards.local, local_learners) + x.shape[1:]), 0, 1), batch)
 
     def learn(member, params, opt_state, magnet, magnet_opt_state, batch):
       mine = (batch.member == member).astype(jnp.float32)  # its own decisions in its games
@@ -403,7 +434,7 @@ class Population:
     learn_all = side_by_side.over_leading_axis(
         learn, "map" if self.learner_map == "threads" else self.learner_map)
     params, opt_state, magnet, magnet_opt_state, learn_metrics = shards.gather(learn_all(
-        *shards.mine((learners, params, opt_state, magnet, magnet_opt_state, batch))))
+        *shards.mine((learners, params, opt_state, magnet, magnet_opt_state)), batch))
     metrics.update(jax.tree.map(jnp.mean, learn_metrics))
     if self.scripted:  # static
       metrics.update(_scripted_returns(trajectories, members, self.num_slots,

@@ -195,7 +195,7 @@ def rollout(games: GameSet, game: int, model: Model, params: Any, states: Any,
             key: jax.Array, num_steps: int, *, shaping: jax.Array | float = 0.0,
             bootstrap_truncated: bool = True, members: jax.Array | None = None,
             scripted: Sequence[agent_lib.Agent] = (),
-            tables: tabular.MemberTables | None = None):
+            tables: tabular.MemberTables | None = None, first_game: jax.Array | None = None):
   """Plays `num_steps` steps of game `game` in the B games `states` (wrapped envs).
 
   Args:
@@ -210,6 +210,11 @@ def rollout(games: GameSet, game: int, model: Model, params: Any, states: Any,
     shaping: weight of the env's `shaped_rewards` (games that declare them) added to its
       rewards.
     bootstrap_truncated: record the values of games cut by a time limit (`Trajectory.bootstrap`).
+    first_game: the B games are games first_game .. first_game + B - 1 of a larger batch
+      played with the same key (one device's block of a batch cut over devices): every
+      random draw (actions, the games' keys) is that batch's draw for these games, so the
+      block plays as it would in the whole batch. None: the batch is whole. Not with
+      `scripted` (their agents draw for the batch they see).
 
   Returns:
     (states after the rollout, Trajectory, last value float32[B, P] of every seat's current
@@ -225,6 +230,8 @@ def rollout(games: GameSet, game: int, model: Model, params: Any, states: Any,
     raise ValueError("rollout: scripted partners and member tables need members")
   if scripted and tables is not None:
     raise ValueError("rollout: scripted partners and member tables do not mix")
+  if scripted and first_game is not None:
+    raise ValueError("rollout: scripted partners play whole batches (first_game None)")
   num_members = None if members is None else jax.tree.leaves(params)[0].shape[0]
   network_members = (tables.network[members] if tables is not None
                      else jnp.minimum(members, num_members - 1) if scripted else members)
@@ -239,12 +246,12 @@ def rollout(games: GameSet, game: int, model: Model, params: Any, states: Any,
       logits = jnp.where(tables.use_table[member][..., None],
                          tabular.table_logits(tables, member, observation), logits)
     logits = masked_logits(logits, legal)
-    action = sample_actions(action_key, logits)
+    action = sample_actions(action_key, logits, first_game)
     if scripted:  # static
       action = _with_scripted_actions(env, scripted, scripted_keys, states, members,
                                       num_members, member, action)
     after = step(states, joint_action(action, seat, num_players),
-                 split_keys(env_key, action.shape[0]))
+                 split_keys(env_key, action.shape[0], first_game))
     reward = after.rewards
     if shaped_game:  # static: games without shaping skip the add
       reward = reward + shaping * after.shaped_rewards

@@ -22,10 +22,13 @@ Keys: each of an update's per-game and shuffle keys is split into S shard keys (
 with S = 1 the key itself), shard s taking the s-th, wherever it runs.
 
 Populations of L learners may add a second axis, "members", of M devices
-(`parallel.members`; the mesh then has D x M devices): the M devices of a data group roll
-out the same games (replicated along "members") and each runs the PPO epochs of its own
-L / M learners, whose results are then gathered (`Shards.mine`, `Shards.gather`). The
-learners' epochs, the bulk of an update, are split M ways; the result is the same for any M.
+(`parallel.members`; the mesh then has D x M devices): each of the M devices of a data group
+holds, of its data shards, the games of its own L / M learners (`games_spec`), rolls them
+out drawing for them what the whole shard's draw gives them (`Shards.first_game`), and runs
+its learners' PPO epochs, whose results are then gathered (`Shards.mine`, `Shards.gather`);
+the rollouts' statistics (returns, RAE baselines, the payoff matrix) are summed over both
+axes. Rollouts and epochs are both split M ways, and the result is the same for any M (to
+float rounding).
 
 Self-play runs may also cut their parameters, magnet and optimizer states over the data
 devices instead of holding them whole on each (`parallel.params`: FSDP-style sharding rules,
@@ -148,20 +151,33 @@ class DataParallel:
     return key[None] if self.num_shards == 1 else jax.random.split(key, self.num_shards)
 
   def run(self, fn: Callable[[Any, Any], tuple[Any, Any]], replicated: Any, sharded: Any,
-          in_specs: Any = PartitionSpec(), out_specs: Any = PartitionSpec()):
+          in_specs: Any = PartitionSpec(), out_specs: Any = PartitionSpec(),
+          sharded_in: Any = PartitionSpec(DATA), sharded_out: Any = PartitionSpec(DATA)):
     """`fn(replicated, sharded) -> (replicated, sharded)` on every device of the mesh: the
     `replicated` trees whole on each, the `sharded` ones (leading axis: S shards or B games)
     cut along their leading axis, device d taking the d-th of D equal pieces. `fn` must
     return replicated outputs equal on every device (reduced with `Shards.mean`/`total`).
     `in_specs`, `out_specs`: PartitionSpecs (pytree prefixes) of the replicated input and
-    output, for parameters cut over the data devices (`jaxplay.parallel.fsdp`)."""
+    output, for parameters cut over the data devices (`jaxplay.parallel.fsdp`);
+    `sharded_in`, `sharded_out`: those of the sharded ones (a population's games are also
+    cut over its members axis: `games_spec`)."""
     if self.mesh.size == 1:  # no shard_map: its outputs would be committed to the mesh, and
       return fn(replicated, sharded)  # jitted callers would compile again for them
     # check_vma=False: JAX's replication types would have every `lax.cond` and `scan` of the
     # games and rollouts mark its constant branches and carries as varying over "data".
-    return jax.shard_map(fn, mesh=self.mesh, in_specs=(in_specs, PartitionSpec(DATA)),
-                         out_specs=(out_specs, PartitionSpec(DATA)),
+    return jax.shard_map(fn, mesh=self.mesh, in_specs=(in_specs, sharded_in),
+                         out_specs=(out_specs, sharded_out),
                          check_vma=False)(replicated, sharded)
+
+  @property
+  def games_spec(self) -> PartitionSpec:
+    """How a population's games (leading axis) are cut: over the "data" devices and, on a
+    mesh with a "members" axis, over it too, device (d, m) taking the (m D + d)-th of M x D
+    pieces (`Population.shard_major` lays the games out so that it holds its shards' games
+    of its learners)."""
+    if self.mesh.shape[MEMBERS] == 1:
+      return PartitionSpec(DATA)
+    return PartitionSpec((MEMBERS, DATA))
 
   def replicate(self, tree: Any) -> Any:
     """`tree` on every device of the mesh (a one-device mesh leaves it where it is: placing
@@ -178,8 +194,8 @@ class DataParallel:
     return jax.device_put(tree, shardings)
 
   def shard(self, tree: Any) -> Any:
-    """`tree`'s arrays cut along their leading (games) axis over the mesh's devices (a
-    one-device mesh: as it is)."""
+    """`tree`'s arrays cut along their leading (games) axis over the mesh's devices, as
+    `games_spec` says (a one-device mesh: as it is)."""
     if self.mesh.size == 1:
       return tree
-    return jax.device_put(tree, NamedSharding(self.mesh, PartitionSpec(DATA)))
+    return jax.device_put(tree, NamedSharding(self.mesh, self.games_spec))

@@ -35,7 +35,7 @@ class Shards:
     local: L, the shards this device holds (a leading axis of size L on per-shard arrays).
     axis: the mesh axis name of the devices that share an update (None: no other devices).
     members: M, the devices of the mesh's "members" axis that split a population's learners
-      (1: none; see `mine`).
+      (1: none; see `mine`): each plays and trains its block of them.
     params: how the parameters are cut over `axis` (`jaxplay.parallel.fsdp.ParamLayout`), or
       None: whole on every device.
   """
@@ -93,8 +93,21 @@ class Shards:
     return jax.tree.map(one, tree)
 
   def total(self, tree: Any) -> Any:
-    """Sums over the devices of `axis` (values already summed over the local shards)."""
-    return tree if self.axis is None else jax.lax.psum(tree, self.axis)
+    """Sums over every device's games: those of `axis` and, where a population's learners
+    are split over it, of the "members" axis (values already summed over the local
+    shards)."""
+    axes = ((self.axis,) if self.axis is not None else ()) + (
+        (MEMBERS,) if self.members > 1 else ())
+    return jax.lax.psum(tree, axes) if axes else tree
+
+  def first_game(self, games: int) -> jax.Array | None:
+    """Where a population's learners are split over the "members" axis, this device plays
+    member block m's `games` of each of its shards: the first of them among the shard's
+    games of all blocks (m x games), so that its random draws are the whole shard's for
+    them (`rollout`'s first_game). None: this device plays its shards' every game."""
+    if self.members == 1:
+      return None
+    return jax.lax.axis_index(MEMBERS) * games
 
   def mean(self, tree: Any) -> Any:
     """Means over the devices of `axis` (each device's value a mean over its L shards, so
