@@ -234,9 +234,6 @@ class Population:
       raise ConfigError("population: members are whole on every device; the learner's "
                         "parameters are cut over the devices (parallel.params), which only "
                         "self-play runs allow")
-    if self.scripted and learner.parallel.shards.members > 1:
-      raise ConfigError("population: scripted partners play on one members device "
-                        "(parallel.members = 1): their agents draw for the whole batch")
     if num_learners % learner.parallel.shards.members:
       raise ConfigError(f"population: the {learner.parallel.shards.members} devices of the "
                         f"mesh's members axis (parallel.members) must divide num_learners "
