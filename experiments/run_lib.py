@@ -47,10 +47,13 @@ def _format(metrics: dict[str, float], keys) -> str:
   return " ".join(f"{k}={metrics[k]:.4g}" for k in keys if k in metrics)
 
 
-def restore_or_init(learner: Learner, checkpoints: Checkpointer, fresh):
+def restore_or_init(learner: Learner, checkpoints: Checkpointer, fresh,
+                    population: population_lib.Population | None = None):
   """The latest checkpoint's state if the workdir has one (after checking that it was made by
   the same config, up to the sections a resumed run may change), else `fresh` (the run's
-  initial state, whose structure the checkpoint must have)."""
+  initial state, whose structure the checkpoint must have). `population`: the run's, whose
+  games a checkpoint laid out for other `parallel` settings are re-laid out for it
+  (`Population.relaid`; each learner keeps its games)."""
   config = learner.config
   step = checkpoints.latest_step()
   if step is None:
@@ -68,7 +71,23 @@ def restore_or_init(learner: Learner, checkpoints: Checkpointer, fresh):
         f"{checkpoints.path(step)} was written by a different config; resuming would mix two "
         f"runs. Differences (saved -> now): {'; '.join(differences[:8])}. Use the saved config "
         f"(its fields are in {where}) or a new --workdir.")
-  return checkpoints.restore(step, fresh, added=population_lib.ADDED_LEAVES)
+  state = checkpoints.restore(step, fresh, added=population_lib.ADDED_LEAVES)
+  if population is None:
+    return state
+  return population.relaid(state, **saved_games_layout(checkpoints.metadata(step), saved,
+                                                       population))
+
+
+def saved_games_layout(metadata: dict, saved, population: population_lib.Population
+                       ) -> dict[str, int]:
+  """How a checkpoint's population games are laid out: as its metadata says
+  (`Population.games_layout`, recorded since 2026-12-04), else as far as its config says
+  (`parallel.members`; the shard count when `parallel.shards` or `parallel.data` fixed it,
+  else taken as today's)."""
+  if "games_layout" in metadata:
+    return {key: int(metadata["games_layout"][key]) for key in ("shards", "members")}
+  shards = saved.parallel.shards or saved.parallel.data or population.games_layout["shards"]
+  return {"shards": shards, "members": saved.parallel.members}
 
 
 def make_workdir(workdir: pathlib.Path) -> None:
@@ -373,7 +392,8 @@ def train(config, workdir: str | pathlib.Path, *, stop_after: int | None = None,
     return train_psro(learner, trainer, workdir, stop_after=stop_after, print_fn=print_fn)
   make_workdir(workdir)
   with Checkpointer(workdir / "checkpoints", max_to_keep=run.keep_checkpoints) as checkpoints:
-    state = restore_or_init(learner, checkpoints, trainer.init(config.seed))
+    population = getattr(trainer, "population", None)
+    state = restore_or_init(learner, checkpoints, trainer.init(config.seed), population)
     state = trainer.place(state)
     update = int(state.update)
     if writer_process:
@@ -432,16 +452,19 @@ def train(config, workdir: str | pathlib.Path, *, stop_after: int | None = None,
           print_fn(f"eval @ {update}: {_format(metrics, shown)} "
                    f"({time.perf_counter() - start:.1f} s)")
         if update % run.checkpoint_every == 0 or last:
-          save(checkpoints, update, state, learner)
+          save(checkpoints, update, state, learner, population)
   return state
 
 
-def save(checkpoints: Checkpointer, update: int, state, learner: Learner) -> None:
-  """A checkpoint of `state` at `update`, with the run's config in its metadata."""
+def save(checkpoints: Checkpointer, update: int, state, learner: Learner,
+         population: population_lib.Population | None = None) -> None:
+  """A checkpoint of `state` at `update`, with the run's config in its metadata (and a
+  population's `games_layout`)."""
   checkpoints.save(update, state, metadata={
       "config": json.loads(config_lib.to_json(learner.config)),
       "jaxplay_version": jaxplay.__version__,
-      "env_steps": update * learner.steps_per_update})
+      "env_steps": update * learner.steps_per_update,
+      **({"games_layout": population.games_layout} if population is not None else {})})
 
 
 def train_psro(learner: Learner, psro: PSRO, workdir: pathlib.Path, *,
@@ -461,7 +484,7 @@ def train_psro(learner: Learner, psro: PSRO, workdir: pathlib.Path, *,
   name, per_iteration = learner.games.names[0], psro.updates_per_iteration
   two_solvers = psro.output_meta_solver != psro.meta_solver
   with Checkpointer(workdir / "checkpoints", max_to_keep=run.keep_checkpoints) as checkpoints:
-    state = restore_or_init(learner, checkpoints, psro.init(config.seed))
+    state = restore_or_init(learner, checkpoints, psro.init(config.seed), psro.population)
     update = int(state.update)
     if writer_process:
       (workdir / "config.json").write_text(config_lib.to_json(config))
@@ -493,7 +516,7 @@ def train_psro(learner: Learner, psro: PSRO, workdir: pathlib.Path, *,
                  f"meta-strategy seat 0 "
                  f"{np.round(report.weights[0], 2).tolist()} "
                  f"({time.perf_counter() - start:.1f} s)")
-        save(checkpoints, update, state, learner)
+        save(checkpoints, update, state, learner, psro.population)
   return state
 
 

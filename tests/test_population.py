@@ -2,6 +2,8 @@
 members act only for their own seats and only the learner learns, adding a member compiles
 nothing, the payoff matrix follows the training games, and bad schemes are one clear error."""
 
+import json
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -20,13 +22,17 @@ from jaxplay.learn.learner import Learner
 
 
 def kuhn_learner(num_updates=3):
+  return Learner(kuhn_config(num_updates))
+
+
+def kuhn_config(num_updates=3):
   config = config_lib.defaults()
   config.network.kind, config.network.hidden = "mlp", (16,)
   config.ppo.num_envs, config.ppo.num_steps = 32, 4
   config.ppo.num_epochs, config.ppo.num_minibatches = 2, 2
   config.ppo.magnet_coef = 0.3
   config.total_env_steps = 32 * 4 * num_updates
-  return Learner(config)
+  return config
 
 
 @pytest.fixture(scope="module")
@@ -151,6 +157,57 @@ def test_learners_side_by_side_each_play_their_own_games(learner):
   assert np.isfinite(metrics["entropy"])
   with pytest.raises(ConfigError, match="num_learners must be in 1..capacity"):
     population_lib.Population(learner, capacity=1, num_learners=2)
+
+
+def _laid_out(ids, learners: int, shards: int, members: int):
+  """Learner-major game ids as a population of `learners` with S = `shards` data shards and M =
+  `members` member devices holds them, [M, S, L / M, B / S] flattened (written out here, not
+  taken from `Population`)."""
+  return ids.reshape(members, learners // members, shards, -1).swapaxes(1, 2).reshape(-1)
+
+
+def test_a_resume_with_other_shards_or_members_keeps_each_learners_games(tmp_path):
+  """Two learners' games saved in one layout and restored by a population with another keep
+  their learners: recorded in the checkpoint, inferred from an older checkpoint's config, and
+  an impossible recorded layout is one clear error."""
+  from jaxplay.io.checkpoints import CheckpointError, Checkpointer
+
+  def population(shards):
+    config = kuhn_config()
+    config.parallel.shards = shards
+    config.population.num_learners = config.population.capacity = 2
+    return population_lib.Population(Learner(config), capacity=2, num_learners=2)
+
+  now, before = population(4), population(2)
+  assert now.games_layout == {"shards": 4, "members": 1}
+  fresh = now.init(0)
+  ids = np.arange(2 * 32, dtype=np.int32)   # learner-major: learner 0's 32 games, then 1's
+  tagged = lambda order: fresh.replace(env_states=jax.tree_util.tree_map_with_path(
+      lambda path, x: jnp.asarray(order) if "current_player" in jax.tree_util.keystr(path)
+      else x, fresh.env_states))
+  restored_games = lambda directory: np.asarray(run_lib.restore_or_init(
+      now.learner, Checkpointer(directory), fresh, now).env_states[0].current_player)
+
+  # Saved by a run with 2 shards (the layout in the metadata), restored with 4.
+  with Checkpointer(tmp_path / "recorded") as checkpoints:
+    run_lib.save(checkpoints, 1, tagged(_laid_out(ids, 2, 2, 1)), before.learner, before)
+    assert checkpoints.metadata(1)["games_layout"] == {"shards": 2, "members": 1}
+  np.testing.assert_array_equal(restored_games(tmp_path / "recorded"), _laid_out(ids, 2, 4, 1))
+  assert not np.array_equal(_laid_out(ids, 2, 2, 1), _laid_out(ids, 2, 4, 1))
+
+  # Saved on 2 data x 2 member devices (recorded), and by an older version (none recorded:
+  # the layout its config fixed).
+  config = json.loads(config_lib.to_json(before.learner.config))
+  with Checkpointer(tmp_path / "members") as checkpoints:
+    checkpoints.save(1, tagged(_laid_out(ids, 2, 2, 2)), metadata={
+        "config": config, "games_layout": {"shards": 2, "members": 2}})
+  np.testing.assert_array_equal(restored_games(tmp_path / "members"), _laid_out(ids, 2, 4, 1))
+  with Checkpointer(tmp_path / "older") as checkpoints:
+    checkpoints.save(1, tagged(_laid_out(ids, 2, 2, 1)), metadata={"config": config})
+  np.testing.assert_array_equal(restored_games(tmp_path / "older"), _laid_out(ids, 2, 4, 1))
+
+  with pytest.raises(CheckpointError, match="laid out for 3 data shards and 1 member devices"):
+    now.relaid(fresh, shards=3, members=1)
 
 
 def test_per_seat_populations_grow_in_lockstep_and_play_across_seats(learner):

@@ -58,6 +58,7 @@ from jax.sharding import PartitionSpec
 from jaxplay.agents.agent import Agent
 from jaxplay.core.env import tree_select
 from jaxplay.core.errors import ConfigError, check_number
+from jaxplay.io.checkpoints import CheckpointError
 from jaxplay.learn import matchmaking, side_by_side, tabular
 from jaxplay.learn.learner import Learner, chunk_scan
 from jaxplay.parallel import DATA
@@ -334,11 +335,40 @@ class Population:
     -> learner-major (learner l's B games, then learner l + 1's), the same for any S and M."""
     return self._permute_games(games, to_shards=False)
 
-  def _permute_games(self, games: Any, to_shards: bool) -> Any:
-    """Learner-major [M, L / M, S, B / S, ...] <-> shard-major [M, S, L / M, B / S, ...]
-    (flattened into the leading axis; see `shard_major`)."""
+  @property
+  def games_layout(self) -> dict[str, int]:
+    """How the state's games are laid out (`shard_major`): {"shards": S, "members": M}.
+    Checkpoints record it, so that a run resumed with other `parallel` settings re-lays its
+    games out (`relaid`) instead of handing learners each other's games."""
     parallel = self.learner.parallel
-    num_shards, members = parallel.num_shards, parallel.shards.members
+    return {"shards": parallel.num_shards, "members": parallel.shards.members}
+
+  def relaid(self, state: PopulationState, shards: int, members: int) -> PopulationState:
+    """`state` with its games laid out for S = `shards` and M = `members` (a checkpoint's
+    `games_layout`) re-laid out for this population's (each learner keeps its own games,
+    in their order). The same state when the layouts are equal.
+
+    Raises:
+      CheckpointError: the games cannot have been laid out so (S or M does not divide them).
+    """
+    if {"shards": shards, "members": members} == self.games_layout:
+      return state
+    games = jax.tree.leaves(state.env_states)[0].shape[0]
+    if games % (self.num_learners * shards) or self.num_learners % members:
+      raise CheckpointError(
+          f"the checkpoint says its {games} games are laid out for {shards} data shards and "
+          f"{members} member devices, which do not divide {self.num_learners} learners' games")
+    saved_layout = jax.jit(functools.partial(self._permute_games, to_shards=False,
+                                             layout=(shards, members)))
+    return state.replace(env_states=jax.jit(self.shard_major)(saved_layout(state.env_states)))
+
+  def _permute_games(self, games: Any, to_shards: bool,
+                     layout: tuple[int, int] | None = None) -> Any:
+    """Learner-major [M, L / M, S, B / S, ...] <-> shard-major [M, S, L / M, B / S, ...]
+    (flattened into the leading axis; see `shard_major`); `layout` (S, M): another layout's
+    than this population's (`relaid`)."""
+    parallel = self.learner.parallel
+    num_shards, members = layout or (parallel.num_shards, parallel.shards.members)
     if num_shards == 1:
       return games
     learners = self.num_learners
