@@ -11,7 +11,7 @@ each separate run compiles its own program, as K runs of `experiments.train` wou
 steady state (one compiled chunk of `--updates` updates, best of --repeats). The population is
 timed with its learners on threads (each learner's run a program of its own, a CPU core each:
 the CPU's default), and with their epochs vmapped and mapped in one program
-(`Population(learner_map=...)`).
+(`Population(learner_map=...)`); `--ways` picks which of the three.
 """
 
 from __future__ import annotations
@@ -35,6 +35,10 @@ _LAYOUT = flags.DEFINE_string("layout", "cramped_room", "Overcooked layout.")
 _LEARNERS = flags.DEFINE_integer("learners", 8, "K self-play runs.")
 _UPDATES = flags.DEFINE_integer("updates", 50, "Updates of every run.")
 _REPEATS = flags.DEFINE_integer("repeats", 2, "Steady-state calls; the best is reported.")
+_WAYS = flags.DEFINE_list("ways", ["threads", "vmap", "map"],
+                          "How the population runs its learners side by side: a row each.")
+flags.register_validator("ways", lambda ways: set(ways) <= {"threads", "vmap", "map"},
+                         "--ways takes threads, vmap and map")
 _SET = flags.DEFINE_multi_string("set", [], "A config override, field=value (Python literal).")
 
 
@@ -79,7 +83,7 @@ def main(argv):
   steady_seq = sum(b for _, b in sequential)
   print(f"| {k} Learner runs one after the other | {whole_seq:.1f} | {steady_seq:.2f} | 1.00x, "
         f"1.00x |", flush=True)
-  for how in ("threads", "vmap", "map"):
+  for how in _WAYS.value:
     def together():
       population = Population(Learner(config), capacity=k, num_learners=k, learner_map=how)
       return population.compile_chunk, population.init(0)

@@ -45,6 +45,8 @@ _REPEATS = flags.DEFINE_integer("repeats", 1,
                                 "Timed runs per library (alternating); the best counts.")
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of both runs.")
 _LAYOUT = flags.DEFINE_string("layout", "cramped_room", "Overcooked layout (same names in both).")
+_NUM_ENVS = flags.DEFINE_integer("num_envs", 16, "Games an update, both libraries (IPPO's "
+                                 "published setting: 16); the rest of the batch stays.")
 
 # JaxMARL's published ippo_ff_overcooked setting.
 IPPO = dict(NUM_ENVS=16, NUM_STEPS=128, UPDATE_EPOCHS=4, NUM_MINIBATCHES=4, LR=2.5e-4,
@@ -92,14 +94,14 @@ class Transition(NamedTuple):
   obs: jax.Array        # [A, obs_dim]
 
 
-def jaxmarl_subject(layout: str, total_env_steps: int, seed: int) -> Subject:
+def jaxmarl_subject(layout: str, total_env_steps: int, seed: int, num_envs: int) -> Subject:
   import jaxmarl  # the peer library; a benchmark dependency only
   from jaxmarl.environments.overcooked import overcooked_layouts
   from jaxmarl.wrappers.baselines import LogWrapper
 
   env = LogWrapper(jaxmarl.make("overcooked", layout=overcooked_layouts[layout]))
-  agents, c = env.agents, IPPO
-  num_envs, steps_per_update = c["NUM_ENVS"], c["NUM_ENVS"] * c["NUM_STEPS"]
+  agents, c = env.agents, dict(IPPO, NUM_ENVS=num_envs)
+  steps_per_update = num_envs * c["NUM_STEPS"]
   num_updates = total_env_steps // steps_per_update
   network = ActorCritic(env.action_space(agents[0]).n)
   batchify = lambda d: jnp.concatenate([d[a].reshape(num_envs, -1) for a in agents])  # [A, ...]
@@ -194,10 +196,10 @@ def jaxmarl_subject(layout: str, total_env_steps: int, seed: int) -> Subject:
 
 # --- jaxplay -----------------------------------------------------------------------------------
 
-def jaxplay_subject(layout: str, total_env_steps: int, seed: int) -> Subject:
+def jaxplay_subject(layout: str, total_env_steps: int, seed: int, num_envs: int) -> Subject:
   config = overcooked_config.get_config(layout)
   config.total_env_steps = total_env_steps
-  config.ppo.num_envs, config.ppo.num_steps = IPPO["NUM_ENVS"], IPPO["NUM_STEPS"]
+  config.ppo.num_envs, config.ppo.num_steps = num_envs, IPPO["NUM_STEPS"]
   config.ppo.num_epochs = IPPO["UPDATE_EPOCHS"]
   config.ppo.num_minibatches = IPPO["NUM_MINIBATCHES"]
   config.network.kind, config.network.hidden, config.network.separate_critic = (
@@ -231,9 +233,10 @@ def main(argv):
   del argv
   device = jax.devices()[0]
   print(f"# {platform.node()} | {device.platform} {device.device_kind} | jax {jax.__version__} "
-        f"| jaxplay {jaxplay.__version__} | overcooked {_LAYOUT.value} | best of "
+        f"| jaxplay {jaxplay.__version__} | overcooked {_LAYOUT.value} | {_NUM_ENVS.value} games "
+        f"| best of "
         f"{_REPEATS.value}", flush=True)
-  args = (_LAYOUT.value, _TOTAL_ENV_STEPS.value, _SEED.value)
+  args = (_LAYOUT.value, _TOTAL_ENV_STEPS.value, _SEED.value, _NUM_ENVS.value)
   subjects = [jaxmarl_subject(*args), jaxplay_subject(*args)]
   compiled, results = {}, {}
   for subject in subjects:
