@@ -34,17 +34,17 @@ from tests import close, subprocess_env
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 UPDATES = 4
 # experiments/configs/kuhn_poker.py, small: 16 games x 8 steps, one epoch of 2 minibatches (each
-# minibatch step is collectives between the processes), a tiny transformer, 4 updates, 4 data
-# shards whatever the devices (so that every layout computes the same updates).
+# minibatch step is collectives between the processes), an MLP of 16 units (it compiles in half
+# the transformer's time; test_fsdp.py cuts the transformer), 4 updates, 4 data shards whatever
+# the devices (so that every layout computes the same updates).
 MINIBATCHES = dict(ppo__num_epochs=1, ppo__num_minibatches=2)
 OVERRIDES = dict(MINIBATCHES, total_env_steps=16 * 8 * UPDATES, ppo__num_envs=16,
-                 ppo__num_steps=8, network__width=16, network__depth=1, network__heads=2,
+                 ppo__num_steps=8, network__kind="mlp", network__hidden=(16,),
                  run__updates_per_call=2, run__log_every=2, run__eval_every=4,
                  run__checkpoint_every=2, parallel__data=0, parallel__shards=4)
-# A fictitious self-play population of small MLPs (faster to compile): snapshots at updates 2
-# and 4 (the learner plays its first snapshot in updates 3 and 4).
-POPULATION = dict(OVERRIDES, network__kind="mlp", network__hidden=(16,),
-                  population__scheme="fictitious", population__capacity=3,
+# A fictitious self-play population: snapshots at updates 2 and 4 (the learner plays its first
+# snapshot in updates 3 and 4).
+POPULATION = dict(OVERRIDES, population__scheme="fictitious", population__capacity=3,
                   population__snapshot_start=2, population__snapshot_every=2)
 
 def flags(overrides=OVERRIDES) -> list[str]:
@@ -150,19 +150,20 @@ CUT = dict(OVERRIDES, parallel__params=((".*", "fsdp"),))
 PSRO_RUN = dict(MINIBATCHES, ppo__num_envs=16, ppo__num_steps=8, network__hidden=(16,),
                 population__iterations=2, total_env_steps=16 * 8 * 2 * 2, parallel__data=0,
                 parallel__shards=4)
-# FCP's stage 2 (experiments/configs/fcp_overcooked.py, small: an 8-step cramped room, MLPs
-# 16 x 16) against one pool made of two stage-1 runs, trained on all 4 devices.
-STAGE_TWO = dict(MINIBATCHES, game_options__overcooked__horizon=8, network__hidden=(16, 16),
-                 ppo__num_envs=8, ppo__num_steps=8, total_env_steps=8 * 8 * UPDATES,
-                 run__updates_per_call=2, run__log_every=2, run__eval_every=4,
-                 run__checkpoint_every=2, eval__num_games=2, parallel__data=0,
-                 parallel__shards=4)
+# FCP's stage 1 on Kuhn (run in this process): 2 self-play learners side by side,
+# snapshots at updates 2 and 4, so 6 members. Its stage 2 (population.scheme "fcp") against
+# one pool made of two such runs, trained on all 4 devices. Kuhn rather than Overcooked, the
+# game FCP is for: what is tested is each process reading the pool, the same for any game,
+# and Kuhn's programs compile in a fraction of Overcooked's time.
+STAGE_ONE = dict(OVERRIDES, population__num_learners=2, population__capacity=6,
+                 population__snapshot_start=2, population__snapshot_every=2)
+STAGE_TWO = dict(OVERRIDES, population__scheme="fcp")
 # The side-by-side runs: name -> (config file, overrides on 1 process, on 2 processes, the
 # last line process 0 prints).
 RUNS = {"self_play": ("kuhn_poker", OVERRIDES, CUT, f"update {UPDATES}/{UPDATES}"),
         "population": ("kuhn_poker", POPULATION, POPULATION, f"update {UPDATES}/{UPDATES}"),
         "psro": ("psro_kuhn_poker", PSRO_RUN, PSRO_RUN, "iteration 2/2"),
-        "stage_two": ("fcp_overcooked", STAGE_TWO, STAGE_TWO, f"update {UPDATES}/{UPDATES}")}
+        "stage_two": ("kuhn_poker", STAGE_TWO, STAGE_TWO, f"update {UPDATES}/{UPDATES}")}
 
 
 def pools(root: pathlib.Path) -> list[pathlib.Path]:
@@ -191,12 +192,11 @@ def side_by_side(tmp_path_factory) -> tuple[pathlib.Path, dict[str, str]]:
   root/<run>/one (1 process of 4 devices; self-play with its parameters whole on each) and in
   root/<run>/two (2 processes of 2; self-play with its parameters cut over the 4: `CUT`)."""
   from experiments import run_lib
-  from tests.test_zsc_runs import stage_one_config   # a small run, 6 partners
   root = tmp_path_factory.mktemp("multihost")
   # Two finished stage-1 runs (the second a copy of the first: the pool's reading is tested,
   # not its contents).
   first, copy = pools(root)
-  run_lib.train(stage_one_config(), first, print_fn=lambda _: None)
+  run_lib.train(small_config(STAGE_ONE), first, print_fn=lambda _: None)
   shutil.copytree(first, copy)
   driver = [sys.executable, "-m", "tests.test_multihost", str(root), ",".join(RUNS)]
   port = free_port()
