@@ -3,6 +3,7 @@ process.
 
     python -m benchmarks.train_overcooked                       # 5M env steps each, best of 1
     python -m benchmarks.train_overcooked --total_env_steps=8192 --repeats=3   # a smoke test
+    python -m benchmarks.train_overcooked --num_envs=4096 --total_env_steps=3145728  # a GPU's batch
 
 JaxMARL IPPO: JaxMARL's Overcooked (`jaxmarl.make("overcooked", ...)` under its `LogWrapper`)
 trained by an IPPO written here in the PureJaxRL style with the setting JaxMARL publishes for
