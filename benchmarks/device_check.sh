@@ -11,14 +11,17 @@
 #   # ... or some sections only, e.g. to rerun one: "bash benchmarks/device_check.sh run fcp"
 #
 # Sections, each under its own time limit so that one slow part cannot eat the others' time
-# (`run`, at most 9 min 40 s in all, inside the tool's 10 minutes a command; with the
-# machine's start, most of a session's 15 device minutes: a rerun must be short and follow at
-# once, while the machine is still warm); each writes its log to $OUT/<section>.log, and the
-# benchmarks print each row as it is measured, so a section cut off keeps its rows so far.
-# The first run (2026-12-04, BUILD_NOTES.md "GPU figures") took 81, 16, 81*, 120*, 48, 42
-# and 91* s (* cut off); the FCP part, as a command of its own, 113 s:
+# (`run` of every section: at most 10 min 25 s, over the tool's 10 minutes a command, so pass
+# the sections of a session's question; with the machine's start, a session's 15 device
+# minutes hold about one full run: a rerun must be short and follow at once, while the
+# machine is still warm); each writes its log to $OUT/<section>.log, and the benchmarks print
+# each row as it is measured, so a section cut off keeps its rows so far. The first run
+# (2026-12-04, BUILD_NOTES.md "GPU figures"; envs then without Leduc, envs_hash tic-tac-toe
+# only) took 81, 16, 81*, 120*, 48, 42 and 91* s (* cut off); the FCP part, as a command of
+# its own, 113 s:
 #   envs        env steps/s against the number of games B, jaxplay next to Pgx and JaxMARL
-#   envs_hash   tic-tac-toe in the second harness (integer-hash actions, every observation summed)
+#   envs_hash   the board games in the second harness (integer-hash actions, every observation
+#               summed)
 #   population  one update of N = 16, 4, 1 learning members against N single updates, Kuhn
 #   population_ttt  the same on tic-tac-toe (issue 17; N = 16, the goal's, first)
 #   train       Overcooked training steps/s against JaxMARL's IPPO, 16 games (IPPO's setting)
@@ -66,10 +69,11 @@ case "$MODE" in
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT/gpu.txt"
     python3 -c "import jax, flax, optax, orbax.checkpoint as o; print('jax', jax.__version__, \
       jax.devices(), 'flax', flax.__version__, 'optax', optax.__version__)" | tee -a "$OUT/gpu.txt"
-    section envs 90 python3 -m benchmarks.envs --games=kuhn_poker,tic_tac_toe,overcooked \
-      --batch_sizes=4096,65536,524288 --repeats=3
-    section envs_hash 30 python3 -m benchmarks.envs --games=tic_tac_toe --harness=hash_sum \
-      --batch_sizes=4096,65536,524288 --repeats=3
+    section envs 120 python3 -m benchmarks.envs \
+      --games=kuhn_poker,leduc_poker,tic_tac_toe,overcooked --batch_sizes=4096,65536,524288 \
+      --repeats=3
+    section envs_hash 75 python3 -m benchmarks.envs --games=kuhn_poker,leduc_poker,tic_tac_toe \
+      --harness=hash_sum --batch_sizes=4096,65536,524288 --repeats=3
     section population 100 python3 -m benchmarks.population --games=kuhn_poker --sizes=16,4,1 \
       --repeats=5
     section population_ttt 130 python3 -m benchmarks.population --games=tic_tac_toe \

@@ -56,7 +56,8 @@ def load_run(workdir: pathlib.Path, step: int | None = None, num_games: int | No
     else:   # as `train` built it, if this process trained it
       learner, run = run_lib.built_run(config)
     state = checkpoints.restore(step, run.init(learner.config.seed),
-                                added=population_lib.ADDED_LEAVES)
+                                added=population_lib.ADDED_LEAVES,
+                                dropped=population_lib.DROPPED_LEAVES)
   return learner, run, state
 
 

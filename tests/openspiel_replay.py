@@ -137,12 +137,13 @@ def assert_info_state_bijection(rec: Record, ours) -> int:
   every player at every decision node of every recorded history. Returns the number of
   distinct information states of the players to move (OpenSpiel's infoset count)."""
   by_info, by_obs, decision_sets = {}, {}, set()
+  observation = np.asarray(ours.observation)  # computed when read: once, not per node
   for b, decisions in enumerate(rec.info_states):
     for t, infos in enumerate(decisions):
       decision_sets.add((rec.players[b, t], infos[rec.players[b, t]]))
       for player, info in enumerate(infos):
         key = (player, info)
-        obs = ours.observation[b, t, player].tobytes()
+        obs = observation[b, t, player].tobytes()
         assert by_info.setdefault(key, obs) == obs, f"one information state, two observations: {key}"
         assert by_obs.setdefault((player, obs), info) == info, (
             f"one observation of player {player}, two information states: "

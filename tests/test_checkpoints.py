@@ -258,3 +258,24 @@ def test_a_leaf_added_since_restores_from_the_target_and_nothing_else_does(workd
     checkpointer.save(2, newer)
     chex.assert_trees_all_equal(checkpointer.restore(2, newer, added=("born",))["born"],
                                 newer["born"])     # saved since: read from the checkpoint
+
+
+
+def test_a_leaf_dropped_since_is_skipped_and_nothing_else_is(workdir):
+  states = saved_run(workdir, steps=(1,))
+  # An older layout: observations stored beside the state (one of them of size 0).
+  older = {**make_state(), "observation": jnp.ones((2, 3), jnp.int8),
+           "env": {"observation": jnp.zeros((0,), jnp.int8), "x": jnp.int32(5)}}
+  now = {**make_state(), "env": {"x": jnp.int32(0)}}
+  with Checkpointer(workdir) as checkpointer:
+    checkpointer.save(2, older)
+    with pytest.raises(CheckpointError, match=r"does not fit.*'env/observation'"):
+      checkpointer.restore(2, now)                  # not declared dropped: an error
+    restored = checkpointer.restore(2, now, dropped=("observation",))
+    chex.assert_trees_all_equal(restored, {**make_state(), "env": {"x": jnp.int32(5)}})
+    without_replay = {name: leaf for name, leaf in now.items() if name != "replay"}
+    with pytest.raises(CheckpointError, match=r"replay: saved, but not in the state"):
+      checkpointer.restore(2, without_replay, dropped=("observation",))  # only those names
+    chex.assert_trees_all_equal(  # a checkpoint without such leaves restores as before
+        checkpointer.restore(1, make_state(), dropped=("observation",)),
+        jax.tree.map(jnp.asarray, states[1]))

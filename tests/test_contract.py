@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import pickle
 
 import chex
 import jax
@@ -358,3 +359,18 @@ def test_wrappers_refuse_a_wrong_order():
 def test_illegal_rewards_sum_to_zero_for_several_offenders():
   rewards = env_lib.illegal_action_rewards(jnp.array([True, False, True, False]))
   np.testing.assert_allclose(rewards, [-1.0, 1.0, -1.0, 1.0])
+
+
+def test_states_of_envs_built_alike_mix_and_others_do_not():
+  """A state carries its env's observer as static data: equal for envs of one class built
+  with equal arguments (defaults filled in), so their states share one pytree structure."""
+  default, explicit = jaxplay.make("negotiation"), jaxplay.make("negotiation", discount=1.0)
+  a, b = default.init(_key(0)), explicit.init(_key(1))
+  assert jax.tree.structure(a) == jax.tree.structure(b)
+  mixed = jax.jit(env_lib.tree_select)(jnp.bool_(False), a, b)
+  chex.assert_trees_all_equal(mixed.observation, b.observation)
+  other = jaxplay.make("negotiation", discount=0.9).init(_key(1))
+  assert jax.tree.structure(other) != jax.tree.structure(b)
+  copied = pickle.loads(pickle.dumps(a))  # e.g. to another process: the observer travels
+  assert jax.tree.structure(copied) == jax.tree.structure(a)
+  chex.assert_trees_all_equal(copied.observation, a.observation)

@@ -136,16 +136,18 @@ def test_a_learner_trains_against_the_static_partner_which_has_nothing_to_train(
 
 
 def test_a_population_without_scripted_partners_is_unchanged(learner, static):
-  """Weight 0: partners never drawn, so the update is bit for bit that of no partners."""
+  """Weight 0: partners never drawn, so the update is that of no partners: the same games,
+  and parameters equal to float rounding (the two programs are compiled apart, and XLA may
+  fuse the observation into the first layer differently in each)."""
   plain = population_lib.Population(learner, 1, "self_play")
   unused = best_response(learner, static, weight=0.0)
   step = lambda population: jax.jit(population.train_chunk, static_argnums=1)(
       population.init(3), 2)
   (want, want_metrics), (got, got_metrics) = step(plain), step(unused)
-  chex.assert_trees_all_equal(got.params, want.params)
+  chex.assert_trees_all_close(got.params, want.params, rtol=1e-5, atol=1e-9)
   chex.assert_trees_all_equal(got.env_states, want.env_states)
   for key, value in want_metrics.items():
-    np.testing.assert_array_equal(got_metrics[key], value, err_msg=key)
+    np.testing.assert_allclose(got_metrics[key], value, rtol=1e-4, atol=1e-7, err_msg=key)
 
 
 def test_bad_scripted_configs_are_one_clear_error(learner, static):

@@ -9,20 +9,28 @@ A game is a pure function pair over an immutable state:
 Every state carries per-player arrays so that one vmapped forward pass serves all seats.
 Games implement `_init_from(chance)`, `_step(state, action, key)`, `_observe(state)` and,
 if they have chance, `sample_chance(key)`; this module owns what all games share: the step
-counter, the no-op on finished games, the illegal-action rule, and computing the observation
-once per step, from the state the step settles on (which also keeps XLA from copying game
-logic into every observation element).
+counter, the no-op on finished games, the illegal-action rule, and the observation.
+
+The observation is not stored: `state.observation` computes it from the state when read (the
+state carries its env's `Observer` as static data). A state is then only the game's own
+fields and the contract's scalars, which a batch of games carries, selects and copies at every
+step; and XLA computes the observation where it is used, fused into what reads it. On one
+H200 this took the board games from behind Pgx to ahead of it at large batches (Kuhn 0.63x ->
+1.25x at B = 524,288; BUILD_NOTES.md "The observation, computed where read").
 
 Illegal actions (documented, tested behaviour under jit): if a player who may move chooses
 an action outside its legal set (or outside [0, num_actions)), the game ends at once
 (`terminated=True`); each offender gets reward -1 and the other players share +1 per offender
-equally, so the rewards still sum to zero. The observation is left as it was before the
-move. `jaxplay.core.wrappers.Checked` raises `IllegalActionError` instead.
+equally, so the rewards still sum to zero. The game's own fields (hence the observation) are
+left as they were before the move. `jaxplay.core.wrappers.Checked` raises
+`IllegalActionError` instead.
 """
 
 from __future__ import annotations
 
 import abc
+import functools
+import inspect
 from typing import Any, Callable, NamedTuple
 
 import jax
@@ -39,6 +47,47 @@ PRNGKey = jax.Array
 OBSERVATION_DTYPE = jnp.int8
 
 
+class Observer:
+  """How a state computes its observation: the `_observe` of the env that made it.
+
+  States carry one as static (non-array) pytree data. Two observers are equal when their envs
+  are of one class built with equal arguments (`Env.construction`), so that states of two
+  `make("kuhn_poker")` calls mix in one pytree operation and share jit's compiled functions;
+  that equality is also what makes reusing a compiled function correct.
+  """
+
+  def __init__(self, env: "Env"):
+    self.env = env
+    self.key = (type(env).__module__, type(env).__qualname__, env.construction)
+    self._batched: dict[int, Callable[["State"], Array]] = {}
+
+  def __call__(self, state: "State") -> Array:
+    return self.env._observe(state)
+
+  def batched(self, ndim: int) -> Callable[["State"], Array]:
+    """The observation of states with `ndim` batch dimensions: jitted (so that a state read
+    outside jit compiles once rather than running op by op at every read; inside jit it is
+    inlined) and vmapped once per batch dimension."""
+    if ndim not in self._batched:
+      observe = self.__call__
+      for _ in range(ndim):
+        observe = jax.vmap(observe)
+      self._batched[ndim] = jax.jit(observe)
+    return self._batched[ndim]
+
+  def __eq__(self, other: Any) -> bool:
+    return isinstance(other, Observer) and self.key == other.key
+
+  def __hash__(self) -> int:
+    return hash(self.key)
+
+  def __getstate__(self) -> dict:  # pickling an env or a state: the compiled functions stay
+    return {**self.__dict__, "_batched": {}}
+
+  def __repr__(self) -> str:
+    return f"Observer({self.key[1]}{self.key[2]})"
+
+
 @struct.dataclass
 class State:
   """Fields every game state has. P players, A actions, observations of L tokens x F features.
@@ -46,7 +95,8 @@ class State:
   Attributes:
     current_player: int32[] who moves now; -1 when all players move at once. At a terminal
       state it is the player who would be next in turn order; nobody has legal actions.
-    observation: int8[P, L, F] each player's information state as tokens.
+    observation: (a property, computed when read) int8[..., P, L, F] each player's
+      information state as tokens; `...` are the state's batch dimensions.
     legal_action_mask: bool[P, A] row p: the actions player p may take now (all False for a
       player who does not move, and for everyone at a terminal state).
     rewards: float32[P] reward of the last transition, by player id.
@@ -56,16 +106,24 @@ class State:
     terminated: bool[] the game ended by its rules.
     truncated: bool[] the game was cut by a time limit.
     step_count: int32[] number of `step` calls since `init` that changed the state.
+    observer: (static) the `Observer` that computes `observation`.
   """
 
   current_player: Array
-  observation: Array
   legal_action_mask: Array
   rewards: Array
   shaped_rewards: Array
   terminated: Array
   truncated: Array
   step_count: Array
+  observer: Observer = struct.field(pytree_node=False)
+
+  @property
+  def observation(self) -> Array:
+    observe = self.observer.batched(len(self.step_count.shape))
+    if isinstance(self.step_count, jax.ShapeDtypeStruct):  # a state from `jax.eval_shape`
+      return jax.eval_shape(observe, self)
+    return observe(self)
 
 
 class FixedFeatures(NamedTuple):
@@ -128,6 +186,34 @@ class Env(abc.ABC):
   `sample_chance`.
   """
 
+  def __init_subclass__(cls, **kwargs):
+    # Records what each env is built from (`construction`) around the class's own __init__.
+    super().__init_subclass__(**kwargs)
+    init = cls.__dict__.get("__init__")
+    if init is None:
+      return
+
+    @functools.wraps(init)
+    def recording_init(self, *args, **kwargs):
+      if "construction" not in self.__dict__:  # the most derived class's arguments count
+        bound = inspect.signature(type(self).__init__).bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        self.construction = "(" + ", ".join(
+            f"{name}={value!r}" for name, value in list(bound.arguments.items())[1:]) + ")"
+      init(self, *args, **kwargs)
+
+    cls.__init__ = recording_init
+
+  # What the env was built from, defaults filled in ("(layout='ring', ...)"): envs of one class
+  # built alike are the same game, and their states' observers compare equal. Set per env by
+  # the __init__ of classes that take arguments.
+  construction: str = "()"
+
+  @functools.cached_property
+  def observer(self) -> Observer:
+    """The `Observer` this env's states carry (`State.observation` calls its `_observe`)."""
+    return Observer(self)
+
   name: str
   num_players: int
   num_actions: int
@@ -176,8 +262,8 @@ class Env(abc.ABC):
 
   @abc.abstractmethod
   def _init_from(self, chance: Array) -> State:
-    """The initial state given the chance outcomes `sample_chance` would draw; its
-    observation is filled in by the caller (use `**self.fresh_fields()`)."""
+    """The initial state given the chance outcomes `sample_chance` would draw (build it with
+    `**self.fresh_fields()`)."""
 
   @abc.abstractmethod
   def _step(self, state: State, action: Array, key: PRNGKey | None) -> State:
@@ -245,11 +331,10 @@ class Env(abc.ABC):
     raise OpenSpielError(f"{self.name} has no OpenSpiel counterpart (games with one override "
                          "Env.openspiel_game and Env.from_openspiel_history)")
 
-  def fresh_fields(self) -> dict[str, Array]:
-    """The contract fields every game starts with (observation filled in later)."""
+  def fresh_fields(self) -> dict[str, Any]:
+    """The contract fields every game starts with."""
     return dict(
-        observation=jnp.zeros((self.num_players,) + tuple(self.observation_shape),
-                              OBSERVATION_DTYPE),
+        observer=self.observer,
         rewards=jnp.zeros((self.num_players,), jnp.float32),
         shaped_rewards=jnp.zeros((self.num_players,), jnp.float32),
         terminated=jnp.bool_(False),
@@ -276,8 +361,7 @@ class Env(abc.ABC):
       raise ConfigError(f"{self.name}: init_from takes a chance vector of shape "
                         f"{tuple(self.chance_shape)} (one row of chance_outcomes()[0]), got "
                         f"shape {chance.shape}")
-    state = self._init_from(chance)
-    return state.replace(observation=self._observe(state))
+    return self._init_from(chance)
 
   def step(self, state: State, action: Array, key: PRNGKey | None = None) -> State:
     """Apply a joint action (int32[P]; turn-based games read `action[current_player]`).
@@ -302,8 +386,7 @@ class Env(abc.ABC):
     # Keep the old state (finished game, or illegal move) or take the moved one; then set the
     # few fields that differ on the kept path.
     kept = done | illegal
-    settled = tree_select(kept, state, moved).replace(
-        observation=None,  # computed below, once, from the settled state
+    return tree_select(kept, state, moved).replace(
         terminated=jnp.where(kept, state.terminated | illegal, moved.terminated),
         legal_action_mask=moved.legal_action_mask & ~kept | state.legal_action_mask & done,
         rewards=jnp.where(kept, jnp.where(done, 0.0, illegal_action_rewards(offenders)),
@@ -311,7 +394,6 @@ class Env(abc.ABC):
         shaped_rewards=jnp.where(kept, 0.0, moved.shaped_rewards).astype(jnp.float32),
         step_count=state.step_count + (~done).astype(jnp.int32),
     )
-    return settled.replace(observation=self._observe(settled))
 
   def __repr__(self) -> str:
     return f"{type(self).__name__}(name={self.name!r}, num_players={self.num_players})"

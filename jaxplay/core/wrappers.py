@@ -92,17 +92,16 @@ class AutoResetState(WrappedState):
 
   Attributes:
     inner: the live game: a fresh one right after a game ended.
-    final: the game state the last transition reached, before any reset (its observation
-      is not stored: `final_observation` computes it when read).
+    final: the game state the last transition reached, before any reset.
     rewards, shaped_rewards, terminated, truncated: of the last transition (the game that just
       ended, if any).
     final_observation: int8[..., P, L, F] observation of `final`: bootstrap from it when
-      `truncated`. Computed on demand, so a program that never reads it never pays for it.
+      `truncated`. Computed when read (as every observation is), so a program that never
+      reads it never pays for it.
   """
 
   inner: Any
   final: Any
-  observe: Callable = struct.field(pytree_node=False)
 
   @property
   def rewards(self) -> jax.Array:
@@ -122,10 +121,7 @@ class AutoResetState(WrappedState):
 
   @property
   def final_observation(self) -> jax.Array:
-    observe = self.observe
-    for _ in range(self.final.current_player.ndim):  # one vmap per batch dimension
-      observe = jax.vmap(observe)
-    return observe(self.final)
+    return self.final.observation
 
 
 class AutoReset(Wrapper):
@@ -136,8 +132,7 @@ class AutoReset(Wrapper):
 
   def wrap_state(self, inner, final) -> AutoResetState:
     """The wrapper state for live game `inner` after a transition that reached `final`."""
-    return AutoResetState(inner=inner, final=final.replace(observation=None),
-                          observe=self.unwrapped._observe)
+    return AutoResetState(inner=inner, final=final)
 
   def init(self, key):
     state = self.env.init(key)

@@ -192,14 +192,16 @@ def build_tree(env: Env, *, max_nodes: int = 2_000_000, batch_size: int = 4096,
                     "at init (simultaneous moves or chance in step are not supported)")
   outcomes, probs = env.chance_outcomes() if chance is None else chance
   outcomes, probs = np.asarray(outcomes, np.int32), np.asarray(probs, np.float64)
-  init = _batched(jax.jit(jax.vmap(env.init_from)), batch_size)
-  step = _batched(jax.jit(jax.vmap(lambda s, a: env.step(s, a))), batch_size)
+  # Each call also returns its states' observations (computed on the device, once).
+  with_observation = lambda state: (state, state.observation)
+  init = _batched(jax.jit(jax.vmap(lambda c: with_observation(env.init_from(c)))), batch_size)
+  step = _batched(jax.jit(jax.vmap(lambda s, a: with_observation(env.step(s, a)))), batch_size)
 
-  states = init(outcomes)
+  states, observations = init(outcomes)
   parent = np.full(len(outcomes), -1, np.int32)
   action = np.full(len(outcomes), -1, np.int32)
   root = np.arange(len(outcomes), dtype=np.int32)
-  raw_levels, total = [], 0
+  raw_levels, level_observations, total = [], [], 0
   while True:
     total += len(parent)
     done = states.terminated | states.truncated
@@ -211,6 +213,7 @@ def build_tree(env: Env, *, max_nodes: int = 2_000_000, batch_size: int = 4096,
     child[node, act] = np.arange(len(node), dtype=np.int32)
     raw_levels.append(dict(player=player, legal=legal, child=child, parent=parent,
                            action=action, root=root, states=states))
+    level_observations.append(observations)
     if not len(node):
       break
     if total + len(node) > max_nodes:
@@ -218,22 +221,24 @@ def build_tree(env: Env, *, max_nodes: int = 2_000_000, batch_size: int = 4096,
                       "use a smaller game (e.g. fewer turns or instances) or raise max_nodes")
     parents = jax.tree.map(lambda x: x[node], states)
     joint = np.repeat(act[:, None], env.num_players, axis=1).astype(np.int32)
-    states = step(parents, joint)
+    states, observations = step(parents, joint)
     parent, action, root = node.astype(np.int32), act.astype(np.int32), root[node]
 
-  return _with_infosets(env, raw_levels, outcomes, probs)
+  return _with_infosets(env, raw_levels, level_observations, outcomes, probs)
 
 
-def _with_infosets(env: Env, raw_levels: list[dict], outcomes, probs) -> GameTree:
-  """Groups decision nodes into information sets by (player, that player's observation)."""
+def _with_infosets(env: Env, raw_levels: list[dict], level_observations: list[np.ndarray],
+                   outcomes, probs) -> GameTree:
+  """Groups decision nodes into information sets by (player, that player's observation;
+  `level_observations[depth]`: int8[N, P, L, F])."""
   seen: set[bytes] = set()
   player_of, legal_of, obs_of, level_of, node_of, levels = [], [], [], [], [], []
-  for depth, raw in enumerate(raw_levels):
+  for depth, (raw, observation) in enumerate(zip(raw_levels, level_observations)):
     player, legal = raw["player"], raw["legal"]
     infoset = np.full(len(player), -1, np.int32)
     movers = np.nonzero(player >= 0)[0]
     if len(movers):
-      own = raw["states"].observation[movers, player[movers]]
+      own = observation[movers, player[movers]]
       keys = np.concatenate([player[movers, None].view(np.uint8).reshape(len(movers), -1),
                              own.reshape(len(movers), -1).view(np.uint8)], axis=1)
       keys = np.ascontiguousarray(keys).view(np.dtype((np.void, keys.shape[1]))).ravel()
@@ -251,7 +256,7 @@ def _with_infosets(env: Env, raw_levels: list[dict], outcomes, probs) -> GameTre
       seen.update(keys[first].tolist())
       player_of.append(player[reps])
       legal_of.append(legal[reps])
-      obs_of.append(raw["states"].observation[reps, player[reps]])
+      obs_of.append(observation[reps, player[reps]])
       level_of.append(np.full(len(reps), depth, np.int32))
       node_of.append(reps.astype(np.int32))
     reward = np.asarray(raw["states"].rewards, np.float32)

@@ -23,7 +23,7 @@ import json
 import math
 import os
 import pathlib
-from typing import Any
+from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
@@ -239,7 +239,8 @@ class Checkpointer:
 
   # Restore.
 
-  def restore(self, step: int | None, target: Any, *, added: tuple[str, ...] = ()) -> Any:
+  def restore(self, step: int | None, target: Any, *, added: tuple[str, ...] = (),
+              dropped: tuple[str, ...] = ()) -> Any:
     """The state saved at `step` (None: the latest), as jax arrays in the structure of
     `target`, a tree with the saved leaves' shapes and dtypes (a freshly initialized state, or
     `jax.eval_shape` of one). The values are bitwise the saved ones. Each leaf is placed as
@@ -249,20 +250,26 @@ class Checkpointer:
 
     `added`: names of leaves added to the state's structure after checkpoints were written
     (e.g. "born"); a checkpoint without such a leaf restores with the target's value of it
-    (so `target` must then be a real state, not shapes). Any other difference is an error."""
+    (so `target` must then be a real state, not shapes). `dropped`: last parts of the names of
+    leaves removed from the structure since (e.g. "observation", which env states stored
+    until 2026-12); a checkpoint's leaves of those names are neither read nor an error. Any
+    other difference is an error."""
     step = self._existing_step(step)
     specs = _target_specs(target)
     info = self._info(step)
+    is_dropped = lambda name: name.rsplit("/", 1)[-1] in dropped and name not in dict(specs)
     empty = {name: _spec(s.shape, s.dtype) for name, s in specs if math.prod(s.shape) == 0}
-    self._check_empty(step, info.get("empty", {}), empty)
+    self._check_empty(step, {name: spec for name, spec in info.get("empty", {}).items()
+                             if not is_dropped(name)}, empty)
     absent = {name for name, _ in specs if name in added and name not in info["sha256"]}
     saved_tree = self._check_compatible(step, {name: (s.shape, s.dtype) for name, s in specs
-                                               if name not in empty and name not in absent})
+                                               if name not in empty and name not in absent},
+                                        is_dropped)
     device = jax.sharding.SingleDeviceSharding(_default_device())
     given = jax.tree.leaves(target)
     by_name = dict(specs)
     placed = {name: _sharding(leaf, device) for (name, _), leaf in zip(specs, given)}
-    spec = lambda name: (None if name in empty else jax.ShapeDtypeStruct(
+    spec = lambda name: (None if name in empty or is_dropped(name) else jax.ShapeDtypeStruct(
         by_name[name].shape, by_name[name].dtype, sharding=placed[name]))
     # Read in the saved tree's own structure (which lacks the `absent` leaves), then placed
     # into the target's by leaf name.
@@ -325,11 +332,12 @@ class Checkpointer:
           f"are {saved or 'none'}, the state's are {expected or 'none'}. Resume with the "
           "configuration it was saved with, or use a new --workdir")
 
-  def _check_compatible(self, step: int, expected: dict) -> Any:
-    """Compares the saved tree (orbax's metadata, no array read) with the target's leaves;
-    returns that metadata tree."""
+  def _check_compatible(self, step: int, expected: dict,
+                        is_dropped: Callable[[str], bool] = lambda name: False) -> Any:
+    """Compares the saved tree (orbax's metadata, no array read), less its dropped leaves,
+    with the target's leaves; returns that metadata tree."""
     tree = self._saved_tree(step)
-    saved = _specs_by_name(tree)
+    saved = {name: spec for name, spec in _specs_by_name(tree).items() if not is_dropped(name)}
     lines = _mismatches(saved, expected)
     if lines:
       shown = "\n  ".join(lines[:_SHOWN])

@@ -111,6 +111,9 @@ class PopulationState:
 # them from the fresh state (`Checkpointer.restore(..., added=...)`; "born": 0, "run_keys" the
 # seeds' keys, as at init).
 ADDED_LEAVES = ("born", "run_keys")
+# Leaves older checkpoints hold and PopulationState no longer has: env states stored their
+# observation until 2026-12 (now computed when read); `Checkpointer.restore(..., dropped=...)`.
+DROPPED_LEAVES = ("observation",)
 
 GIVEN = "given"  # the scheme of opponent distributions set from outside (`with_opponents`)
 
