@@ -252,12 +252,13 @@ class Checkpointer:
     (e.g. "born"); a checkpoint without such a leaf restores with the target's value of it
     (so `target` must then be a real state, not shapes). `dropped`: last parts of the names of
     leaves removed from the structure since (e.g. "observation", which env states stored
-    until 2026-12); a checkpoint's leaves of those names are neither read nor an error. Any
-    other difference is an error."""
+    until 2026-12); a checkpoint's leaves of those names, where the target has none, are
+    skipped: not restored, not an error. Any other difference is an error."""
     step = self._existing_step(step)
     specs = _target_specs(target)
     info = self._info(step)
-    is_dropped = lambda name: name.rsplit("/", 1)[-1] in dropped and name not in dict(specs)
+    targeted = {name for name, _ in specs}
+    is_dropped = lambda name: name.rsplit("/", 1)[-1] in dropped and name not in targeted
     empty = {name: _spec(s.shape, s.dtype) for name, s in specs if math.prod(s.shape) == 0}
     self._check_empty(step, {name: spec for name, spec in info.get("empty", {}).items()
                              if not is_dropped(name)}, empty)
