@@ -6,6 +6,7 @@ held-out partners (`experiments.crossplay`)."""
 import csv
 import json
 import os
+import pathlib
 import shutil
 import subprocess
 import sys
@@ -372,3 +373,14 @@ def test_evaluate_binary_prints_the_cross_play_table(stage_one, stage_two):
   table = result.stdout.split("cross-play (mean sparse return, both seats):\n")[1].splitlines()
   assert table[0].split() == ["agent", "heldout/0", "heldout/1", "static", "mean"]
   assert table[1].split()[:2] == ["this", "run"]
+
+
+def test_the_recorded_heldout_partners_still_restore():
+  """runs/heldout/ was written while env states stored their observation; those leaves are
+  skipped on restore (`population_lib.DROPPED_LEAVES`), and every member comes back."""
+  workdir = pathlib.Path(__file__).resolve().parents[1] / "runs" / "heldout" / "cramped_room"
+  _, _, state = evaluate_lib.load_run(workdir)
+  assert np.asarray(state.live).sum() == 4
+  observation = np.asarray(state.env_states[0].observation)
+  chex.assert_shape(observation, (64, 2, 20, 24))
+  assert observation.any()
