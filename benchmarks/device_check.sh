@@ -11,14 +11,15 @@
 #   # ... or some sections only, e.g. to rerun one: "bash benchmarks/device_check.sh run fcp"
 #
 # Sections, each under its own time limit so that one slow part cannot eat the others' time
-# (`run` of every section: at most 10 min 25 s, over the tool's 10 minutes a command, so pass
+# (`run` of every section: at most 10 min 55 s, over the tool's 10 minutes a command, so pass
 # the sections of a session's question; with the machine's start, a session's 15 device
 # minutes hold about one full run: a rerun must be short and follow at once, while the
 # machine is still warm); each writes its log to $OUT/<section>.log, and the benchmarks print
 # each row as it is measured, so a section cut off keeps its rows so far. The first run
 # (2026-12-04, BUILD_NOTES.md "GPU figures"; envs then without Leduc, envs_hash tic-tac-toe
 # only) took 81, 16, 81*, 120*, 48, 42 and 91* s (* cut off); the FCP part, as a command of
-# its own, 113 s:
+# its own, 113 s. Later that day, as they are now: envs 105 s, envs_hash 47, train_wide 54,
+# population 75, population_ttt 113 (its N = 1 rows included):
 #   envs        env steps/s against the number of games B, jaxplay next to Pgx and JaxMARL
 #   envs_hash   the board games in the second harness (integer-hash actions, every observation
 #               summed)

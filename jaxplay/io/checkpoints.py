@@ -334,7 +334,7 @@ class Checkpointer:
           "configuration it was saved with, or use a new --workdir")
 
   def _check_compatible(self, step: int, expected: dict,
-                        is_dropped: Callable[[str], bool] = lambda name: False) -> Any:
+                        is_dropped: Callable[[str], bool]) -> Any:
     """Compares the saved tree (orbax's metadata, no array read), less its dropped leaves,
     with the target's leaves; returns that metadata tree."""
     tree = self._saved_tree(step)
