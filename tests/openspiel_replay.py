@@ -114,18 +114,19 @@ def replay(env, rec: Record):
 
 def assert_same_play(rec: Record, ours) -> None:
   """Player to move, legal actions and termination at every decision; returns at the end."""
+  legal_action_mask = np.asarray(ours.legal_action_mask)  # computed when read: once
   for b in range(len(rec.histories)):
     n = rec.length[b]
     where = f"history {b} {rec.histories[b]}"
     np.testing.assert_array_equal(ours.current_player[b, :n], rec.players[b, :n],
                                   err_msg=f"player to move, {where}")
-    mask = ours.legal_action_mask[b, np.arange(n), rec.players[b, :n]]
+    mask = legal_action_mask[b, np.arange(n), rec.players[b, :n]]
     np.testing.assert_array_equal(mask, rec.legal[b, :n], err_msg=f"legal actions, {where}")
-    others = ours.legal_action_mask[b, :n].sum(axis=(1, 2)) - mask.sum(axis=1)
+    others = legal_action_mask[b, :n].sum(axis=(1, 2)) - mask.sum(axis=1)
     np.testing.assert_array_equal(others, 0, err_msg=f"non-movers have legal actions, {where}")
     np.testing.assert_array_equal(ours.terminated[b, :n + 1], np.arange(n + 1) == n,
                                   err_msg=f"termination, {where}")
-    assert not ours.legal_action_mask[b, n].any(), f"legal actions at terminal, {where}"
+    assert not legal_action_mask[b, n].any(), f"legal actions at terminal, {where}"
     np.testing.assert_allclose(ours.rewards[b, :n + 1].sum(axis=0), rec.returns[b], atol=1e-5,
                                rtol=1e-6, err_msg=f"returns, {where}")
     np.testing.assert_array_equal(ours.rewards[b, :n], 0.0,

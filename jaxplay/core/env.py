@@ -7,16 +7,20 @@ A game is a pure function pair over an immutable state:
     state = env.step(state, action, key)   # action: int32[num_players], a joint action
 
 Every state carries per-player arrays so that one vmapped forward pass serves all seats.
-Games implement `_init_from(chance)`, `_step(state, action, key)`, `_observe(state)` and,
-if they have chance, `sample_chance(key)`; this module owns what all games share: the step
-counter, the no-op on finished games, the illegal-action rule, and the observation.
+Games implement `_init_from(chance)`, `_step(state, action, key)`, `_observe(state)`,
+`_legal_action_mask(state)` and, if they have chance, `sample_chance(key)`; this module owns
+what all games share: the step counter, the no-op on finished games, the illegal-action rule,
+and the reads.
 
-The observation is not stored: `state.observation` computes it from the state when read (the
-state carries its env's `Observer` as static data). A state is then only the game's own
-fields and the contract's scalars, which a batch of games carries, selects and copies at every
-step; and XLA computes the observation where it is used, fused into what reads it. On one
-H200 this took the board games from behind Pgx to ahead of it at large batches (Kuhn 0.63x ->
-1.25x at B = 524,288; BUILD_NOTES.md "The observation, computed where read").
+The observation and the legal-action mask are not stored: `state.observation` and
+`state.legal_action_mask` compute them from the state when read (the state carries its env's
+`Observer` as static data). A state is then only the game's own fields and the contract's
+scalars, which a batch of games carries, selects and copies at every step; and XLA computes
+the reads where they are used, fused into what reads them. On one H200 the observation's
+move took the board games from behind Pgx to ahead of it at large batches (Kuhn 0.63x ->
+1.25x at B = 524,288); on this project's 2-core CPU the mask's took tic-tac-toe to twice
+Pgx's rate (BUILD_NOTES.md, "The observation, computed where read" and "The legal-action
+mask, computed where read").
 
 Illegal actions (documented, tested behaviour under jit): if a player who may move chooses
 an action outside its legal set (or outside [0, num_actions)), the game ends at once
@@ -48,7 +52,8 @@ OBSERVATION_DTYPE = jnp.int8
 
 
 class Observer:
-  """How a state computes its observation: the `_observe` of the env that made it.
+  """What a state's players see and may do: the `_observe` and `_legal_action_mask` of the env
+  that made it.
 
   States carry one as static (non-array) pytree data. Two observers are equal when their envs
   are of one class built with equal arguments (`Env.construction`), so that states of two
@@ -59,21 +64,26 @@ class Observer:
   def __init__(self, env: "Env"):
     self.env = env
     self.key = (type(env).__module__, type(env).__qualname__, env.construction)
-    self._batched: dict[int, Callable[["State"], Array]] = {}
+    self._batched: dict[tuple[str, int], Callable[["State"], Array]] = {}
 
-  def __call__(self, state: "State") -> Array:
+  def observation(self, state: "State") -> Array:
+    """int8[P, L, F] of one (unbatched) state."""
     return self.env._observe(state)
 
-  def batched(self, ndim: int) -> Callable[["State"], Array]:
-    """The observation of states with `ndim` batch dimensions: jitted (so that a state read
-    outside jit compiles once rather than running op by op at every read; inside jit it is
-    inlined) and vmapped once per batch dimension."""
-    if ndim not in self._batched:
-      observe = self.__call__
+  def legal_action_mask(self, state: "State") -> Array:
+    """bool[P, A] of one (unbatched) state: the game's rule, and nothing once it is over."""
+    return self.env._legal_action_mask(state) & ~(state.terminated | state.truncated)
+
+  def batched(self, read: str, ndim: int) -> Callable[["State"], Array]:
+    """`read` ("observation" or "legal_action_mask") of states with `ndim` batch dimensions:
+    jitted (so that a state read outside jit compiles once rather than running op by op at
+    every read; inside jit it is inlined) and vmapped once per batch dimension."""
+    if (read, ndim) not in self._batched:
+      compute = getattr(self, read)
       for _ in range(ndim):
-        observe = jax.vmap(observe)
-      self._batched[ndim] = jax.jit(observe)
-    return self._batched[ndim]
+        compute = jax.vmap(compute)
+      self._batched[read, ndim] = jax.jit(compute)
+    return self._batched[read, ndim]
 
   def __eq__(self, other: Any) -> bool:
     return isinstance(other, Observer) and self.key == other.key
@@ -97,8 +107,9 @@ class State:
       state it is the player who would be next in turn order; nobody has legal actions.
     observation: (a property, computed when read) int8[..., P, L, F] each player's
       information state as tokens; `...` are the state's batch dimensions.
-    legal_action_mask: bool[P, A] row p: the actions player p may take now (all False for a
-      player who does not move, and for everyone at a terminal state).
+    legal_action_mask: (a property, computed when read) bool[..., P, A] row p: the actions
+      player p may take now (all False for a player who does not move, and for everyone at a
+      terminal state).
     rewards: float32[P] reward of the last transition, by player id.
     shaped_rewards: float32[P] the game's optional shaping signal for the last transition
       (Overcooked's intermediate rewards); zeros in games without one. Not part of the
@@ -106,11 +117,10 @@ class State:
     terminated: bool[] the game ended by its rules.
     truncated: bool[] the game was cut by a time limit.
     step_count: int32[] number of `step` calls since `init` that changed the state.
-    observer: (static) the `Observer` that computes `observation`.
+    observer: (static) the `Observer` that computes `observation` and `legal_action_mask`.
   """
 
   current_player: Array
-  legal_action_mask: Array
   rewards: Array
   shaped_rewards: Array
   terminated: Array
@@ -120,10 +130,17 @@ class State:
 
   @property
   def observation(self) -> Array:
-    observe = self.observer.batched(len(self.step_count.shape))
+    return self._read("observation")
+
+  @property
+  def legal_action_mask(self) -> Array:
+    return self._read("legal_action_mask")
+
+  def _read(self, read: str) -> Array:
+    compute = self.observer.batched(read, len(self.step_count.shape))
     if isinstance(self.step_count, jax.ShapeDtypeStruct):  # a state from `jax.eval_shape`
-      return jax.eval_shape(observe, self)
-    return observe(self)
+      return jax.eval_shape(compute, self)
+    return compute(self)
 
 
 class FixedFeatures(NamedTuple):
@@ -146,19 +163,16 @@ def turn_mask(player: Array, legal: Array, num_players: int) -> Array:
   return (jnp.arange(num_players) == player)[:, None] & legal[None, :]
 
 
-def turn_fields(next_player: Array, legal: Array, terminated: Array, payoff: Array,
-                num_players: int) -> dict[str, Array]:
+def turn_fields(next_player: Array, terminated: Array, payoff: Array) -> dict[str, Array]:
   """The contract fields after a move in a turn-based game.
 
   Args:
     next_player: int32[] who moves next (kept as is at a terminal state).
-    legal: bool[A] the actions `next_player` may take if the game goes on.
     terminated: bool[] whether the move ended the game.
     payoff: float[P] the returns, paid out only if the game ended.
   """
   return dict(
       current_player=next_player,
-      legal_action_mask=turn_mask(next_player, legal & ~terminated, num_players),
       rewards=jnp.where(terminated, payoff, 0.0).astype(jnp.float32),
       terminated=terminated,
   )
@@ -211,7 +225,8 @@ class Env(abc.ABC):
 
   @functools.cached_property
   def observer(self) -> Observer:
-    """The `Observer` this env's states carry (`State.observation` calls its `_observe`)."""
+    """The `Observer` this env's states carry (`state.observation` calls its `_observe`,
+    `state.legal_action_mask` its `_legal_action_mask`)."""
     return Observer(self)
 
   name: str
@@ -267,12 +282,18 @@ class Env(abc.ABC):
 
   @abc.abstractmethod
   def _step(self, state: State, action: Array, key: PRNGKey | None) -> State:
-    """Advances a live state by a legal joint action. The caller sets `step_count` and the
-    observation."""
+    """Advances a live state by a legal joint action. The caller sets `step_count`."""
 
   @abc.abstractmethod
   def _observe(self, state: State) -> Array:
     """int8[P, L, F]: every player's observation of `state`; a function of the state only."""
+
+  @abc.abstractmethod
+  def _legal_action_mask(self, state: State) -> Array:
+    """bool[P, A]: the actions each player may take in `state` by the game's rules (row p all
+    False when p does not move); a function of the state only. The contract's
+    `legal_action_mask` is this with every row cleared once the game is over, so a game need
+    not look at `terminated`."""
 
   def fixed_features(self) -> FixedFeatures:
     """The observation features that never change (see `FixedFeatures`). Games whose
@@ -375,23 +396,30 @@ class Env(abc.ABC):
           f"{self.name}: step takes a joint action of shape ({self.num_players},), one action "
           f"per player (turn-based games read action[current_player]); got shape {action.shape}")
     done = state.terminated | state.truncated
+    legal = state.legal_action_mask  # all False once done
     if self.simultaneous:
-      offenders = illegal_players(state.legal_action_mask, action) & ~done
-    else:  # only the player to move has legal actions, so its choice alone can be illegal
-      mover = jnp.arange(self.num_players) == state.current_player
-      chosen = jnp.arange(self.num_actions) == of_player(action, state.current_player)
-      offenders = mover & ~(state.legal_action_mask & chosen).any() & ~done
-    illegal = offenders.any()
+      offenders = illegal_players(legal, action) & ~done
+      rewards_if_illegal = illegal_action_rewards(offenders)
+      illegal = offenders.any()
+    else:  # only the mover's row holds legal actions, so its choice alone can be illegal
+      player = state.current_player
+      chosen = jnp.arange(self.num_actions) == of_player(action, player)
+      illegal = ~(of_player(legal, player) & chosen).any() & ~done
+      # One offender: -1 for it, the others share +1 (no count of offenders to divide by).
+      rewards_if_illegal = jnp.where(jnp.arange(self.num_players) == player, -1.0,
+                                     1.0 / (self.num_players - 1))
     moved = self._step(state, action, key)
     # Keep the old state (finished game, or illegal move) or take the moved one; then set the
-    # few fields that differ on the kept path.
+    # few fields that differ on the kept path. Games without shaping keep their zeros as they
+    # are, which lets XLA see the field never changes (a select less for every game a step).
     kept = done | illegal
+    shaped_rewards = (jnp.where(kept, 0.0, moved.shaped_rewards).astype(jnp.float32)
+                      if self.has_shaped_rewards else state.shaped_rewards)
     return tree_select(kept, state, moved).replace(
         terminated=jnp.where(kept, state.terminated | illegal, moved.terminated),
-        legal_action_mask=moved.legal_action_mask & ~kept | state.legal_action_mask & done,
-        rewards=jnp.where(kept, jnp.where(done, 0.0, illegal_action_rewards(offenders)),
+        rewards=jnp.where(kept, jnp.where(done, 0.0, rewards_if_illegal),
                           moved.rewards).astype(jnp.float32),
-        shaped_rewards=jnp.where(kept, 0.0, moved.shaped_rewards).astype(jnp.float32),
+        shaped_rewards=shaped_rewards,
         step_count=state.step_count + (~done).astype(jnp.int32),
     )
 

@@ -151,7 +151,10 @@ class AutoReset(Wrapper):
       step_key, init_key = None, key
     after = self.env.step(state.inner, action, step_key)
     done = after.terminated | after.truncated
-    return self.wrap_state(env_lib.tree_select(done, self.env.init(init_key), after), after)
+    fresh = self.env.init(init_key)
+    if not self.env.has_shaped_rewards:  # zeros in every state: kept as they are (`Env.step`)
+      fresh = fresh.replace(shaped_rewards=after.shaped_rewards)
+    return self.wrap_state(env_lib.tree_select(done, fresh, after), after)
 
 
 # --- episode statistics -------------------------------------------------------------------

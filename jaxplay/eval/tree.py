@@ -192,12 +192,12 @@ def build_tree(env: Env, *, max_nodes: int = 2_000_000, batch_size: int = 4096,
                     "at init (simultaneous moves or chance in step are not supported)")
   outcomes, probs = env.chance_outcomes() if chance is None else chance
   outcomes, probs = np.asarray(outcomes, np.int32), np.asarray(probs, np.float64)
-  # Each call also returns its states' observations (computed on the device, once).
-  with_observation = lambda state: (state, state.observation)
-  init = _batched(jax.jit(jax.vmap(lambda c: with_observation(env.init_from(c)))), batch_size)
-  step = _batched(jax.jit(jax.vmap(lambda s, a: with_observation(env.step(s, a)))), batch_size)
+  # Each call also returns its states' reads (computed on the device, once).
+  with_reads = lambda state: (state, state.observation, state.legal_action_mask)
+  init = _batched(jax.jit(jax.vmap(lambda c: with_reads(env.init_from(c)))), batch_size)
+  step = _batched(jax.jit(jax.vmap(lambda s, a: with_reads(env.step(s, a)))), batch_size)
 
-  states, observations = init(outcomes)
+  states, observations, masks = init(outcomes)
   parent = np.full(len(outcomes), -1, np.int32)
   action = np.full(len(outcomes), -1, np.int32)
   root = np.arange(len(outcomes), dtype=np.int32)
@@ -206,7 +206,7 @@ def build_tree(env: Env, *, max_nodes: int = 2_000_000, batch_size: int = 4096,
     total += len(parent)
     done = states.terminated | states.truncated
     player = np.where(done, -1, states.current_player).astype(np.int32)
-    legal = states.legal_action_mask[np.arange(len(player)), np.maximum(player, 0)]
+    legal = masks[np.arange(len(player)), np.maximum(player, 0)]
     legal &= ~done[:, None]
     node, act = np.nonzero(legal)
     child = np.full(legal.shape, -1, np.int32)
@@ -221,7 +221,7 @@ def build_tree(env: Env, *, max_nodes: int = 2_000_000, batch_size: int = 4096,
                       "use a smaller game (e.g. fewer turns or instances) or raise max_nodes")
     parents = jax.tree.map(lambda x: x[node], states)
     joint = np.repeat(act[:, None], env.num_players, axis=1).astype(np.int32)
-    states, observations = step(parents, joint)
+    states, observations, masks = step(parents, joint)
     parent, action, root = node.astype(np.int32), act.astype(np.int32), root[node]
 
   return _with_infosets(env, raw_levels, level_observations, outcomes, probs)

@@ -69,7 +69,6 @@ class KuhnPoker(env_lib.Env):
     n = self.num_players
     return KuhnState(
         current_player=jnp.int32(0),
-        legal_action_mask=env_lib.turn_mask(0, jnp.ones(2, bool), n),
         cards=cards,
         history=jnp.full((self.max_moves,), -1, jnp.int32),
         num_moves=jnp.int32(0),
@@ -101,12 +100,16 @@ class KuhnPoker(env_lib.Env):
     payoff = jnp.where(is_winner, pot - put_in, -put_in)
     next_player = jnp.where(num_moves >= n, num_moves - n, num_moves)
     return state.replace(
-        **env_lib.turn_fields(next_player, jnp.ones(2, bool), terminated, payoff, n),
+        **env_lib.turn_fields(next_player, terminated, payoff),
         history=history,
         num_moves=num_moves,
         first_bettor=first_bettor,
         has_bet=has_bet,
     )
+
+  def _legal_action_mask(self, state: KuhnState):
+    """bool[N, 2]: pass and bet, for the mover."""
+    return env_lib.turn_mask(state.current_player, jnp.ones(2, bool), self.num_players)
 
   def _observe(self, state: KuhnState):
     """int8[N, 2N, 2N+3], built from one-hot comparisons (no scatter)."""

@@ -80,7 +80,6 @@ class LeducPoker(env_lib.Env):
   def _init_from(self, cards) -> LeducState:
     return LeducState(
         current_player=jnp.int32(0),
-        legal_action_mask=env_lib.turn_mask(0, jnp.array([False, True, True]), 2),
         cards=cards,
         history=jnp.full((2 * SLOTS_PER_ROUND,), -1, jnp.int32),
         slot=jnp.int32(0),
@@ -126,15 +125,20 @@ class LeducPoker(env_lib.Env):
     won = jnp.where(fold, jnp.where(player == 0, -c0, c1), showdown)
     payoff = jnp.where(jnp.arange(2) == 0, won, -won)
 
-    # Facing a bet (fold legal) exactly after a raise; raise while fewer than 2 this round.
-    legal = jnp.stack([raise_, jnp.bool_(True), num_raises < MAX_RAISES])
     return state.replace(
-        **env_lib.turn_fields(next_player, legal, terminated, payoff, 2),
+        **env_lib.turn_fields(next_player, terminated, payoff),
         history=history,
         slot=slot,
         num_raises=num_raises,
         contrib=contrib,
     )
+
+  def _legal_action_mask(self, state: LeducState):
+    """bool[2, 3] for the mover: fold when facing a bet (exactly after a raise: the
+    contributions differ), call always, raise while fewer than 2 this round."""
+    legal = jnp.stack([state.contrib[0] != state.contrib[1], jnp.bool_(True),
+                       state.num_raises < MAX_RAISES])
+    return env_lib.turn_mask(state.current_player, legal, 2)
 
   def _observe(self, state: LeducState):
     """int8[2, 10, 13]: each token has at most two hot features, compared against an iota."""

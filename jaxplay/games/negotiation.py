@@ -220,8 +220,6 @@ class Negotiation(env_lib.Env):
   def _init_from(self, chance) -> NegotiationState:
     return NegotiationState(
         current_player=jnp.int32(0),
-        legal_action_mask=env_lib.turn_mask(
-            0, self._legal(chance[:3], jnp.bool_(False), jnp.bool_(self.num_messages > 0)), 2),
         pool=chance[:3],
         values=chance[3:9].reshape(2, 3),
         end_after=chance[9],
@@ -233,11 +231,14 @@ class Negotiation(env_lib.Env):
         **self.fresh_fields(),
     )
 
-  def _legal(self, pool, has_offer, talking):
-    """bool[A]: offers within the pool and Agree after an offer, or the message symbols."""
-    offers = (jnp.asarray(OFFERS) <= pool).all(axis=1) & ~talking
+  def _legal_action_mask(self, state: NegotiationState):
+    """bool[2, A] for the mover: offers within the pool and Agree after an offer, or the
+    message symbols while it still has messages to send this turn."""
+    talking = state.num_sent < self.num_messages
+    offers = (jnp.asarray(OFFERS) <= state.pool).all(axis=1) & ~talking
     symbols = jnp.full((self.vocab_size,), talking)
-    return jnp.concatenate([offers, (has_offer & ~talking)[None], symbols])
+    legal = jnp.concatenate([offers, ((state.num_offers > 0) & ~talking)[None], symbols])
+    return env_lib.turn_mask(state.current_player, legal, 2)
 
   def _step(self, state: NegotiationState, action, key) -> NegotiationState:
     del key
@@ -265,8 +266,7 @@ class Negotiation(env_lib.Env):
     exponent = jnp.maximum(num_offers + is_agree.astype(jnp.int32) - 2, 0)
     returns = scores * jnp.float32(self.discount) ** exponent
     payoff = returns + self.weight * returns[::-1]
-    legal = self._legal(state.pool, num_offers > 0, num_sent < self.num_messages)
-    return state.replace(**env_lib.turn_fields(next_player, legal, terminated, payoff, 2))
+    return state.replace(**env_lib.turn_fields(next_player, terminated, payoff))
 
   def _observe(self, state: NegotiationState):
     """int8[2, L, F]: each kind of token as a concatenation of its feature blocks

@@ -51,19 +51,16 @@ class TicTacToe(env_lib.Env):
     del chance
     return TicTacToeState(
         current_player=jnp.int32(0),
-        legal_action_mask=env_lib.turn_mask(0, jnp.ones(9, bool), 2),
         move_number=jnp.zeros((9,), jnp.int8),
         board=jnp.int32(0),
         **self.fresh_fields(),
     )
 
   def _step(self, state: TicTacToeState, action, key) -> TicTacToeState:
-    # Everything but the move numbers is scalar bit arithmetic on one int32 board, from which
-    # the arrays ([9] move numbers, [2, 9] mask, [2] payoff) are written. Both bitboards in
-    # one int32 (not int32[2] selected by player), the move count read from `step_count` (not
-    # a field of its own) and the mask from the board's empty bits (not from the move
-    # numbers) leave fewer arrays for `Env.step` and `AutoReset` to select and copy, and less
-    # for XLA to recompute in every mask element (BUILD_NOTES.md, "Benchmarks").
+    # Everything but the move numbers is scalar bit arithmetic on one int32 board. Both
+    # bitboards in one int32 (not int32[2] selected by player) and the move count read from
+    # `step_count` (not a field of its own) leave fewer arrays for `Env.step` and `AutoReset`
+    # to select and copy (BUILD_NOTES.md, "Benchmarks").
     del key
     player = state.current_player
     num_moves = state.step_count + 1
@@ -76,13 +73,17 @@ class TicTacToe(env_lib.Env):
     # (a stack of 8 tests it would unroll into every element that depends on `won`).
     won = ((mine & LINE_BITS) == LINE_BITS).any()
     terminated = won | (num_moves == 9)
-    empty = ((~(board | (board >> O_SHIFT))) >> jnp.arange(9)) & 1 == 1   # bool[9]
     payoff = jnp.where(won, jnp.where(jnp.arange(2) == player, 1.0, -1.0), 0.0)
     return state.replace(
-        **env_lib.turn_fields(1 - player, empty, terminated, payoff, 2),
+        **env_lib.turn_fields(1 - player, terminated, payoff),
         move_number=move_number,
         board=board,
     )
+
+  def _legal_action_mask(self, state: TicTacToeState):
+    """bool[2, 9]: the empty cells, in the mover's row (from the board's bits)."""
+    empty = ((~(state.board | (state.board >> O_SHIFT))) >> jnp.arange(9)) & 1 == 1
+    return env_lib.turn_mask(state.current_player, empty, 2)
 
   def _observe(self, state: TicTacToeState):
     """int8[2, 9, 2], broadcast over players (stacking along the player axis would cost a

@@ -112,8 +112,9 @@ class PopulationState:
 # seeds' keys, as at init).
 ADDED_LEAVES = ("born", "run_keys")
 # Leaves older checkpoints hold and PopulationState no longer has: env states stored their
-# observation until 2026-12 (now computed when read); `Checkpointer.restore(..., dropped=...)`.
-DROPPED_LEAVES = ("observation",)
+# observation and legal-action mask until 2026-12 (now computed when read);
+# `Checkpointer.restore(..., dropped=...)`.
+DROPPED_LEAVES = ("observation", "legal_action_mask")
 
 GIVEN = "given"  # the scheme of opponent distributions set from outside (`with_opponents`)
 

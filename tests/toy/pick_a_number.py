@@ -48,16 +48,17 @@ class PickANumber(env_lib.Env):
 
   def _init_from(self, chance) -> PickState:
     del chance
-    return PickState(current_player=jnp.int32(0), choice=jnp.int32(-1),
-                     legal_action_mask=env_lib.turn_mask(0, jnp.ones(NUM_CHOICES, bool), 2),
-                     **self.fresh_fields())
+    return PickState(current_player=jnp.int32(0), choice=jnp.int32(-1), **self.fresh_fields())
 
   def _step(self, state: PickState, action, key) -> PickState:
     del key
     choice = action[0]
     payoff = jnp.array([1.0, -1.0]) * choice / 3.0
-    return state.replace(choice=choice, **env_lib.turn_fields(
-        jnp.int32(1), jnp.zeros(NUM_CHOICES, bool), jnp.bool_(True), payoff, 2))
+    return state.replace(choice=choice,
+                         **env_lib.turn_fields(jnp.int32(1), jnp.bool_(True), payoff))
+
+  def _legal_action_mask(self, state: PickState):
+    return env_lib.turn_mask(state.current_player, jnp.ones(NUM_CHOICES, bool), 2)
 
   def _observe(self, state: PickState):
     return (jnp.arange(2)[:, None, None] == jnp.arange(2)).astype(env_lib.OBSERVATION_DTYPE)

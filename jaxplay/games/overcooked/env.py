@@ -112,17 +112,18 @@ class Overcooked(env_lib.Env):
     del chance
     return OvercookedState(
         current_player=jnp.int32(-1),
-        legal_action_mask=jnp.ones((2, self.num_actions), bool),
         **self.kitchen.initial_fields(),
         **self.fresh_fields(),
     )
 
   def _step(self, state: OvercookedState, action, key) -> OvercookedState:
     del key
-    fields = self.kitchen.step(state, action)
-    return state.replace(
-        legal_action_mask=jnp.broadcast_to(~fields["truncated"], (2, self.num_actions)),
-        **fields)
+    return state.replace(**self.kitchen.step(state, action))
+
+  def _legal_action_mask(self, state: OvercookedState):
+    """bool[2, A]: every action, for both cooks (cleared at the horizon, as at any end)."""
+    del state
+    return jnp.ones((2, self.num_actions), bool)
 
   def _observe(self, state: OvercookedState):
     return self.kitchen.observe(state)
