@@ -376,11 +376,15 @@ def test_evaluate_binary_prints_the_cross_play_table(stage_one, stage_two):
 
 
 def test_the_recorded_heldout_partners_still_restore():
-  """runs/heldout/ was written while env states stored their observation; those leaves are
-  skipped on restore (`population_lib.DROPPED_LEAVES`), and every member comes back."""
+  """runs/heldout/ was written while env states stored their observation and legal-action
+  mask; those leaves are skipped on restore (`population_lib.DROPPED_LEAVES`), every member
+  comes back, and both are computed from the restored states."""
   workdir = pathlib.Path(__file__).resolve().parents[1] / "runs" / "heldout" / "cramped_room"
   _, _, state = evaluate_lib.load_run(workdir)
   assert np.asarray(state.live).sum() == 4
   observation = np.asarray(state.env_states[0].observation)
   chex.assert_shape(observation, (64, 2, 20, 24))
   assert observation.any()
+  legal = np.asarray(state.env_states[0].legal_action_mask)
+  chex.assert_shape(legal, (64, 2, 6))
+  assert legal.all()  # Overcooked: every action, in every live game
