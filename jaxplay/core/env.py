@@ -240,7 +240,9 @@ class Env(abc.ABC):
   simultaneous: bool = False
   # True for wrappers that start a new game when one ends (`AutoReset`).
   auto_resets: bool = False
-  # True when the game fills `shaped_rewards` (learners may then add them, weighted).
+  # True when the game fills `shaped_rewards` (learners may then add them, weighted). Left
+  # False, the field is zeros in every state: `Env.step` keeps them as they are, whatever
+  # `_step` writes there.
   has_shaped_rewards: bool = False
   # Options (`make` keywords) that change only the training signal (`shaped_rewards`), not
   # the game: networks trained with different values still play the same game together
