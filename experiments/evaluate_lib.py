@@ -55,9 +55,7 @@ def load_run(workdir: pathlib.Path, step: int | None = None, num_games: int | No
       run = run_lib.make_run(learner, checkpoints.saved_shapes(step)["live"][0] - 1)
     else:   # as `train` built it, if this process trained it
       learner, run = run_lib.built_run(config)
-    state = checkpoints.restore(step, run.init(learner.config.seed),
-                                added=population_lib.ADDED_LEAVES,
-                                dropped=population_lib.DROPPED_LEAVES)
+    state = population_lib.restore_saved(checkpoints, step, run.init(learner.config.seed))
   return learner, run, state
 
 

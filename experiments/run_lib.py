@@ -71,8 +71,7 @@ def restore_or_init(learner: Learner, checkpoints: Checkpointer, fresh,
         f"{checkpoints.path(step)} was written by a different config; resuming would mix two "
         f"runs. Differences (saved -> now): {'; '.join(differences[:8])}. Use the saved config "
         f"(its fields are in {where}) or a new --workdir.")
-  state = checkpoints.restore(step, fresh, added=population_lib.ADDED_LEAVES,
-                              dropped=population_lib.DROPPED_LEAVES)
+  state = population_lib.restore_saved(checkpoints, step, fresh)
   if population is None:
     return state
   return population.relaid(state, **saved_games_layout(checkpoints.metadata(step), saved,

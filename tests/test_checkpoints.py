@@ -260,7 +260,6 @@ def test_a_leaf_added_since_restores_from_the_target_and_nothing_else_does(workd
                                 newer["born"])     # saved since: read from the checkpoint
 
 
-
 def test_a_leaf_dropped_since_is_skipped_and_nothing_else_is(workdir):
   states = saved_run(workdir, steps=(1,))
   # An older layout: observations stored beside the state (one of them of size 0).

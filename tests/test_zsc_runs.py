@@ -377,7 +377,7 @@ def test_evaluate_binary_prints_the_cross_play_table(stage_one, stage_two):
 
 def test_the_recorded_heldout_partners_still_restore():
   """runs/heldout/ was written while env states stored their observation and legal-action
-  mask; those leaves are skipped on restore (`population_lib.DROPPED_LEAVES`), every member
+  mask; those leaves are skipped on restore (`population_lib.restore_saved`), every member
   comes back, and both are computed from the restored states."""
   workdir = pathlib.Path(__file__).resolve().parents[1] / "runs" / "heldout" / "cramped_room"
   _, _, state = evaluate_lib.load_run(workdir)

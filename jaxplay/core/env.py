@@ -18,7 +18,7 @@ The observation and the legal-action mask are not stored: `state.observation` an
 scalars, which a batch of games carries, selects and copies at every step; and XLA computes
 the reads where they are used, fused into what reads them. On one H200 the observation's
 move took the board games from behind Pgx to ahead of it at large batches (Kuhn 0.63x ->
-1.25x at B = 524,288); on this project's 2-core CPU the mask's took tic-tac-toe to twice
+1.25x at B = 524,288); on this project's 2-core CPU the mask's took tic-tac-toe to about twice
 Pgx's rate (BUILD_NOTES.md, "The observation, computed where read" and "The legal-action
 mask, computed where read").
 
@@ -413,7 +413,8 @@ class Env(abc.ABC):
     moved = self._step(state, action, key)
     # Keep the old state (finished game, or illegal move) or take the moved one; then set the
     # few fields that differ on the kept path. Games without shaping keep their zeros as they
-    # are, which lets XLA see the field never changes (a select less for every game a step).
+    # are (and `AutoReset` keeps them across a reset), so XLA sees the field never change:
+    # a select less for every game a step.
     kept = done | illegal
     shaped_rewards = (jnp.where(kept, 0.0, moved.shaped_rewards).astype(jnp.float32)
                       if self.has_shaped_rewards else state.shaped_rewards)

@@ -206,8 +206,7 @@ def build_tree(env: Env, *, max_nodes: int = 2_000_000, batch_size: int = 4096,
     total += len(parent)
     done = states.terminated | states.truncated
     player = np.where(done, -1, states.current_player).astype(np.int32)
-    legal = masks[np.arange(len(player)), np.maximum(player, 0)]
-    legal &= ~done[:, None]
+    legal = masks[np.arange(len(player)), np.maximum(player, 0)]  # all False once done
     node, act = np.nonzero(legal)
     child = np.full(legal.shape, -1, np.int32)
     child[node, act] = np.arange(len(node), dtype=np.int32)

@@ -252,8 +252,9 @@ class Checkpointer:
     (e.g. "born"); a checkpoint without such a leaf restores with the target's value of it
     (so `target` must then be a real state, not shapes). `dropped`: last parts of the names of
     leaves removed from the structure since (e.g. "observation" and "legal_action_mask",
-    which env states stored until 2026-12); a checkpoint's leaves of those names, where the target has none, are
-    skipped: not restored, not an error. Any other difference is an error."""
+    which env states stored until 2026-12); a checkpoint's leaves of those names, where the
+    target has none, are skipped: not restored, not an error. Any other difference is an
+    error."""
     step = self._existing_step(step)
     specs = _target_specs(target)
     info = self._info(step)

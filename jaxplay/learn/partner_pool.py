@@ -174,8 +174,7 @@ def _load_run(workdir: pathlib.Path, config) -> tuple[Any, np.ndarray]:
       raise ConfigError(f"population.partners: the run in {workdir} is not finished (its "
                         f"last checkpoint is at update {step or 0} of {learner.num_updates}); "
                         f"resume it to the end first")
-    state = checkpoints.restore(step, target, added=population_lib.ADDED_LEAVES,
-                                  dropped=population_lib.DROPPED_LEAVES)
+    state = population_lib.restore_saved(checkpoints, step, target)
   members = np.flatnonzero(hosts.to_host(state.live))
   chosen = config.population.partner_members
   if chosen:

@@ -116,6 +116,13 @@ ADDED_LEAVES = ("born", "run_keys")
 # `Checkpointer.restore(..., dropped=...)`.
 DROPPED_LEAVES = ("observation", "legal_action_mask")
 
+
+def restore_saved(checkpoints, step: int | None, target: Any) -> Any:
+  """A run's state saved at `step` (`Checkpointer.restore`; None: the latest) in `target`'s
+  structure, whether this layout of the state wrote it or an older one (`ADDED_LEAVES`,
+  `DROPPED_LEAVES`)."""
+  return checkpoints.restore(step, target, added=ADDED_LEAVES, dropped=DROPPED_LEAVES)
+
 GIVEN = "given"  # the scheme of opponent distributions set from outside (`with_opponents`)
 
 
