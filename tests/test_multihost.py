@@ -30,6 +30,7 @@ import numpy as np
 import pytest
 
 from tests import close, subprocess_env
+from tests.once import once
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 UPDATES = 4
@@ -187,10 +188,15 @@ def by_run(output: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def side_by_side(tmp_path_factory) -> tuple[pathlib.Path, dict[str, str]]:
+def side_by_side(tmp_path_factory, worker_id) -> tuple[pathlib.Path, dict[str, str]]:
   """(root, run name -> process 0's output of the run on 2 processes): every run of RUNS in
   root/<run>/one (1 process of 4 devices; self-play with its parameters whole on each) and in
-  root/<run>/two (2 processes of 2; self-play with its parameters cut over the 4: `CUT`)."""
+  root/<run>/two (2 processes of 2; self-play with its parameters cut over the 4: `CUT`).
+  Built once for both pytest workers (tests/once.py)."""
+  return once(tmp_path_factory, worker_id, "multihost", lambda: run_side_by_side(tmp_path_factory))
+
+
+def run_side_by_side(tmp_path_factory) -> tuple[pathlib.Path, dict[str, str]]:
   from experiments import run_lib
   root = tmp_path_factory.mktemp("multihost")
   # Two finished stage-1 runs (the second a copy of the first: the pool's reading is tested,

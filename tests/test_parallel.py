@@ -15,6 +15,7 @@ import sys
 import pytest
 
 from tests import close, subprocess_env
+from tests.once import once
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DEVICES = 4
@@ -30,15 +31,19 @@ def run_case(case: str, timeout: float = 240, module: str = "tests.test_parallel
 
 
 @pytest.fixture(scope="module")
-def learner_cases() -> str:
-  """The output of the single learner's cases and the bad meshes, one subprocess for all."""
-  return run_case("transformer_4,errors,mlp_rae_distill_2")
+def learner_cases(tmp_path_factory, worker_id) -> str:
+  """The output of the single learner's cases and the bad meshes, one subprocess for all
+  (once for both pytest workers: tests/once.py)."""
+  return once(tmp_path_factory, worker_id, "parallel_learner",
+              lambda: run_case("transformer_4,errors,mlp_rae_distill_2"))
 
 
 @pytest.fixture(scope="module")
-def population_cases() -> str:
-  """The output of the population and PSRO cases, one subprocess for both."""
-  return run_case("populations,psro", timeout=600)
+def population_cases(tmp_path_factory, worker_id) -> str:
+  """The output of the population and PSRO cases, one subprocess for both (once for both
+  pytest workers)."""
+  return once(tmp_path_factory, worker_id, "parallel_population",
+              lambda: run_case("populations,psro", timeout=600))
 
 
 def test_kuhn_on_4_devices_equals_4_shards_on_one_device(learner_cases):

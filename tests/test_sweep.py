@@ -25,6 +25,7 @@ from jaxplay.learn import hyperparams as hyperparams_lib
 from jaxplay.learn.learner import Learner
 from jaxplay.learn.sweep import VmappedRuns
 from tests import subprocess_env
+from tests.once import once
 
 ROOT = pathlib.Path(__file__).parents[1]
 UPDATES, PER_CALL = 4, 2
@@ -185,9 +186,14 @@ def sweep_binary(config, workdir, *flags):
 
 
 @pytest.fixture(scope="module")
-def swept(tmp_path_factory):
+def swept(tmp_path_factory, worker_id):
   """The sweep binary run once on a tiny Kuhn sweep: the three RUNS vmapped (the program of
-  `vmapped_and_single`: the compilation cache may serve it), a fourth alone (2 processes)."""
+  `vmapped_and_single`: the compilation cache may serve it), a fourth alone (2 processes).
+  Once for both pytest workers (tests/once.py): the tests copy what they change."""
+  return once(tmp_path_factory, worker_id, "swept", lambda: run_sweep(tmp_path_factory))
+
+
+def run_sweep(tmp_path_factory):
   tmp = tmp_path_factory.mktemp("sweep")
   config = tmp / "kuhn_sweep.py"
   config.write_text(CONFIG_FILE)
