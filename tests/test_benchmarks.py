@@ -6,11 +6,17 @@ oracle benchmark run in tests/test_psro.py, beside a run of the train binary the
 import subprocess
 import sys
 
+from tests import subprocess_env
+
+# With the session's compilation cache: a program a benchmark compiles twice (one learner's
+# update alone and as a member on a thread, the same run for two seeds) compiles once.
+ENV = subprocess_env.with_devices(1)
+
 
 def test_train_overcooked_benchmark_runs_both_libraries():
   result = subprocess.run(
       [sys.executable, "-m", "benchmarks.train_overcooked", "--total_env_steps=4096"],
-      capture_output=True, text=True, timeout=600, check=False)
+      capture_output=True, text=True, timeout=600, check=False, env=ENV)
   assert result.returncode == 0, result.stderr[-2000:]
   rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
   assert [row.split("|")[1].strip() for row in rows[1:]] == ["JaxMARL IPPO", "jaxplay"]
@@ -22,7 +28,7 @@ def test_crossplay_benchmark_runs():
   result = subprocess.run(
       [sys.executable, "-m", "benchmarks.crossplay", "--agents=2", "--partners=1",
        "--scripted=static", "--games=2"], capture_output=True, text=True, timeout=600,
-      check=False)
+      check=False, env=ENV)
   assert result.returncode == 0, result.stderr[-2000:]
   assert "2 agents x 2 partners x 2 games = 8 games of 400 steps" in result.stdout
   assert "first call (compiling included)" in result.stdout
@@ -34,7 +40,7 @@ def test_fcp_partners_benchmark_runs_the_separate_runs_and_the_vmapped_populatio
   result = subprocess.run(
       [sys.executable, "-m", "benchmarks.fcp_partners", "--learners=2", "--updates=1",
        "--repeats=1", "--set=ppo.num_steps=8", "--set=network.hidden=(16,)", "--ways=vmap"],
-      capture_output=True, text=True, timeout=600, check=False)
+      capture_output=True, text=True, timeout=600, check=False, env=ENV)
   assert result.returncode == 0, result.stderr[-2000:]
   rows = [line.split("|")[1].strip() for line in result.stdout.splitlines()
           if line.startswith("| ") and not line.startswith("| program")]
@@ -45,7 +51,8 @@ def test_fcp_partners_benchmark_runs_the_separate_runs_and_the_vmapped_populatio
 def test_population_benchmark_runs_the_learners_on_threads():
   result = subprocess.run(
       [sys.executable, "-m", "benchmarks.population", "--games=kuhn_poker", "--sizes=2",
-       "--repeats=1", "--num_envs=8"], capture_output=True, text=True, timeout=600, check=False)
+       "--repeats=1", "--num_envs=8"], capture_output=True, text=True, timeout=600, check=False,
+      env=ENV)
   assert result.returncode == 0, result.stderr[-2000:]
   rows = [line.split("|")[3].strip() for line in result.stdout.splitlines()
           if line.startswith("| kuhn_poker")]
@@ -56,7 +63,7 @@ def test_env_benchmark_runs_both_harnesses():
   result = subprocess.run(
       [sys.executable, "-m", "benchmarks.envs", "--games=tic_tac_toe", "--batch_sizes=8",
        "--steps=2", "--repeats=1", "--harness=random_legal", "--harness=hash_sum", "--floor"],
-      capture_output=True, text=True, timeout=600, check=False)
+      capture_output=True, text=True, timeout=600, check=False, env=ENV)
   assert result.returncode == 0, result.stderr[-2000:]
   tables = result.stdout.split("# ")[1:]
   assert [table.split(" | harness ")[1].split(" ")[0] for table in tables] == [
@@ -73,7 +80,7 @@ def test_sweep_benchmark_compares_the_one_program_with_the_single_runs():
       [sys.executable, "-m", "benchmarks.sweep", "--parts=kuhn", "--seeds=2", "--kuhn_updates=2",
        "--kuhn_num_envs=16", "--repeats=1", "--kuhn_set=network.kind='mlp'",  # (quick to compile)
        "--runs_maps=threads,vmap"],
-      capture_output=True, text=True, timeout=600, check=False)
+      capture_output=True, text=True, timeout=600, check=False, env=ENV)
   assert result.returncode == 0, result.stderr[-2000:]
   assert "runs one after the other:" in result.stdout and "steady state" in result.stdout
   assert "one program (threads)" in result.stdout and "one program (vmap)" in result.stdout
