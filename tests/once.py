@@ -2,9 +2,11 @@
 
 With `-n 2` pytest-xdist may hand a module's tests to both workers, and each then builds the
 module's fixtures: for the fixtures that run subprocesses (the multi-host driver, the
-multi-device cases, the sweep binary) that doubled minutes of the suite. `once` builds the
-result in the first worker that asks and leaves it, pickled, in the session's temporary
-folder, which every worker shares; a worker that asks while it is being built waits for it.
+multi-device cases, the sweep binary) that is the same minutes of work twice (the sweep
+binary's 38 s in one run of the suite, the multi-host driver's four minutes in another,
+BUILD_NOTES.md "Tests"). `once` builds the result in the first worker that asks and leaves
+it, pickled, in the session's temporary folder, which every worker shares; a worker that
+asks while it is being built waits for it.
 
     @pytest.fixture(scope="module")
     def swept(tmp_path_factory, worker_id):
