@@ -8,8 +8,8 @@ import sys
 
 from tests import subprocess_env
 
-# With the session's compilation cache: a program a benchmark compiles twice (one learner's
-# update alone and as a member on a thread, the same run for two seeds) compiles once.
+# With the session's compilation cache, so that a program compiled again (twice in one
+# benchmark, or in two of them) is read from it (BUILD_NOTES.md, "Tests").
 ENV = subprocess_env.with_devices(1)
 
 
