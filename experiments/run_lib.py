@@ -225,8 +225,10 @@ class LeagueRun(_CompiledChunks):
       self.generations = ColeGenerations(self.population, population.snapshot_every,
                                          num_games=population.cole_games)
       self._end_generation = jax.jit(self.generations.end_generation)
-      self.describe = (f"{learner.network.__class__.__name__} network, COLE generations of "
-                       f"{population.snapshot_every} updates, up to {population.capacity} "
+      networks = ("network" if population.num_learners == 1 else
+                  f"networks ({population.num_learners} learners)")
+      self.describe = (f"{learner.network.__class__.__name__} {networks}, COLE generations "
+                       f"of {population.snapshot_every} updates, up to {population.capacity} "
                        f"members")
     self.num_learners = self.population.num_learners
     self.env_steps_per_update = learner.steps_per_update * self.num_learners

@@ -148,7 +148,8 @@ def defaults() -> ml_collections.ConfigDict:
   config.population.fresh = True         # psro: each best response from a new network
   config.population.num_learners = 1     # self_play: K runs side by side (learner_map; seeds
   #   seed .. seed + K - 1; total_env_steps each), frozen copies of each kept every
-  #   snapshot_every updates from snapshot_start on while capacity lasts (FCP's partner pool)
+  #   snapshot_every updates from snapshot_start on while capacity lasts (FCP's partner pool);
+  #   cole: K learners sharing one population (K lineages; jaxplay.learn.cole_generations)
   config.population.learner_map = "auto"  # how several learners run side by side: "vmap",
   #   "map" (one program), "threads" (independent self-play learners, num_learners > 1 on
   #   one device: each its own program, a CPU core each) or "auto" (threads for those on
@@ -540,9 +541,10 @@ def _check_population(config: dict, envs: Mapping[str, Any]) -> None:
   two-player game measured on its tree, and an update per iteration."""
   population = config["population"]
   scheme, learners = population["scheme"], population["num_learners"]
-  if learners > 1 and scheme != "self_play":
+  if learners > 1 and scheme not in ("self_play", "cole"):
     raise ConfigError(f"population.num_learners > 1 runs self-play side by side (scheme "
-                      f"'self_play'), got scheme {scheme!r} with {learners} learners")
+                      f"'self_play') or COLE's learners in one population (scheme 'cole'), "
+                      f"got scheme {scheme!r} with {learners} learners")
   if learners > 1 and population["capacity"] < learners:
     raise ConfigError(f"population.capacity ({population['capacity']}) must hold the "
                       f"{learners} learners (population.num_learners) and their snapshots")

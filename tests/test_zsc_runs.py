@@ -222,6 +222,28 @@ def test_cole_runs_generations_that_join_and_resume(tmp_path):
   chex.assert_trees_all_equal(resumed.born, whole.born)
 
 
+def test_cole_with_two_learners_keeps_both_lineages(tmp_path):
+  config = tiny(cole_overcooked.get_config())
+  config.population.num_learners, config.population.capacity = 2, 5
+  config.population.snapshot_every = 1   # admitted in the first three generations
+  config.population.cole_games = 2
+  state = run_lib.train(config, tmp_path / "cole2", print_fn=silent)
+  chex.assert_trees_all_equal(np.asarray(state.learners), np.array([0, 1]))
+  chex.assert_trees_all_equal(np.asarray(state.live), np.ones(5, bool))
+  # Update 1: both copies join (slots 2, 3); update 2: learner 0's takes the last free slot,
+  # learner 1's one of the oldest frozen members; update 3 replaces two more. The learners
+  # are never replaced, and were measured with each other and every frozen member.
+  born = np.asarray(state.born)
+  assert born[0] == born[1] == 0 and (born[2:] >= 1).all() and (born[2:] == 3).sum() == 2
+  counts = np.asarray(state.counts)
+  assert (counts[:2] > 0).all() and (counts[:, :2] > 0).all()
+  # Each frozen member is a copy of one of the two learners at its join (the learners'
+  # parameters differ: two seeds).
+  first = lambda tree: np.asarray(jax.tree.leaves(tree)[0])
+  params = first(state.params)
+  assert not np.allclose(params[0], params[1])
+
+
 def test_cole_needs_a_common_payoff_game():
   config = config_lib.defaults()   # kuhn_poker
   config.population.scheme = "cole"

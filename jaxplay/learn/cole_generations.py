@@ -28,6 +28,14 @@ payoff graph, the members the population cooperates with least first, a self-pla
 The learner keeps training after it joins (COLE-Platform trains the same agent on). The
 generation and the try count are read from the state (`update`, the members' `born`), so a
 resumed run continues exactly.
+
+Several learners (`num_learners=L`, an extension of ours: COLE trains one) share the
+population: each draws its partners by the "cole" scheme from every member, the other
+learners included, so the population holds L lineages (L seeds' conventions, as fictitious
+co-play's pool does) instead of one. At a generation's end every learner is measured, each is
+judged by the admission rule on that graph among the frozen members and itself (as one learner
+is), and the admitted copies join one after the other
+(none replaces another of the same generation); the try count is the population's (generations since any member joined).
 """
 
 from __future__ import annotations
@@ -45,7 +53,7 @@ class ColeGenerations:
   """The end of COLE's generations on `population` (see the module docstring).
 
   Args:
-    population: one learner (`num_learners=1`), a shared population, scheme "cole".
+    population: a shared population, scheme "cole", one learner or several.
     generation_updates: updates a generation.
     num_games: games a pair when measuring the learner's cross-play (even).
     always_admit, max_tries, oldest, recent_fraction: COLE's admission and replacement.
@@ -54,10 +62,10 @@ class ColeGenerations:
   def __init__(self, population: Population, generation_updates: int, *, num_games: int = 16,
                always_admit: int = 3, max_tries: int = 3, oldest: int = cole.OLDEST,
                recent_fraction: float = cole.RECENT_FRACTION):
-    if population.num_learners != 1 or population.per_seat or population.scheme != "cole":
-      raise ConfigError("COLE generations need a shared population with one learner and the "
-                        f"scheme 'cole', got scheme {population.scheme!r} with "
-                        f"{population.num_learners} learners")
+    if population.per_seat or population.scheme != "cole":
+      raise ConfigError(f"COLE generations need a shared population and the scheme 'cole', "
+                        f"got scheme {population.scheme!r}"
+                        f"{' per seat' if population.per_seat else ''}")
     env = population.learner.games.raw[0]
     if len(population.learner.games.raw) != 1 or not env.common_payoff:
       raise ConfigError(f"COLE trains one common-payoff game (overcooked), got "
@@ -69,36 +77,53 @@ class ColeGenerations:
     self.max_tries = check_int("cole", "max_tries", max_tries, 1)
 
   def measure(self, state: PopulationState, key: jax.Array) -> PopulationState:
-    """The state with the learner's payoff row and column among the live members set to its
-    measured cross-play returns (counts + num_games)."""
-    learner = state.learners[0]
-    agent = jax.tree.map(lambda x: x[learner][None], state.params)
-    returns = cross_play(self.env, self.population.learner, agent, key,
-                         partners=state.params, num_games=self.num_games).returns[0]    # [N]
-    live = state.live
-    row = jnp.where(live, returns, state.payoff[learner])
-    payoff = state.payoff.at[learner].set(row).at[:, learner].set(row)
+    """The state with each learner's payoff row and column among the live members set to its
+    measured cross-play returns (counts + num_games). With several learners, their entries
+    with each other are the later learner's measurement (the game pays both seats alike)."""
+    agents = jax.tree.map(lambda x: x[state.learners], state.params)              # [L, ...]
+    returns = cross_play(self.env, self.population.learner, agents, key,
+                         partners=state.params, num_games=self.num_games).returns  # [L, N]
+    payoff, counts, live = state.payoff, state.counts, state.live
     games = jnp.where(live, float(self.num_games), 0.0)
-    counts = state.counts.at[learner].add(games)
-    counts = counts.at[:, learner].set(counts[learner])
+    for index in range(self.population.num_learners):   # static: L rows and columns
+      learner = state.learners[index]
+      row = jnp.where(live, returns[index], payoff[learner])
+      payoff = payoff.at[learner].set(row).at[:, learner].set(row)
+      counts = counts.at[learner].add(games)
+      counts = counts.at[:, learner].set(counts[learner])
     return state.replace(payoff=payoff, counts=counts)
 
   def end_generation(self, state: PopulationState) -> tuple[PopulationState, jax.Array]:
-    """(the state after measuring, admitting and joining; bool[] whether a copy joined)."""
+    """(the state after measuring, admitting and joining; bool[L] whether each learner's copy
+    joined)."""
     key = jax.random.fold_in(jax.random.wrap_key_data(state.key), 0x636f6c65)
     measure_key, join_key = jax.random.split(key)
     state = self.measure(state, measure_key)
-    learner = state.learners[0]
-    frozen = state.live & (jnp.arange(state.live.shape[0]) != learner)
+    slots = jnp.arange(state.live.shape[0])
+    protected = jnp.isin(slots, state.learners)
+    frozen = state.live & ~protected
     generation = state.update // self.generation_updates
     last_join = jnp.max(jnp.where(frozen, state.born, 0))
     tries = (state.update - last_join) // self.generation_updates
-    admitted = (cole.cole_admits(state.payoff, state.live, state.born, learner,
-                                 recent_fraction=self.recent_fraction)
-                | (generation <= self.always_admit) | (tries >= self.max_tries))
-    protected = jnp.arange(state.live.shape[0]) == learner
-    slot = cole.cole_join_slot(join_key, state.live, state.born, protected=protected,
-                               oldest=self.oldest)
-    slot = jnp.where(admitted, slot, state.live.shape[0])   # out of range: nobody joins
-    joined = state.live.shape[0] > slot
-    return self.population.add_member(state, 0, slot), joined
+    regardless = (generation <= self.always_admit) | (tries >= self.max_tries)
+    # Every learner is judged on the measured graph among the frozen members (the other
+    # learners, born 0 and still training, would count as the oldest members) before any
+    # copy joins, as one learner is; the copies then
+    # join one after the other (each takes a free slot or one of the oldest frozen members,
+    # never another copy of this generation).
+    num_learners = self.population.num_learners
+    admitted = [cole.cole_admits(state.payoff, frozen | (slots == state.learners[index]),
+                                 state.born, state.learners[index],
+                                 recent_fraction=self.recent_fraction) | regardless
+                for index in range(num_learners)]
+    # One learner draws with the generation's key itself (its runs stay as they were).
+    slot_keys = [join_key] if num_learners == 1 else jax.random.split(join_key, num_learners)
+    joined = []
+    for index, (admit, slot_key) in enumerate(zip(admitted, slot_keys)):
+      slot = cole.cole_join_slot(slot_key, state.live, state.born, protected=protected,
+                                 oldest=self.oldest)
+      slot = jnp.where(admit, slot, state.live.shape[0])   # out of range: nobody joins
+      joined.append(state.live.shape[0] > slot)
+      state = self.population.add_member(state, index, slot)
+      protected = protected | (slots == slot)   # a copy that just joined stays
+    return state, jnp.stack(joined)
