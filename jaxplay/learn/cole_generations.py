@@ -106,11 +106,11 @@ class ColeGenerations:
     last_join = jnp.max(jnp.where(frozen, state.born, 0))
     tries = (state.update - last_join) // self.generation_updates
     regardless = (generation <= self.always_admit) | (tries >= self.max_tries)
-    # Every learner is judged on the measured graph among the frozen members (the other
-    # learners, born 0 and still training, would count as the oldest members) before any
-    # copy joins, as one learner is; the copies then
-    # join one after the other (each takes a free slot or one of the oldest frozen members,
-    # never another copy of this generation).
+    # Every learner is judged on the measured graph among the frozen members and itself, as
+    # one learner is (the other learners, born 0 and still training, would count as the
+    # oldest members), before any copy joins; the copies then join one after the other, each
+    # in a free slot or that of one of the oldest frozen members, never another's of this
+    # generation.
     num_learners = self.population.num_learners
     admitted = [cole.cole_admits(state.payoff, frozen | (slots == state.learners[index]),
                                  state.born, state.learners[index],
