@@ -237,8 +237,7 @@ def test_cole_with_two_learners_keeps_both_lineages(tmp_path):
   assert born[0] == born[1] == 0 and (born[2:] >= 1).all() and (born[2:] == 3).sum() == 2
   counts = np.asarray(state.counts)
   assert (counts[:2] > 0).all() and (counts[:, :2] > 0).all()
-  # Each frozen member is a copy of one of the two learners at its join (the learners'
-  # parameters differ: two seeds).
+  # Two lineages: the learners are two seeds' networks.
   first = lambda tree: np.asarray(jax.tree.leaves(tree)[0])
   params = first(state.params)
   assert not np.allclose(params[0], params[1])

@@ -32,10 +32,10 @@ resumed run continues exactly.
 Several learners (`num_learners=L`, an extension of ours: COLE trains one) share the
 population: each draws its partners by the "cole" scheme from every member, the other
 learners included, so the population holds L lineages (L seeds' conventions, as fictitious
-co-play's pool does) instead of one. At a generation's end every learner is measured, each is
-judged by the admission rule on that graph among the frozen members and itself (as one learner
-is), and the admitted copies join one after the other
-(none replaces another of the same generation); the try count is the population's (generations since any member joined).
+co-play's pool does) instead of one. At a generation's end every learner is measured, each
+is judged by the admission rule on that graph among the frozen members and itself (as one
+learner is), and the admitted copies join one after the other (none replaces another of the
+same generation); the try count is the population's (generations since any member joined).
 """
 
 from __future__ import annotations
