@@ -19,7 +19,9 @@ import pytest
 from experiments import crossplay_lib, evaluate_lib, run_lib
 from experiments.configs import cole_overcooked, fcp_overcooked, fcp_partners_overcooked
 from jaxplay.core.errors import ConfigError
+from jaxplay.learn.cole_generations import ColeGenerations
 from jaxplay.learn.learner import Learner
+from jaxplay.learn.population import Population
 from jaxplay import config as config_lib
 from jaxplay.learn import partner_pool
 
@@ -241,6 +243,31 @@ def test_cole_with_two_learners_keeps_both_lineages(tmp_path):
   first = lambda tree: np.asarray(jax.tree.leaves(tree)[0])
   params = first(state.params)
   assert not np.allclose(params[0], params[1])
+
+
+def test_cole_judges_each_learner_among_the_frozen_members():
+  # Slots 0, 1 learners, 2, 3 frozen (born 9 and 8), generation 10, a join one generation
+  # ago: only the admission rule admits. Every member's best partner is learner 1; without
+  # it, members 2 and 3 prefer learner 0. Judged among the frozen members and itself,
+  # learner 0 is the most preferred and joins; counted as a member, learner 1 (born 0, the
+  # oldest) would be the most preferred and learner 0 would not join.
+  config = tiny(cole_overcooked.get_config())
+  config.population.num_learners, config.population.capacity = 2, 4
+  learner = Learner(config_lib.check(config))
+  population = Population(learner, 4, "cole", num_learners=2, self_play=0.5)
+  state = population.init(0)
+  payoff = np.array([[1, 20, 10, 10], [20, 1, 20, 20], [10, 20, 1, 1], [10, 20, 1, 1]],
+                    np.float32)
+  state = state.replace(live=np.ones(4, bool), born=np.array([0, 0, 9, 8], np.int32),
+                        update=np.int32(10), payoff=payoff)
+  generations = ColeGenerations(population, generation_updates=1)
+  after, joined = jax.jit(generations.admit_and_join)(state, jax.random.key(0))
+  assert bool(joined[0])
+  # Learner 1, among 2, 3 and itself, is the most preferred too: both join, into the two
+  # frozen slots (the learners stay).
+  assert bool(joined[1])
+  chex.assert_trees_all_equal(np.sort(np.asarray(after.born)[2:]), np.array([10, 10]))
+  chex.assert_trees_all_equal(np.asarray(after.learners), np.array([0, 1]))
 
 
 def test_cole_needs_a_common_payoff_game():

@@ -98,7 +98,12 @@ class ColeGenerations:
     joined)."""
     key = jax.random.fold_in(jax.random.wrap_key_data(state.key), 0x636f6c65)
     measure_key, join_key = jax.random.split(key)
-    state = self.measure(state, measure_key)
+    return self.admit_and_join(self.measure(state, measure_key), join_key)
+
+  def admit_and_join(self, state: PopulationState,
+                     key: jax.Array) -> tuple[PopulationState, jax.Array]:
+    """(the state after admitting and joining on its payoff graph as it is; bool[L] whether
+    each learner's copy joined); `key` draws the slots of a full population."""
     slots = jnp.arange(state.live.shape[0])
     protected = jnp.isin(slots, state.learners)
     frozen = state.live & ~protected
@@ -117,7 +122,7 @@ class ColeGenerations:
                                  recent_fraction=self.recent_fraction) | regardless
                 for index in range(num_learners)]
     # One learner draws with the generation's key itself (its runs stay as they were).
-    slot_keys = [join_key] if num_learners == 1 else jax.random.split(join_key, num_learners)
+    slot_keys = [key] if num_learners == 1 else jax.random.split(key, num_learners)
     joined = []
     for index, (admit, slot_key) in enumerate(zip(admitted, slot_keys)):
       slot = cole.cole_join_slot(slot_key, state.live, state.born, protected=protected,
