@@ -28,6 +28,7 @@ from experiments import sweep_lib
 from experiments.configs import overcooked
 from jaxplay import config as config_lib
 from jaxplay.core.errors import ConfigError
+from jaxplay.learn import compiling
 from jaxplay.learn.learner import Learner
 from jaxplay.learn.population import Population
 
@@ -74,8 +75,8 @@ def main(argv):
 
   def single(seed):
     learner = Learner(config)   # a new program, as a separate run compiles its own
-    compile_chunk = lambda state, n: jax.jit(learner.train_chunk, static_argnums=1).lower(
-        state, n).compile()
+    compile_chunk = lambda state, n: compiling.compile(jax.jit(
+        learner.train_chunk, static_argnums=1).lower(state, n), learner.config)
     return compile_chunk, learner.init(seed)
 
   sequential = [timed_run(lambda s=s: single(s), updates, _REPEATS.value) for s in range(k)]

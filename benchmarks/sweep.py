@@ -35,6 +35,7 @@ from experiments import sweep_lib
 from experiments.configs import kuhn_poker, overcooked
 from experiments.configs.sweeps import learning_rates
 from jaxplay import config as config_lib
+from jaxplay.learn import compiling
 from jaxplay.learn.learner import Learner
 from jaxplay.learn.sweep import VmappedRuns
 
@@ -91,8 +92,8 @@ def compare(runs, per_call: int, updates: int):
   singles = []
   for config in configs:
     learner = Learner(config)
-    singles.append(Timed(lambda state, n, l=learner: jax.jit(
-        l.train_chunk, static_argnums=1).lower(state, n).compile(),
+    singles.append(Timed(lambda state, n, l=learner: compiling.compile(jax.jit(
+        l.train_chunk, static_argnums=1).lower(state, n), l.config),
         lambda l=learner, c=config: l.init(c.seed), per_call, updates))
   sequential = sum(t.total_s for t in singles)
   steady = sum(t.steady_s for t in singles)

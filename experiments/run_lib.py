@@ -31,7 +31,7 @@ from jaxplay.io import plots
 from jaxplay.io.checkpoints import Checkpointer, CheckpointError
 from jaxplay.io.metrics import MetricWriter, NoMetrics
 from jaxplay.learn.evaluation import Evaluation, headline_keys, pair_returns, partner_returns
-from jaxplay.learn import partner_pool
+from jaxplay.learn import compiling, partner_pool
 from jaxplay.learn.cole_generations import ColeGenerations
 from jaxplay.learn.learner import Learner
 from jaxplay.learn import population as population_lib
@@ -121,7 +121,8 @@ class _CompiledChunks:
 
   def compile(self, state, num_updates: int):
     """`train_chunk` compiled (a function state -> (state, metrics))."""
-    return jax.jit(self.train_chunk, static_argnums=1).lower(state, num_updates).compile()
+    return compiling.compile(jax.jit(self.train_chunk, static_argnums=1).lower(
+        state, num_updates), self.learner.config)
 
 
 class SelfPlayRun(_CompiledChunks):

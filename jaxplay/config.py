@@ -20,8 +20,8 @@ option can be set on the command line (`--config.game_options.overcooked.horizon
 A game of your own (an `Env` subclass registered with `jaxplay.core.register`) trains like the
 built-in ones: name the module that registers it in `imports`, and the run (and its later
 evaluation, which reads the saved config) imports it first.
-The `run` and `eval` sections decide what is logged and when, not what is learned: a resumed
-run may change them (`learned_part`).
+The `run` and `eval` sections decide what is logged and when (and how the programs compile),
+not what is learned: a resumed run may change them (`learned_part`).
 """
 
 from __future__ import annotations
@@ -119,6 +119,9 @@ def defaults() -> ml_collections.ConfigDict:
   config.run.eval_every = 50             # updates between evaluations (0: only at the end)
   config.run.checkpoint_every = 100      # updates between checkpoints (and at the end)
   config.run.keep_checkpoints = 3
+  config.run.xla_ynnpack_fusions = True  # XLA:CPU's YNNPACK fusions in the training programs
+  #   (XLA's default); False: XLA's own kernels, faster for small minibatches
+  #   (jaxplay.learn.compiling). How it runs, not what it learns (float rounding aside)
 
   config.population = ml_collections.ConfigDict()
   config.population.scheme = "self_play"  # "fictitious" / "pfsp": one learner against its
@@ -307,6 +310,7 @@ _RULES: dict[str, Rule] = {
     # The intervals are multiples of updates_per_call (`_check_run`).
     "run.updates_per_call": _POSITIVE, "run.log_every": _int(), "run.eval_every": _int(),
     "run.checkpoint_every": _int(), "run.keep_checkpoints": _POSITIVE,
+    "run.xla_ynnpack_fusions": _bool,
     "eval.num_games": _POSITIVE, "eval.greedy": _bool, "eval.magnet": _bool,
     "population.scheme": _one_of(POPULATION_SCHEMES), "population.iterations": _POSITIVE,
     "population.meta_solver": _one_of(META_SOLVERS), "population.fresh": _bool,

@@ -59,7 +59,7 @@ from jaxplay.agents.agent import Agent
 from jaxplay.core.env import tree_select
 from jaxplay.core.errors import ConfigError, check_number
 from jaxplay.io.checkpoints import CheckpointError
-from jaxplay.learn import matchmaking, side_by_side, tabular
+from jaxplay.learn import compiling, matchmaking, side_by_side, tabular
 from jaxplay.learn.learner import Learner, chunk_scan
 from jaxplay.parallel import DATA
 
@@ -666,13 +666,15 @@ class Population:
     state (`runs`), each trained by one compiled program of the population of one (`alone`),
     `side_by_side.cores()` of them at once on host threads, and put back (`with_runs`; the
     metrics the mean of the runs')."""
+    config = self.learner.config
     if not self.threaded:
-      return jax.jit(self.train_chunk, static_argnums=1).lower(state, num_updates).compile()
+      return compiling.compile(jax.jit(self.train_chunk, static_argnums=1).lower(
+          state, num_updates), config)
     train_one = functools.partial(self.alone.train_chunk, num_updates=num_updates)
     runs = jax.eval_shape(self.runs, state)
     metrics = jax.eval_shape(train_one, runs[0])[1]
     # The three programs compile at once (XLA compiles outside Python's lock).
-    split, one, join = side_by_side.on_threads(lambda lowered: lowered.compile(), [
+    split, one, join = side_by_side.on_threads(lambda lowered: compiling.compile(lowered, config), [
         (jax.jit(self.runs).lower(state),), (jax.jit(train_one).lower(runs[0]),),
         (jax.jit(self.with_runs).lower(state, runs, (metrics,) * len(runs)),)], wait=False)
 

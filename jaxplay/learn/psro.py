@@ -50,7 +50,7 @@ from jaxplay.core.errors import ConfigError
 from jaxplay.eval import meta_game, meta_strategy
 from jaxplay.eval.exploitability import Exploitability, exploitability
 from jaxplay.eval.tree import build_tree
-from jaxplay.learn import tabular
+from jaxplay.learn import compiling, tabular
 from jaxplay.learn.learner import Learner
 from jaxplay.learn.population import GIVEN, Population, PopulationState
 from jaxplay.parallel import hosts
@@ -133,7 +133,8 @@ class PSRO:
                                  per_seat=True, schedule_period=self.updates_per_iteration)
     self.tree = build_tree(learner.games.raw[0])
     tree = self.tree
-    self._train = jax.jit(self.population.train_chunk, static_argnums=1)
+    self._train = jax.jit(self.population.train_chunk, static_argnums=1,
+                          compiler_options=compiling.compiler_options(learner.config))
     self._next = jax.jit(self.population.next_generation, static_argnums=1)
     observation = learner.games.pad_observation(jnp.asarray(tree.infoset_observation))
     legal = jnp.asarray(tree.infoset_legal)

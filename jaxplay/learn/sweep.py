@@ -38,7 +38,7 @@ import numpy as np
 from jaxplay import config as config_lib
 from jaxplay.core.errors import ConfigError
 from jaxplay.learn import hyperparams as hyperparams_lib
-from jaxplay.learn import side_by_side
+from jaxplay.learn import compiling, side_by_side
 from jaxplay.learn.learner import Learner, TrainState
 
 RUNS_MAPS = side_by_side.WITH_THREADS
@@ -116,10 +116,12 @@ class VmappedRuns:
     states (`init`, `join`) to (states, metrics), each in the group's form; `run` takes a
     run's part of either. With threads: one run's program, called for each run with its
     traced hyperparameters, `threads` runs at once."""
+    config = self.learner.config
     if not self.threaded:
-      return jax.jit(self.train_chunk, static_argnums=1).lower(states, num_updates).compile()
+      return compiling.compile(jax.jit(self.train_chunk, static_argnums=1).lower(
+          states, num_updates), config)
     traced = [self.run(self.traced, index) for index in range(self.size)]
-    one = jax.jit(self._one(num_updates)).lower(states[0], traced[0]).compile()
+    one = compiling.compile(jax.jit(self._one(num_updates)).lower(states[0], traced[0]), config)
 
     def chunk(states: list) -> tuple[list, list]:
       done = side_by_side.on_threads(one, list(zip(states, traced)), self.threads)
