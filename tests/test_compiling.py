@@ -5,14 +5,18 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from experiments import run_lib
 from experiments.configs import kuhn_poker
 from jaxplay import config as config_lib
 from jaxplay.core.errors import ConfigError
 from jaxplay.learn import compiling
+from jaxplay.learn.learner import Learner
 
 
 def _config(ynnpack: bool):
   config = config_lib.defaults()
+  config.ppo.num_envs, config.ppo.num_steps, config.total_env_steps = 8, 4, 8 * 4 * 2
+  config.network.width, config.network.depth, config.network.heads = 8, 1, 2
   config.run.xla_ynnpack_fusions = ynnpack
   return config_lib.check(config)
 
@@ -32,6 +36,13 @@ def test_without_ynnpack_no_program_part_goes_to_it_and_the_result_stays():
     assert compiling.compiler_options(_config(False)) == {compiling.YNN_FUSION_TYPES: ""}
   assert "__ynn_fusion" not in without.as_text()
   np.testing.assert_allclose(without(x, w), plain(x, w), rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="an XLA:CPU option")
+def test_the_train_binary_compiles_its_chunks_with_the_configs_options():
+  run = run_lib.SelfPlayRun(Learner(_config(False)))
+  state = run.init(0)
+  assert "__ynn_fusion" not in run.compiled_chunk(state, 1).as_text()
 
 
 def test_the_kuhn_config_turns_ynnpack_off_and_a_config_without_the_field_keeps_it():

@@ -4,16 +4,17 @@
                                  .lower(state, 10), learner.config)
 
 Every program that trains (`experiments.train`'s chunks, a population's, a sweep's runs, the
-benchmarks' single runs) compiles through `compile`, so a run and the same run inside a sweep
-or a population stay the same program and end on the same parameters, to the bit.
+benchmarks' single runs) compiles through `compile` (PSRO's `jax.jit` takes
+`compiler_options`), so a run and the same run inside a sweep or a population stay the same
+program and end on the same parameters, to the bit.
 
 `run.xla_ynnpack_fusions` (default True, XLA's own default): XLA:CPU hands dots, reductions
 and elementwise chains to YNNPACK. With False those run as XLA's own kernels
 (`--xla_cpu_experimental_ynn_fusion_type=` for these programs only, the rest of the process
 untouched). Which is faster depends on the shapes: on a 2-core AMD EPYC, a Kuhn update
 (minibatches of 1,024 samples through a width-32 transformer) took 125 ms without YNNPACK
-against 178 ms with it, tic-tac-toe's about 10% longer (BUILD_NOTES.md, "Sweeps"). Results
-differ only by float rounding. No effect off the CPU.
+against 178 ms with it, tic-tac-toe's 10% and negotiation's 35% longer (BUILD_NOTES.md,
+"Sweeps"). Results differ only by float rounding. No effect off the CPU.
 """
 
 from __future__ import annotations

@@ -674,7 +674,8 @@ class Population:
     runs = jax.eval_shape(self.runs, state)
     metrics = jax.eval_shape(train_one, runs[0])[1]
     # The three programs compile at once (XLA compiles outside Python's lock).
-    split, one, join = side_by_side.on_threads(lambda lowered: compiling.compile(lowered, config), [
+    split, one, join = side_by_side.on_threads(functools.partial(compiling.compile,
+                                                                 config=config), [
         (jax.jit(self.runs).lower(state),), (jax.jit(train_one).lower(runs[0]),),
         (jax.jit(self.with_runs).lower(state, runs, (metrics,) * len(runs)),)], wait=False)
 
