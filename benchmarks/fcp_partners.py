@@ -75,8 +75,8 @@ def main(argv):
 
   def single(seed):
     learner = Learner(config)   # a new program, as a separate run compiles its own
-    compile_chunk = lambda state, n: compiling.compile(jax.jit(
-        learner.train_chunk, static_argnums=1).lower(state, n), learner.config)
+    compile_chunk = lambda state, n: compiling.compile_chunk(learner.train_chunk, state, n,
+                                                             learner.config)
     return compile_chunk, learner.init(seed)
 
   sequential = [timed_run(lambda s=s: single(s), updates, _REPEATS.value) for s in range(k)]

@@ -92,8 +92,8 @@ def compare(runs, per_call: int, updates: int):
   singles = []
   for config in configs:
     learner = Learner(config)
-    singles.append(Timed(lambda state, n, l=learner: compiling.compile(jax.jit(
-        l.train_chunk, static_argnums=1).lower(state, n), l.config),
+    singles.append(Timed(lambda state, n, l=learner: compiling.compile_chunk(
+        l.train_chunk, state, n, l.config),
         lambda l=learner, c=config: l.init(c.seed), per_call, updates))
   sequential = sum(t.total_s for t in singles)
   steady = sum(t.steady_s for t in singles)

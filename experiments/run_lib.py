@@ -121,8 +121,7 @@ class _CompiledChunks:
 
   def compile(self, state, num_updates: int):
     """`train_chunk` compiled (a function state -> (state, metrics))."""
-    return compiling.compile(jax.jit(self.train_chunk, static_argnums=1).lower(
-        state, num_updates), self.learner.config)
+    return compiling.compile_chunk(self.train_chunk, state, num_updates, self.learner.config)
 
 
 class SelfPlayRun(_CompiledChunks):

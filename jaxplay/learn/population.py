@@ -668,8 +668,7 @@ class Population:
     metrics the mean of the runs')."""
     config = self.learner.config
     if not self.threaded:
-      return compiling.compile(jax.jit(self.train_chunk, static_argnums=1).lower(
-          state, num_updates), config)
+      return compiling.compile_chunk(self.train_chunk, state, num_updates, config)
     train_one = functools.partial(self.alone.train_chunk, num_updates=num_updates)
     runs = jax.eval_shape(self.runs, state)
     metrics = jax.eval_shape(train_one, runs[0])[1]

@@ -118,8 +118,7 @@ class VmappedRuns:
     traced hyperparameters, `threads` runs at once."""
     config = self.learner.config
     if not self.threaded:
-      return compiling.compile(jax.jit(self.train_chunk, static_argnums=1).lower(
-          states, num_updates), config)
+      return compiling.compile_chunk(self.train_chunk, states, num_updates, config)
     traced = [self.run(self.traced, index) for index in range(self.size)]
     one = compiling.compile(jax.jit(self._one(num_updates)).lower(states[0], traced[0]), config)
 
