@@ -34,15 +34,18 @@ def test_without_ynnpack_no_program_part_goes_to_it_and_the_result_stays():
   assert compiling.compiler_options(_config(True)) == {}
   if jax.default_backend() == "cpu":
     assert compiling.compiler_options(_config(False)) == {compiling.YNN_FUSION_TYPES: ""}
+    assert "__ynn_fusion" in plain.as_text()   # XLA:CPU's default hands the layer to it
   assert "__ynn_fusion" not in without.as_text()
   np.testing.assert_allclose(without(x, w), plain(x, w), rtol=1e-5, atol=1e-4)
 
 
 @pytest.mark.skipif(jax.default_backend() != "cpu", reason="an XLA:CPU option")
 def test_the_train_binary_compiles_its_chunks_with_the_configs_options():
-  run = run_lib.SelfPlayRun(Learner(_config(False)))
-  state = run.init(0)
-  assert "__ynn_fusion" not in run.compiled_chunk(state, 1).as_text()
+  chunks = {}
+  for ynnpack in (True, False):
+    run = run_lib.SelfPlayRun(Learner(_config(ynnpack)))
+    chunks[ynnpack] = run.compiled_chunk(run.init(0), 1).as_text()
+  assert "__ynn_fusion" in chunks[True] and "__ynn_fusion" not in chunks[False]
 
 
 def test_the_kuhn_config_turns_ynnpack_off_and_a_config_without_the_field_keeps_it():
