@@ -46,11 +46,12 @@ def load_config(workdir: pathlib.Path, num_games: int | None = None):
 
 def load_run(workdir: pathlib.Path, step: int | None = None, num_games: int | None = None):
   """(learner, PSRO or None, restored state) of a run's checkpoint (latest if `step` is
-  None): a `TrainState`, or for a PSRO run its `PopulationState`. An FCP stage-2 run is
-  restored from its own checkpoint alone (it holds the partners; stage 1's run is not read)."""
+  None): a `TrainState`, or for a PSRO run its `PopulationState`. A run with a pool of
+  partners (FCP's stage 2, COLE started from a pool) is restored from its own checkpoint
+  alone (it holds the partners; stage 1's run is not read)."""
   config = load_config(workdir, num_games)
   with Checkpointer(workdir / "checkpoints") as checkpoints:
-    if config.population.scheme == "fcp":   # sized by its checkpoint, not stage 1's run
+    if config.population.partners:   # FCP sized by its checkpoint, not stage 1's run
       learner = Learner(config)
       run = run_lib.make_run(learner, checkpoints.saved_shapes(step)["live"][0] - 1)
     else:   # as `train` built it, if this process trained it

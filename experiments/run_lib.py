@@ -167,20 +167,23 @@ class LeagueRun(_CompiledChunks):
   """What `train` runs for populations trained by updates (not PSRO): one learner against its
   frozen snapshots (fictitious self-play, PFSP), K self-play runs side by side with frozen
   snapshots of each (`population.num_learners`: FCP's stage 1), or one learner against a
-  frozen pool of partners read from another run (`population.partners`: FCP's stage 2); any
-  of them, or one learner alone (scheme self_play), also against scripted Overcooked partners
-  in a `population.scripted_weight` share of its games (`population.scripted`; weight 1 and
-  self_play: a best response to them). Snapshots: every `population.snapshot_every` updates
-  from `population.snapshot_start` on (and of the untrained networks with
-  `snapshot_initial`) until the population is full (or on, each in the oldest snapshot's
-  slot, with `population.when_full = "replace_oldest"`).
+  frozen pool of partners read from another run (`population.partners`: FCP's stage 2), or
+  COLE's generations (`ColeGenerations`; from its learners alone, or with such a pool as its
+  first frozen members); any of them but COLE, or one learner alone (scheme self_play), also
+  against scripted Overcooked partners in a `population.scripted_weight` share of its games
+  (`population.scripted`; weight 1 and self_play: a best response to them). Snapshots: every
+  `population.snapshot_every` updates from `population.snapshot_start` on (and of the
+  untrained networks with `snapshot_initial`) until the population is full (or on, each in
+  the oldest snapshot's slot, with `population.when_full = "replace_oldest"`).
   Evaluated by its games' evaluators (each learner's; with several, their mean and each as
   `learner<l>/...`), the mean return with the frozen partners (FCP) and the first learner's
   with each scripted partner (`evaluation.partner_returns`), the members' Elo ratings from
   the training games' payoff matrix (zero-sum games), and that matrix as an image.
 
-  `pool_size`: FCP only, to restore a checkpoint of stage 2 (which holds its partners) without
-  reading stage 1's run again: the number of partners (the checkpoint's members less 1)."""
+  `pool_size`: to restore a checkpoint of a run with a pool of partners (FCP's stage 2, COLE
+  started from a pool; the checkpoint holds them) without reading the pool's runs again:
+  FCP's number of partners (the checkpoint's members less 1); for COLE any (its capacity is
+  the config's)."""
 
   def __init__(self, learner: Learner, pool_size: int | None = None):
     super().__init__()
@@ -191,9 +194,9 @@ class LeagueRun(_CompiledChunks):
     scripted = dict(  # scripted partners: opponents beside the networks (overcooked)
         scripted=scripted_lib.make_partners(population.scripted, learner.games.raw[0])
         if population.scripted else (), scripted_weight=population.scripted_weight)
+    if population.partners and pool_size is None:   # fcp's partners, or cole's first members
+      self.pool = partner_pool.load(population.partners, learner.config)
     if population.scheme == "fcp":
-      if pool_size is None:
-        self.pool = partner_pool.load(population.partners, learner.config)
       self.num_partners = self.pool.size if pool_size is None else pool_size
       self.population = Population(learner, 1 + self.num_partners, "fictitious",
                                    learner_map=population.learner_map, **scripted)
@@ -230,6 +233,12 @@ class LeagueRun(_CompiledChunks):
       self.describe = (f"{learner.network.__class__.__name__} {networks}, COLE generations "
                        f"of {population.snapshot_every} updates, up to {population.capacity} "
                        f"members")
+      if self.pool is not None:
+        self._check_room_for_pool(population)
+        slots = population.num_learners + np.arange(self.pool.size)
+        self._measure_pool = jax.jit(lambda state: self.generations.measure_frozen(state, slots))
+        self.describe += (f", the first {self.pool.size} frozen ones from "
+                          f"{population.partners}")
     self.num_learners = self.population.num_learners
     self.env_steps_per_update = learner.steps_per_update * self.num_learners
     self.evaluation = Evaluation(learner)
@@ -240,8 +249,19 @@ class LeagueRun(_CompiledChunks):
     self._snapshot = jax.jit(self.population.add_member)
     self.rated = not any(env.common_payoff for env in learner.games.raw)  # Elo
 
+  def _check_room_for_pool(self, population) -> None:
+    """ConfigError unless COLE's capacity holds its learners and the pool it starts from."""
+    needed = population.num_learners + self.pool.size
+    if population.capacity < needed:
+      raise ConfigError(f"population.capacity ({population.capacity}) must hold the "
+                        f"{population.num_learners} learner(s) and the {self.pool.size} "
+                        f"members of population.partners that COLE starts from: at least "
+                        f"{needed}, and more for the learners' copies to join")
+
   def init(self, seed: int):
     state = self.population.init(seed)
+    if self.pool is not None and self.generations is not None:   # cole: the first members
+      return self._measure_pool(partner_pool.seat(state, self.pool, self.num_learners))
     if self.pool is not None:
       return partner_pool.seat(state, self.pool)
     if self.config.snapshot_initial:
@@ -337,11 +357,11 @@ KEEP_BUILT = 8
 
 
 def _build_key(config) -> tuple:
-  """What a built run depends on: the checked config, and for FCP the partner runs'
-  checkpoint folders as the file system last changed them (a pool trained again is read
-  again)."""
+  """What a built run depends on: the checked config, and for a pool of partners (FCP, COLE
+  started from one) the partner runs' checkpoint folders as the file system last changed
+  them (a pool trained again is read again)."""
   key = (config_lib.to_json(config),)
-  if config.population.scheme == "fcp":
+  if config.population.partners:
     folders = [path / "checkpoints" for path in partner_pool.workdirs(config.population.partners)]
     key += tuple((str(f), tuple(sorted((e.name, e.stat().st_mtime_ns) for e in os.scandir(f)))
                   if f.is_dir() else None) for f in folders)

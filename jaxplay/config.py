@@ -168,9 +168,11 @@ def defaults() -> ml_collections.ConfigDict:
   #   cross-play at the end of a generation (snapshot_every updates)
   config.population.partners = ""        # fcp: the workdir of a finished run whose members
   #   (a self_play run with num_learners > 1) are the frozen training partners; several
-  #   such workdirs separated by commas make one pool (their members in that order)
-  config.population.partner_members = ()  # fcp: only these slots of each run (its learners
-  #   are slots 0 .. K - 1), e.g. (2,) trains a best response to its third learner; () all
+  #   such workdirs separated by commas make one pool (their members in that order); cole:
+  #   such a pool as the population's first frozen members (capacity must hold them too)
+  config.population.partner_members = ()  # fcp, cole: only these slots of each run (its
+  #   learners are slots 0 .. K - 1), e.g. (2,) trains a best response to its third learner;
+  #   () all
   config.population.scripted = ()        # overcooked: scripted training partners by name
   #   (jaxplay.agents.scripted.PARTNERS: "independent_cook", "onion_fetcher", "dish_fetcher",
   #   "static", "random"), opponents beside the population's networks
@@ -563,6 +565,10 @@ def _check_population(config: dict, envs: Mapping[str, Any]) -> None:
     raise ConfigError("population.scheme 'fcp' trains against a frozen pool: set "
                       "population.partners to the workdir of a finished self_play run with "
                       "num_learners > 1 (FCP's stage 1), or several separated by commas")
+  if population["partners"] and scheme not in ("fcp", "cole"):
+    raise ConfigError(f"population.partners ({population['partners']!r}) is a pool of frozen "
+                      f"partners for the schemes 'fcp' and 'cole', not {scheme!r}; leave it "
+                      f"empty")
   if scheme == "cole" and population["cole_games"] % 2:
     _fail("population.cole_games", "an even int >= 2 (both seats alike)", population["cole_games"])
   if scheme == "cole" and (len(envs) != 1 or not next(iter(envs.values())).common_payoff):

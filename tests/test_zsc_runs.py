@@ -19,6 +19,7 @@ import pytest
 from experiments import crossplay_lib, evaluate_lib, run_lib
 from experiments.configs import cole_overcooked, fcp_overcooked, fcp_partners_overcooked
 from jaxplay.core.errors import ConfigError
+from jaxplay.eval.crossplay import CrossPlay
 from jaxplay.learn.cole_generations import ColeGenerations
 from jaxplay.learn.learner import Learner
 from jaxplay.learn.population import Population
@@ -243,6 +244,95 @@ def test_cole_with_two_learners_keeps_both_lineages(tmp_path):
   first = lambda tree: np.asarray(jax.tree.leaves(tree)[0])
   params = first(state.params)
   assert not np.allclose(params[0], params[1])
+
+
+def cole_from_pool_config(partners, capacity=8):
+  config = tiny(cole_overcooked.get_config())
+  config.population.partners = str(partners)
+  config.population.capacity = capacity
+  config.population.snapshot_every = 1   # a generation an update: joins at updates 1, 2, 3
+  config.population.cole_games = 2
+  return config
+
+
+def test_cole_starts_from_a_stage_one_pool_and_resumes(stage_one, tmp_path):
+  """COLE with `population.partners`: stage 1's six members are its first frozen members
+  (slots 1 .. 6, born 0), their cross-play with each other measured before the first
+  generation; the learner's copies join beside them, the third (the population full) in the
+  slot of one of the oldest, a pool member."""
+  _, stage_one_state = stage_one
+  config = cole_from_pool_config(stage_one[0])
+  lines = []
+  whole = run_lib.train(config, tmp_path / "whole", print_fn=lines.append)
+  assert any("COLE generations of 1 updates, up to 8 members, the first 6 frozen ones from"
+             in line for line in lines)
+  learner, run = run_lib.built_run(config)
+  start = run.init(config.seed)
+  chex.assert_trees_all_equal(jax.tree.map(lambda x: x[1:7], start.params),
+                              stage_one_state.params)
+  chex.assert_trees_all_equal(np.asarray(start.live), np.arange(8) < 7)
+  counts = np.asarray(start.counts)
+  assert (counts[1:7, 1:7] == 4).all() and counts[0].sum() == counts[:, 0].sum() == 0
+  chex.assert_trees_all_equal(np.asarray(whole.live), np.ones(8, bool))
+  # Update 1's copy takes the free slot 7; updates 2 and 3 each replace one of the frozen
+  # members at random (the 10 oldest: all of them), a pool member or an earlier copy.
+  born = np.asarray(whole.born)
+  assert born[0] == 0 and born[7] >= 1 and 3 in born and born.max() == 3
+  kept = 1 + np.flatnonzero(born[1:7] == 0)
+  assert len(kept) >= 4 and len(kept) + (born > 0).sum() == 7
+  chex.assert_trees_all_equal(jax.tree.map(lambda x: x[kept], whole.params),
+                              jax.tree.map(lambda x: x[kept - 1], stage_one_state.params))
+  run_lib.train(config, tmp_path / "resumed", stop_after=2, print_fn=silent)
+  resumed = run_lib.train(config, tmp_path / "resumed", print_fn=silent)
+  chex.assert_trees_all_close(resumed.params, whole.params)
+  chex.assert_trees_all_equal(resumed.born, whole.born)
+  # Evaluated from its own checkpoint alone: stage 1's workdir may be gone.
+  saved = json.loads((tmp_path / "whole" / "config.json").read_text())
+  saved["population"]["partners"] = str(tmp_path / "gone")
+  (tmp_path / "whole" / "config.json").write_text(json.dumps(saved))
+  _, run, restored = evaluate_lib.load_run(tmp_path / "whole")
+  assert run.pool is None
+  chex.assert_trees_all_equal(restored.params, whole.params)
+
+
+def test_cole_measures_the_pools_cross_play_into_its_graph(monkeypatch):
+  """`ColeGenerations.measure_frozen` sets the payoffs among the given slots to their
+  cross-play, i's with j and j's with i averaged, and leaves the other entries."""
+  config = tiny(cole_overcooked.get_config())
+  learner = Learner(config_lib.check(config))
+  population = Population(learner, 4, "cole", self_play=0.5)
+  generations = ColeGenerations(population, generation_updates=1, num_games=2)
+  measured = np.array([[1, 2, 3], [4, 5, 6], [7, 8, 9]], np.float32)
+
+  def fake_cross_play(env, learner, agents, key, *, partners, num_games):
+    assert num_games == 2 and jax.tree.leaves(agents)[0].shape[0] == 3
+    return CrossPlay(returns=measured, returns_by_seat=None, game_returns=None)
+
+  monkeypatch.setattr("jaxplay.learn.cole_generations.cross_play", fake_cross_play)
+  state = population.init(0)
+  state = state.replace(payoff=state.payoff.at[0].set(-1.0))
+  after = generations.measure_frozen(state, np.array([1, 2, 3]))
+  expected = np.full((4, 4), -1.0, np.float32)
+  expected[1:, 1:] = (measured + measured.T) / 2
+  expected[1:, 0] = 0.0
+  np.testing.assert_array_equal(np.asarray(after.payoff), expected)
+  np.testing.assert_array_equal(np.asarray(after.counts)[1:, 1:], np.full((3, 3), 4.0))
+  assert np.asarray(after.counts)[0].sum() == 0
+
+
+def test_cole_refuses_a_pool_it_cannot_hold_and_other_schemes_a_pool(stage_one, tmp_path):
+  config = cole_from_pool_config(stage_one[0], capacity=6)
+  with pytest.raises(ConfigError, match=r"population.capacity \(6\) must hold the 1 learner\(s\) "
+                                        r"and the 6 members of population.partners that COLE "
+                                        r"starts from: at least 7"):
+    run_lib.train(config, tmp_path / "cole", print_fn=silent)
+  assert not (tmp_path / "cole").exists()
+  config = tiny(cole_overcooked.get_config())
+  config.population.scheme = "pfsp"
+  config.population.partners = str(stage_one[0])
+  with pytest.raises(ConfigError, match="population.partners .* is a pool of frozen partners "
+                                        "for the schemes 'fcp' and 'cole', not 'pfsp'"):
+    config_lib.check(config)
 
 
 def test_cole_judges_each_learner_among_the_frozen_members():

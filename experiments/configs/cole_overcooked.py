@@ -8,7 +8,17 @@ slots are full. The Overcooked recipe otherwise, 10M env steps.
 
     python -m experiments.train --config=experiments/configs/cole_overcooked.py --workdir=/tmp/cole
 
-The argument is the layout, as for overcooked.py. Recorded runs: results/zsc.md.
+The argument is the layout, as for overcooked.py. Started from fictitious co-play's stage-1
+pool instead of the learner alone (an extension of ours: other seeds' conventions in the
+population from the start; `population.partners`), e.g. its eight final networks beside
+COLE's own 16 members:
+
+    python -m experiments.train --config=experiments/configs/cole_overcooked.py \
+        --config.population.partners=/tmp/fcp_partners \
+        --config.population.partner_members="(0,1,2,3,4,5,6,7)" \
+        --config.population.capacity=24 --workdir=/tmp/cole_from_pool
+
+Recorded runs: results/zsc.md.
 """
 
 from experiments.configs import overcooked

@@ -29,6 +29,13 @@ The learner keeps training after it joins (COLE-Platform trains the same agent o
 generation and the try count are read from the state (`update`, the members' `born`), so a
 resumed run continues exactly.
 
+A population can start from other runs' networks (`population.partners`: FCP's stage-1 pool
+seated as its first frozen members, `born` 0, the oldest): `measure_frozen` measures their
+cross-play with each other into the graph before the first generation, and from then on
+they are members as any other (partners by their Shapley values; replaced, as the oldest,
+once the population is full). An extension of ours (COLE starts from its learner alone): the
+population then holds the pool's conventions beside the learner's lineage.
+
 Several learners (`num_learners=L`, an extension of ours: COLE trains one) share the
 population: each draws its partners by the "cole" scheme from every member, the other
 learners included, so the population holds L lineages (L seeds' conventions, as fictitious
@@ -92,6 +99,22 @@ class ColeGenerations:
       counts = counts.at[learner].add(games)
       counts = counts.at[:, learner].set(counts[learner])
     return state.replace(payoff=payoff, counts=counts)
+
+  def measure_frozen(self, state: PopulationState, slots) -> PopulationState:
+    """The state with the payoffs among the frozen members in `slots` (static ints, e.g. a
+    pool of other runs' networks seated as the first members: `partner_pool.seat`) set to
+    their measured cross-play: for each pair (i, j), the mean of i's returns with j and j's
+    with i (`num_games` games each, both seats; the game pays both seats alike, so the graph
+    stays symmetric, as `measure` keeps it), itself included (its self-play); counts
+    2 x num_games. Entries with other members are left as they are."""
+    slots = jnp.asarray(slots, jnp.int32)
+    key = jax.random.fold_in(jax.random.wrap_key_data(state.key), 0x706f6f6c)
+    members = jax.tree.map(lambda x: x[slots], state.params)                     # [M, ...]
+    returns = cross_play(self.env, self.population.learner, members, key, partners=members,
+                         num_games=self.num_games).returns                       # [M, M]
+    pair = jnp.ix_(slots, slots)
+    return state.replace(payoff=state.payoff.at[pair].set((returns + returns.T) / 2),
+                         counts=state.counts.at[pair].set(2.0 * self.num_games))
 
   def end_generation(self, state: PopulationState) -> tuple[PopulationState, jax.Array]:
     """(the state after measuring, admitting and joining; bool[L] whether each learner's copy

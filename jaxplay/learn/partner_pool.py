@@ -6,6 +6,10 @@ way) left behind.
     pool.params                                           # stacked [M, ...], M = pool.size
     state = partner_pool.seat(population_state, pool)     # members in slots 1 .. M, live
 
+COLE can start from such a pool too (`population.partners` with the scheme "cole"): the
+members are then its population's first frozen members, beside the learners, and
+`ColeGenerations.measure_frozen` measures their cross-play into the payoff graph.
+
 The pool is what the stage-1 run's last checkpoint holds: every live member of its population
 (each self-play run's final parameters and its frozen snapshots), in slot order. Several
 stage-1 runs make one pool when `population.partners` names their workdirs separated by
@@ -187,12 +191,12 @@ def _load_run(workdir: pathlib.Path, config) -> tuple[Any, np.ndarray]:
   return params, members.astype(np.int32)
 
 
-def seat(state: PopulationState, pool: PartnerPool) -> PopulationState:
-  """`state` (a population of capacity >= 1 + M with one learner in slot 0) with the pool's
-  members frozen in slots 1 .. M and live (their magnets are their parameters; they never
-  learn). The partners are placed as the state's arrays are (e.g. replicated over a mesh of
-  several devices)."""
-  slots = jnp.arange(1, 1 + pool.size)
+def seat(state: PopulationState, pool: PartnerPool, first: int = 1) -> PopulationState:
+  """`state` (a population of capacity >= first + M, its learners in slots 0 .. first - 1)
+  with the pool's members frozen in slots first .. first + M - 1 and live (their magnets are
+  their parameters; they never learn; `born` 0, as the learners'). The partners are placed as
+  the state's arrays are (e.g. replicated over a mesh of several devices)."""
+  slots = jnp.arange(first, first + pool.size)
   put = lambda tree: jax.tree.map(
       lambda x, v: x.at[slots].set(jax.device_put(v, x.sharding)), tree, pool.params)
   return state.replace(params=put(state.params), magnet=put(state.magnet),
