@@ -225,8 +225,13 @@ class LeagueRun(_CompiledChunks):
                        f"{', each a program, on threads' if self.population.threaded else ''}"
                        f", up to {population.capacity} members with their snapshots")
     if population.scheme == "cole":
-      self.generations = ColeGenerations(self.population, population.snapshot_every,
-                                         num_games=population.cole_games)
+      pool_slots = ()   # the pool's: the first frozen members (slots after the learners)
+      if self.pool is not None:
+        self._check_room_for_pool(population)
+        pool_slots = tuple(population.num_learners + np.arange(self.pool.size))
+      self.generations = ColeGenerations(
+          self.population, population.snapshot_every, num_games=population.cole_games,
+          keep=pool_slots if population.cole_keep_partners else ())
       self._end_generation = jax.jit(self.generations.end_generation)
       networks = ("network" if population.num_learners == 1 else
                   f"networks ({population.num_learners} learners)")
@@ -234,11 +239,11 @@ class LeagueRun(_CompiledChunks):
                        f"of {population.snapshot_every} updates, up to {population.capacity} "
                        f"members")
       if self.pool is not None:
-        self._check_room_for_pool(population)
-        slots = population.num_learners + np.arange(self.pool.size)
-        self._measure_pool = jax.jit(lambda state: self.generations.measure_frozen(state, slots))
+        self._measure_pool = jax.jit(
+            lambda state: self.generations.measure_frozen(state, pool_slots))
         self.describe += (f", the first {self.pool.size} frozen ones from "
-                          f"{population.partners}")
+                          f"{population.partners}"
+                          f"{', never replaced' if population.cole_keep_partners else ''}")
     self.num_learners = self.population.num_learners
     self.env_steps_per_update = learner.steps_per_update * self.num_learners
     self.evaluation = Evaluation(learner)

@@ -170,6 +170,8 @@ def defaults() -> ml_collections.ConfigDict:
   #   (a self_play run with num_learners > 1) are the frozen training partners; several
   #   such workdirs separated by commas make one pool (their members in that order); cole:
   #   such a pool as the population's first frozen members (capacity must hold them too)
+  config.population.cole_keep_partners = False  # cole with partners: the pool's members are
+  #   never replaced (False: COLE's rule, the oldest first once full, and they are the oldest)
   config.population.partner_members = ()  # fcp, cole: only these slots of each run (its
   #   learners are slots 0 .. K - 1), e.g. (2,) trains a best response to its third learner;
   #   () all
@@ -327,6 +329,7 @@ _RULES: dict[str, Rule] = {
     "population.snapshot_initial": _bool, "population.per_seat": _bool,
     "population.cole_self_play": _number(0, 1),
     "population.cole_games": _int(2, "an even int >= 2"), "population.partners": _string,
+    "population.cole_keep_partners": _bool,
     "population.partner_members": _ints,
     "population.scripted": _scripted_names,
     "population.scripted_weight": _number(0, 1),
@@ -569,6 +572,10 @@ def _check_population(config: dict, envs: Mapping[str, Any]) -> None:
     raise ConfigError(f"population.partners ({population['partners']!r}) is a pool of frozen "
                       f"partners for the schemes 'fcp' and 'cole', not {scheme!r}; leave it "
                       f"empty")
+  if population["cole_keep_partners"] and not (scheme == "cole" and population["partners"]):
+    raise ConfigError(f"population.cole_keep_partners keeps the members of the pool COLE "
+                      f"starts from: it needs the scheme 'cole' and population.partners, got "
+                      f"scheme {scheme!r} and partners {population['partners']!r}")
   if scheme == "cole" and population["cole_games"] % 2:
     _fail("population.cole_games", "an even int >= 2 (both seats alike)", population["cole_games"])
   if scheme == "cole" and (len(envs) != 1 or not next(iter(envs.values())).common_payoff):

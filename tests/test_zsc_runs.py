@@ -295,6 +295,21 @@ def test_cole_starts_from_a_stage_one_pool_and_resumes(stage_one, tmp_path):
   chex.assert_trees_all_equal(restored.params, whole.params)
 
 
+def test_cole_can_keep_the_pool_it_starts_from(stage_one, tmp_path):
+  """With `cole_keep_partners` the pool's members are never replaced: once the population is
+  full, the copies of updates 2 and 3 take the slot of the only other frozen member, update
+  1's copy."""
+  config = cole_from_pool_config(stage_one[0])
+  config.population.cole_keep_partners = True
+  lines = []
+  state = run_lib.train(config, tmp_path / "kept", print_fn=lines.append)
+  assert any("the first 6 frozen ones from" in line and line.endswith(", never replaced")
+             for line in lines)
+  chex.assert_trees_all_equal(np.asarray(state.born), np.array([0, 0, 0, 0, 0, 0, 0, 3]))
+  chex.assert_trees_all_equal(jax.tree.map(lambda x: x[1:7], state.params),
+                              stage_one[1].params)
+
+
 def test_cole_measures_the_pools_cross_play_into_its_graph(monkeypatch):
   """`ColeGenerations.measure_frozen` sets the payoffs among the given slots to their
   cross-play, i's with j and j's with i averaged, and leaves the other entries."""
@@ -332,6 +347,11 @@ def test_cole_refuses_a_pool_it_cannot_hold_and_other_schemes_a_pool(stage_one, 
   config.population.partners = str(stage_one[0])
   with pytest.raises(ConfigError, match="population.partners .* is a pool of frozen partners "
                                         "for the schemes 'fcp' and 'cole', not 'pfsp'"):
+    config_lib.check(config)
+  config = tiny(cole_overcooked.get_config())
+  config.population.cole_keep_partners = True
+  with pytest.raises(ConfigError, match="population.cole_keep_partners keeps the members of "
+                                        "the pool COLE starts from: it needs"):
     config_lib.check(config)
 
 

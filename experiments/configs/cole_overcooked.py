@@ -18,6 +18,9 @@ COLE's own 16 members:
         --config.population.partner_members="(0,1,2,3,4,5,6,7)" \
         --config.population.capacity=24 --workdir=/tmp/cole_from_pool
 
+The pool's members are then the population's oldest, the first COLE replaces once it is
+full; `--config.population.cole_keep_partners=True` keeps them.
+
 Recorded runs: results/zsc.md.
 """
 

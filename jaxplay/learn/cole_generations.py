@@ -33,7 +33,7 @@ A population can start from other runs' networks (`population.partners`: FCP's s
 seated as its first frozen members, `born` 0, the oldest): `measure_frozen` measures their
 cross-play with each other into the graph before the first generation, and from then on
 they are members as any other (partners by their Shapley values; replaced, as the oldest,
-once the population is full). An extension of ours (COLE starts from its learner alone): the
+once the population is full, unless kept: `keep`). An extension of ours (COLE starts from its learner alone): the
 population then holds the pool's conventions beside the learner's lineage.
 
 Several learners (`num_learners=L`, an extension of ours: COLE trains one) share the
@@ -46,6 +46,8 @@ same generation); the try count is the population's (generations since any membe
 """
 
 from __future__ import annotations
+
+from typing import Sequence
 
 import jax
 import jax.numpy as jnp
@@ -64,11 +66,13 @@ class ColeGenerations:
     generation_updates: updates a generation.
     num_games: games a pair when measuring the learner's cross-play (even).
     always_admit, max_tries, oldest, recent_fraction: COLE's admission and replacement.
+    keep: static slots whose members are never replaced (e.g. a pool the population starts
+      from); they take part in everything else as any member does.
   """
 
   def __init__(self, population: Population, generation_updates: int, *, num_games: int = 16,
                always_admit: int = 3, max_tries: int = 3, oldest: int = cole.OLDEST,
-               recent_fraction: float = cole.RECENT_FRACTION):
+               recent_fraction: float = cole.RECENT_FRACTION, keep: Sequence[int] = ()):
     if population.per_seat or population.scheme != "cole":
       raise ConfigError(f"COLE generations need a shared population and the scheme 'cole', "
                         f"got scheme {population.scheme!r}"
@@ -82,6 +86,7 @@ class ColeGenerations:
     self.num_games, self.oldest, self.recent_fraction = num_games, oldest, recent_fraction
     self.always_admit = check_int("cole", "always_admit", always_admit, 0)
     self.max_tries = check_int("cole", "max_tries", max_tries, 1)
+    self.keep = tuple(int(slot) for slot in keep)
 
   def measure(self, state: PopulationState, key: jax.Array) -> PopulationState:
     """The state with each learner's payoff row and column among the live members set to its
@@ -130,6 +135,7 @@ class ColeGenerations:
     slots = jnp.arange(state.live.shape[0])
     protected = jnp.isin(slots, state.learners)
     frozen = state.live & ~protected
+    protected = protected | jnp.isin(slots, jnp.asarray(self.keep, jnp.int32))   # never replaced
     generation = state.update // self.generation_updates
     last_join = jnp.max(jnp.where(frozen, state.born, 0))
     tries = (state.update - last_join) // self.generation_updates
