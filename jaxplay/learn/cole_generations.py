@@ -33,8 +33,9 @@ A population can start from other runs' networks (`population.partners`: FCP's s
 seated as its first frozen members, `born` 0, the oldest): `measure_frozen` measures their
 cross-play with each other into the graph before the first generation, and from then on
 they are members as any other (partners by their Shapley values; replaced, as the oldest,
-once the population is full, unless kept: `keep`). An extension of ours (COLE starts from its learner alone): the
-population then holds the pool's conventions beside the learner's lineage.
+once the population is full, unless kept: `keep`). An extension of ours (COLE starts from
+its learner alone): the population then holds the pool's conventions beside the learner's
+lineage.
 
 Several learners (`num_learners=L`, an extension of ours: COLE trains one) share the
 population: each draws its partners by the "cole" scheme from every member, the other
