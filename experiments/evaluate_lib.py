@@ -51,7 +51,7 @@ def load_run(workdir: pathlib.Path, step: int | None = None, num_games: int | No
   alone (it holds the partners; stage 1's run is not read)."""
   config = load_config(workdir, num_games)
   with Checkpointer(workdir / "checkpoints") as checkpoints:
-    if config.population.partners:   # FCP sized by its checkpoint, not stage 1's run
+    if config.population.partners:   # the pool's runs not read; FCP sized by its checkpoint
       learner = Learner(config)
       run = run_lib.make_run(learner, checkpoints.saved_shapes(step)["live"][0] - 1)
     else:   # as `train` built it, if this process trained it
