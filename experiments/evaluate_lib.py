@@ -51,9 +51,9 @@ def load_run(workdir: pathlib.Path, step: int | None = None, num_games: int | No
   alone (it holds the partners; stage 1's run is not read)."""
   config = load_config(workdir, num_games)
   with Checkpointer(workdir / "checkpoints") as checkpoints:
-    if config.population.partners:   # the pool's runs not read; FCP sized by its checkpoint
+    if config.population.partners:   # the pool's runs not read: the checkpoint holds them
       learner = Learner(config)
-      run = run_lib.make_run(learner, checkpoints.saved_shapes(step)["live"][0] - 1)
+      run = run_lib.make_run(learner, checkpoints.saved_shapes(step)["live"][0])
     else:   # as `train` built it, if this process trained it
       learner, run = run_lib.built_run(config)
     state = population_lib.restore_saved(checkpoints, step, run.init(learner.config.seed))

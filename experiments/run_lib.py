@@ -180,12 +180,13 @@ class LeagueRun(_CompiledChunks):
   with each scripted partner (`evaluation.partner_returns`), the members' Elo ratings from
   the training games' payoff matrix (zero-sum games), and that matrix as an image.
 
-  `pool_size`: to restore a checkpoint of a run with a pool of partners (FCP's stage 2, COLE
-  started from a pool; the checkpoint holds them) without reading the pool's runs again:
-  FCP's number of partners (the checkpoint's members less 1); for COLE any (its capacity is
-  the config's)."""
+  `saved_members`: given (the length of a checkpoint's `live`), the run is built to restore
+  that checkpoint of a run with a pool of partners (FCP's stage 2, COLE started from a pool)
+  without reading the pool's runs: the checkpoint holds the partners, and the runs may be
+  gone. FCP's partners are the saved members but its learner; COLE's population is the
+  config's capacity."""
 
-  def __init__(self, learner: Learner, pool_size: int | None = None):
+  def __init__(self, learner: Learner, saved_members: int | None = None):
     super().__init__()
     population = learner.config.population
     self.learner, self.config = learner, population
@@ -194,10 +195,10 @@ class LeagueRun(_CompiledChunks):
     scripted = dict(  # scripted partners: opponents beside the networks (overcooked)
         scripted=scripted_lib.make_partners(population.scripted, learner.games.raw[0])
         if population.scripted else (), scripted_weight=population.scripted_weight)
-    if population.partners and pool_size is None:   # fcp's partners, or cole's first members
+    if population.partners and saved_members is None:   # fcp's partners, or cole's first ones
       self.pool = partner_pool.load(population.partners, learner.config)
     if population.scheme == "fcp":
-      self.num_partners = self.pool.size if pool_size is None else pool_size
+      self.num_partners = self.pool.size if saved_members is None else saved_members - 1
       self.population = Population(learner, 1 + self.num_partners, "fictitious",
                                    learner_map=population.learner_map, **scripted)
       self.describe = (f"{learner.network.__class__.__name__} network against "
@@ -349,11 +350,11 @@ class LeagueRun(_CompiledChunks):
     return metrics, {"population/payoff": image}
 
 
-def make_run(learner: Learner, pool_size: int | None = None) -> SelfPlayRun | LeagueRun:
-  """What `train` runs for the config's population (not "psro": `train_psro`); `pool_size`:
-  see `LeagueRun`."""
+def make_run(learner: Learner, saved_members: int | None = None) -> SelfPlayRun | LeagueRun:
+  """What `train` runs for the config's population (not "psro": `train_psro`);
+  `saved_members`: see `LeagueRun`."""
   return (SelfPlayRun(learner) if config_lib.plain_self_play(learner.config.population)
-          else LeagueRun(learner, pool_size))
+          else LeagueRun(learner, saved_members))
 
 
 # Runs built by `built_run`, the most recent last: (learner, run or PSRO) by `_build_key`.
