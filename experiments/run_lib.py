@@ -206,7 +206,8 @@ class LeagueRun(_CompiledChunks):
     else:
       options = {"pfsp": dict(weighting=population.weighting, k=population.k,
                               return_range=tuple(population.return_range)),
-                 "cole": dict(self_play=population.cole_self_play)}.get(population.scheme, {})
+                 "cole": dict(self_play=population.cole_self_play,
+                              uniform=population.cole_uniform)}.get(population.scheme, {})
       alone = population.scheme == "self_play" and population.num_learners == 1  # scripted
       self.population = Population(learner, 1 if alone else population.capacity,
                                    population.scheme, num_learners=population.num_learners,
@@ -239,6 +240,9 @@ class LeagueRun(_CompiledChunks):
       self.describe = (f"{learner.network.__class__.__name__} {networks}, COLE generations "
                        f"of {population.snapshot_every} updates, up to {population.capacity} "
                        f"members")
+      if population.cole_uniform:
+        self.describe += (f", {population.cole_uniform:.0%} of the partners drawn uniformly "
+                          f"from the members")
       if self.pool is not None:
         self._measure_pool = jax.jit(
             lambda state: self.generations.measure_frozen(state, pool_slots))

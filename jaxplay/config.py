@@ -164,6 +164,9 @@ def defaults() -> ml_collections.ConfigDict:
   #   different rewards a seat, game_options.overcooked.event_rewards: hidden-utility
   #   self-play's biased partner beside a task partner); capacity and snapshots per seat
   config.population.cole_self_play = 0.5  # cole: the learner's share of games with itself
+  config.population.cole_uniform = 0.0   # cole: the share of the other games whose partner is
+  #   drawn uniformly from the members, as fictitious co-play draws (the rest by COLE's
+  #   priority; an extension of ours, 0 in COLE)
   config.population.cole_games = 16       # cole: games a pair when measuring the learner's
   #   cross-play at the end of a generation (snapshot_every updates)
   config.population.partners = ""        # fcp: the workdir of a finished run whose members
@@ -327,7 +330,7 @@ _RULES: dict[str, Rule] = {
     "population.num_learners": _POSITIVE,
     "population.learner_map": _one_of(side_by_side.WITH_THREADS),
     "population.snapshot_initial": _bool, "population.per_seat": _bool,
-    "population.cole_self_play": _number(0, 1),
+    "population.cole_self_play": _number(0, 1), "population.cole_uniform": _number(0, 1),
     "population.cole_games": _int(2, "an even int >= 2"), "population.partners": _string,
     "population.cole_keep_partners": _bool,
     "population.partner_members": _ints,
@@ -576,6 +579,10 @@ def _check_population(config: dict, envs: Mapping[str, Any]) -> None:
     raise ConfigError(f"population.cole_keep_partners keeps the members of the pool COLE "
                       f"starts from: it needs the scheme 'cole' and population.partners, got "
                       f"scheme {scheme!r} and partners {population['partners']!r}")
+  if population["cole_uniform"] and scheme != "cole":
+    raise ConfigError(f"population.cole_uniform ({population['cole_uniform']!r}) mixes uniform "
+                      f"draws into COLE's partner priority: it needs the scheme 'cole', got "
+                      f"{scheme!r}; leave it 0")
   if scheme == "cole" and population["cole_games"] % 2:
     _fail("population.cole_games", "an even int >= 2 (both seats alike)", population["cole_games"])
   if scheme == "cole" and (len(envs) != 1 or not next(iter(envs.values())).common_payoff):

@@ -2,8 +2,8 @@
 function and the exact Shapley value against a NumPy transcription of COLE's algorithm
 (networkx's PageRank, every order of the members), values known by hand (a constant game, a
 star, a member that coordinates with no one), the Monte-Carlo estimate against the exact
-value, dead members, no recompiles, the partner priority, the admission test, the join slot
-and the option errors."""
+value, dead members, no recompiles, the partner priority and its uniform share, the admission
+test, the join slot and the option errors."""
 
 import functools
 import itertools
@@ -211,6 +211,28 @@ def test_priority_by_hand():
   np.testing.assert_array_equal(cole.cole_priority(phi, np.zeros(5, bool)), 0.0)
 
 
+def test_a_uniform_share_mixes_fictitious_draws_into_the_priority():
+  # uniform=u: (1 - u) of the partners' mass by COLE's priority, u evenly over the candidates;
+  # self_play takes its share off the top. Member 3 (the loner) still comes first.
+  live, counts, learner = np.ones(4, bool), np.ones((4, 4)), jnp.int32(0)
+  prioritized = mm.opponent_distribution("cole", LONER, counts, live, learner)
+  even = mm.opponent_distribution("fictitious", LONER, counts, live, learner)
+  np.testing.assert_allclose(even, [0.0, 1 / 3, 1 / 3, 1 / 3], rtol=1e-6)
+  mixed = mm.opponent_distribution("cole", LONER, counts, live, learner, uniform=0.25,
+                                   self_play=0.2)
+  np.testing.assert_allclose(
+      mixed, 0.8 * (0.75 * prioritized + 0.25 * even) + 0.2 * np.eye(4)[0], rtol=1e-5)
+  assert int(jnp.argmax(mixed)) == 3 and mixed[1] > 0.8 * 0.25 / 3 - 1e-6
+  np.testing.assert_allclose(
+      mm.opponent_distribution("cole", LONER, counts, live, learner, uniform=1.0), even,
+      rtol=1e-6)
+  # Dead members get nothing from the uniform share either.
+  dist = mm.opponent_distribution("cole", RANDOM, np.ones((5, 5)), LIVE, jnp.int32(1),
+                                  uniform=0.5)
+  assert dist[3] == 0.0 and dist[1] == 0.0
+  np.testing.assert_allclose(dist.sum(), 1.0, rtol=1e-6)
+
+
 # --- joining --------------------------------------------------------------------------------------
 
 
@@ -272,6 +294,8 @@ def test_bad_options_raise_one_clear_config_error():
     mm.cole(*args, learner_seat=0)
   with pytest.raises(ConfigError, match="takes the options num_permutations, beta, ucb_c"):
     mm.opponent_distribution("cole", *args, temperature=2.0)
+  with pytest.raises(ConfigError, match=r"cole: uniform must be a number in \[0, 1\], got 1.5"):
+    mm.opponent_distribution("cole", *args, uniform=1.5)
   with pytest.raises(ConfigError, match="num_permutations must be a positive int"):
     mm.opponent_distribution("cole", *args, num_permutations=0)
   with pytest.raises(ConfigError, match="beta must be a finite number >= 0"):

@@ -298,13 +298,14 @@ def test_cole_starts_from_a_stage_one_pool_and_resumes(stage_one, tmp_path):
 def test_cole_can_keep_the_pool_it_starts_from(stage_one, tmp_path):
   """With `cole_keep_partners` the pool's members are never replaced: once the population is
   full, the copies of updates 2 and 3 take the slot of the only other frozen member, update
-  1's copy."""
+  1's copy. (Half the partners drawn uniformly here: the option reaches the run.)"""
   config = cole_from_pool_config(stage_one[0])
   config.population.cole_keep_partners = True
+  config.population.cole_uniform = 0.5
   lines = []
   state = run_lib.train(config, tmp_path / "kept", print_fn=lines.append)
-  assert any("the first 6 frozen ones from" in line and line.endswith(", never replaced")
-             for line in lines)
+  assert any("members, 50% of the partners drawn uniformly from the members, the first 6 "
+             "frozen ones from" in line and line.endswith(", never replaced") for line in lines)
   chex.assert_trees_all_equal(np.asarray(state.born), np.array([0, 0, 0, 0, 0, 0, 0, 3]))
   chex.assert_trees_all_equal(jax.tree.map(lambda x: x[1:7], state.params),
                               stage_one[1].params)
@@ -352,6 +353,16 @@ def test_cole_refuses_a_pool_it_cannot_hold_and_other_schemes_a_pool(stage_one, 
   config.population.cole_keep_partners = True
   with pytest.raises(ConfigError, match="population.cole_keep_partners keeps the members of "
                                         "the pool COLE starts from: it needs"):
+    config_lib.check(config)
+  config = tiny(cole_overcooked.get_config())
+  config.population.scheme = "pfsp"
+  config.population.cole_uniform = 0.5
+  with pytest.raises(ConfigError, match=r"population.cole_uniform \(0.5\) mixes uniform draws "
+                                        "into COLE's partner priority: it needs the scheme "
+                                        "'cole', got 'pfsp'"):
+    config_lib.check(config)
+  config.population.cole_uniform = 1.5
+  with pytest.raises(ConfigError, match=r"population.cole_uniform must be .*1.5"):
     config_lib.check(config)
 
 

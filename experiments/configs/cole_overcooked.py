@@ -19,7 +19,9 @@ COLE's own 16 members:
         --config.population.capacity=24 --workdir=/tmp/cole_from_pool
 
 The pool's members are then the population's oldest, the first COLE replaces once it is
-full; `--config.population.cole_keep_partners=True` keeps them.
+full; `--config.population.cole_keep_partners=True` keeps them, and
+`--config.population.cole_uniform=0.5` draws half the partners of the games not in self-play
+uniformly from the members (fictitious co-play's draw), the other half by COLE's priority.
 
 Recorded runs: results/zsc.md.
 """

@@ -311,15 +311,15 @@ def psro(payoff: Array, counts: Array, live: Array, learner: Array, *,
 
 
 COLE_OPTIONS = ("num_permutations", "beta", "ucb_c", "damping", "iterations",
-                "clip_marginals", "seed", "self_play")
+                "clip_marginals", "seed", "self_play", "uniform")
 
 
 def cole(payoff: Array, counts: Array, live: Array, learner: Array, *,
          num_permutations: int = cole_lib.NUM_PERMUTATIONS, beta: float = cole_lib.BETA,
          ucb_c: float = cole_lib.UCB_C, damping: float = cole_lib.DAMPING,
          iterations: int = cole_lib.PAGERANK_ITERATIONS, clip_marginals: bool = True,
-         seed: int = 0, self_play: float = 0.0, learner_seat: int | None = None,
-         col_payoff: Array | None = None) -> Array:
+         seed: int = 0, self_play: float = 0.0, uniform: float = 0.0,
+         learner_seat: int | None = None, col_payoff: Array | None = None) -> Array:
   """COLE's partner distribution (Li et al. 2023, COLE_SV): float32[N].
 
   The live members, the learner included, are the players of COLE's cooperative game on the
@@ -329,8 +329,10 @@ def cole(payoff: Array, counts: Array, live: Array, learner: Array, *,
   bonus sqrt(sum visits) / (1 + visits), the visits being the learner's games with each
   member (counts[learner]). The members the population cooperates with least come first.
   Payoffs are taken as they are, played or not. A `self_play` share of the mass goes to the
-  learner itself (COLE-Platform trains half its games in self-play, RATIO "2:2"). Where no
-  other member is live: all mass on the learner.
+  learner itself (COLE-Platform trains half its games in self-play, RATIO "2:2"), and a
+  `uniform` share of the rest is spread evenly over the candidates, as fictitious co-play
+  draws its partners (an extension of ours, 0 in COLE: every member keeps a floor of mass
+  whatever its Shapley value). Where no other member is live: all mass on the learner.
 
   The orders are drawn from a key derived from the arguments (schemes take no key): the
   key of `seed`, folded with the bits of counts.sum() and with the learner, so a new draw
@@ -343,6 +345,8 @@ def cole(payoff: Array, counts: Array, live: Array, learner: Array, *,
     ucb_c: static weight of the bonus (COLE: 1).
     seed: static int >= 0 of the orders' key.
     self_play: static, in [0, 1]: the learner's own share.
+    uniform: static, in [0, 1]: the share of the partners' mass (1 - self_play) uniform
+      over the candidates; the rest by COLE's priority.
     learner_seat: must be None: COLE is for a population shared by both seats
       (common-payoff games).
     col_payoff: not used.
@@ -366,7 +370,10 @@ def cole(payoff: Array, counts: Array, live: Array, learner: Array, *,
                                  clip_marginals=clip_marginals)
   weight = cole_lib.cole_priority(phi, candidates, counts[learner], beta=beta, ucb_c=ucb_c)
   self_play = check_number("cole", "self_play", self_play, 0.0, 1.0)
-  return ((1.0 - self_play) * _finish(weight, candidates, learner)
+  uniform = check_number("cole", "uniform", uniform, 0.0, 1.0)
+  partners = ((1.0 - uniform) * _finish(weight, candidates, learner)
+              + uniform * _finish(jnp.ones_like(weight), candidates, learner))
+  return ((1.0 - self_play) * partners
           + self_play * jax.nn.one_hot(learner, payoff.shape[0], dtype=jnp.float32))
 
 
