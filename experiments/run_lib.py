@@ -240,9 +240,9 @@ class LeagueRun(_CompiledChunks):
       self.describe = (f"{learner.network.__class__.__name__} {networks}, COLE generations "
                        f"of {population.snapshot_every} updates, up to {population.capacity} "
                        f"members")
-      if population.cole_uniform:
-        self.describe += (f", {population.cole_uniform:.0%} of the partners drawn uniformly "
-                          f"from the members")
+      uniform = self.population.options["uniform"]   # as the matchmaker gets it
+      if uniform:
+        self.describe += f", {uniform:.0%} of the partners drawn uniformly from the members"
       if self.pool is not None:
         self._measure_pool = jax.jit(
             lambda state: self.generations.measure_frozen(state, pool_slots))
