@@ -31,7 +31,7 @@ from jaxplay.io import plots
 from jaxplay.io.checkpoints import Checkpointer, CheckpointError
 from jaxplay.io.metrics import MetricWriter, NoMetrics
 from jaxplay.learn.evaluation import Evaluation, headline_keys, pair_returns, partner_returns
-from jaxplay.learn import compiling, partner_pool
+from jaxplay.learn import compiling, matchmaking, partner_pool
 from jaxplay.learn.cole_generations import ColeGenerations
 from jaxplay.learn.learner import Learner
 from jaxplay.learn import population as population_lib
@@ -192,6 +192,7 @@ class LeagueRun(_CompiledChunks):
     self.learner, self.config = learner, population
     self.pool = self.generations = None
     self.num_partners = 0
+    self.pool_slots = ()   # the pool's slots (FCP's partners, COLE's first members), if known
     scripted = dict(  # scripted partners: opponents beside the networks (overcooked)
         scripted=scripted_lib.make_partners(population.scripted, learner.games.raw[0])
         if population.scripted else (), scripted_weight=population.scripted_weight)
@@ -199,6 +200,7 @@ class LeagueRun(_CompiledChunks):
       self.pool = partner_pool.load(population.partners, learner.config)
     if population.scheme == "fcp":
       self.num_partners = self.pool.size if saved_members is None else saved_members - 1
+      self.pool_slots = tuple(range(1, 1 + self.num_partners))
       self.population = Population(learner, 1 + self.num_partners, "fictitious",
                                    learner_map=population.learner_map, **scripted)
       self.describe = (f"{learner.network.__class__.__name__} network against "
@@ -231,9 +233,11 @@ class LeagueRun(_CompiledChunks):
       if self.pool is not None:
         self._check_room_for_pool(population)
         pool_slots = tuple(population.num_learners + np.arange(self.pool.size))
+        self.pool_slots = pool_slots
       self.generations = ColeGenerations(
           self.population, population.snapshot_every, num_games=population.cole_games,
-          keep=pool_slots if population.cole_keep_partners else ())
+          keep=pool_slots if population.cole_keep_partners else (),
+          visits=population.cole_visits)
       self._end_generation = jax.jit(self.generations.end_generation)
       networks = ("network" if population.num_learners == 1 else
                   f"networks ({population.num_learners} learners)")
@@ -243,6 +247,8 @@ class LeagueRun(_CompiledChunks):
       uniform = self.population.options["uniform"]   # as the matchmaker gets it
       if uniform:
         self.describe += f", {uniform:.0%} of the partners drawn uniformly from the members"
+      if self.generations.visits == "generation":   # as the generations count them
+        self.describe += ", visits counted a generation"
       if self.pool is not None:
         self._measure_pool = jax.jit(
             lambda state: self.generations.measure_frozen(state, pool_slots))
@@ -258,6 +264,19 @@ class LeagueRun(_CompiledChunks):
       self.headline_extra += ("population/pair_return",)
     self._snapshot = jax.jit(self.population.add_member)
     self.rated = not any(env.common_payoff for env in learner.games.raw)  # Elo
+
+  def _partner_spread(self, opponents: np.ndarray, learners: list[int],
+                      num_members: int) -> dict[str, float]:
+    """`matchmaking.distribution_spread` of each learner's opponents float32[L, N], the
+    learners' mean, as population/... metrics."""
+    pool = None
+    if self.pool_slots:
+      pool = np.zeros(num_members, bool)
+      pool[list(self.pool_slots)] = True
+    spreads = [matchmaking.distribution_spread(opponents[index], learner, pool)
+               for index, learner in enumerate(learners)]
+    return {f"population/{name}": float(np.mean([spread[name] for spread in spreads]))
+            for name in spreads[0]}
 
   def _check_room_for_pool(self, population) -> None:
     """ConfigError unless COLE's capacity holds its learners and the pool it starts from."""
@@ -317,9 +336,15 @@ class LeagueRun(_CompiledChunks):
 
   def evaluate(self, state, update: int) -> tuple[dict[str, float], dict[str, np.ndarray]]:
     """(metrics, images for TensorBoard), computed on this process alone (on many hosts:
-    with its copy of the replicated members, payoff matrix and counts)."""
-    learners, params, magnet, live, payoff, counts = hosts.to_local(
-        (state.learners, state.params, state.magnet, state.live, state.payoff, state.counts))
+    with its copy of the replicated members, payoff matrix and counts). In a shared
+    population, how the learners' opponent distributions of the last update spread
+    (`matchmaking.distribution_spread`, the learners' mean; over the networks, scripted
+    partners aside): population/self_play_share, population/effective_partners, and with a
+    pool of partners population/pool_share (not for a COLE run restored without its pool's
+    runs, which does not know their slots)."""
+    learners, params, magnet, live, payoff, counts, opponents = hosts.to_local(
+        (state.learners, state.params, state.magnet, state.live, state.payoff, state.counts,
+         state.opponents))
     learners = [int(l) for l in np.asarray(learners)]
     metrics = {}
     for index, learner in enumerate(learners):
@@ -337,6 +362,8 @@ class LeagueRun(_CompiledChunks):
           self.population.scripted, self.config.scripted, update))
     live, payoff, counts = np.asarray(live), np.asarray(payoff), np.asarray(counts)
     metrics["population/members"] = int(live.sum())
+    if not self.population.per_seat:
+      metrics.update(self._partner_spread(np.asarray(opponents), learners, live.shape[0]))
     if self.population.per_seat:  # the pair with each other, each in its own seat
       mine = lambda index: jax.tree.map(lambda x: x[learners[index]], params)
       metrics.update(pair_returns(self.learner, mine(0), mine(1), update))

@@ -39,7 +39,7 @@ from jaxplay.parallel import fsdp
 from jaxplay.core.errors import ConfigError, check_return_range
 from jaxplay.core.registry import game_options, make, registered_games
 from jaxplay.eval import meta_strategy
-from jaxplay.learn import side_by_side
+from jaxplay.learn import cole as cole_lib, side_by_side
 
 ADVANTAGES = ("gae", "rae")
 MAGNET_UPDATES = ("ema", "distill")
@@ -167,6 +167,9 @@ def defaults() -> ml_collections.ConfigDict:
   config.population.cole_uniform = 0.0   # cole: the share of the other games whose partner is
   #   drawn uniformly from the members, as fictitious co-play draws (the rest by COLE's
   #   priority; an extension of ours, 0 in COLE)
+  config.population.cole_visits = "run"  # cole: the visits of the UCB bonus in the partner
+  #   draw: "run", the learner's games with each member since it joined; "generation", those
+  #   of the current generation (COLE-Platform's draws of the current iteration)
   config.population.cole_games = 16       # cole: games a pair when measuring the learner's
   #   cross-play at the end of a generation (snapshot_every updates)
   config.population.partners = ""        # fcp: the workdir of a finished run whose members
@@ -333,6 +336,7 @@ _RULES: dict[str, Rule] = {
     "population.cole_self_play": _number(0, 1), "population.cole_uniform": _number(0, 1),
     "population.cole_games": _int(2, "an even int >= 2"), "population.partners": _string,
     "population.cole_keep_partners": _bool,
+    "population.cole_visits": _one_of(cole_lib.VISITS),
     "population.partner_members": _ints,
     "population.scripted": _scripted_names,
     "population.scripted_weight": _number(0, 1),
@@ -583,6 +587,10 @@ def _check_population(config: dict, envs: Mapping[str, Any]) -> None:
     raise ConfigError(f"population.cole_uniform ({population['cole_uniform']!r}) mixes uniform "
                       f"draws into COLE's partner priority: it needs the scheme 'cole', got "
                       f"{scheme!r}; leave it 0")
+  if population["cole_visits"] != "run" and scheme != "cole":
+    raise ConfigError(f"population.cole_visits ({population['cole_visits']!r}) is how COLE's "
+                      f"partner draw counts visits: it needs the scheme 'cole', got "
+                      f"{scheme!r}; leave it 'run'")
   if scheme == "cole" and population["cole_games"] % 2:
     _fail("population.cole_games", "an even int >= 2 (both seats alike)", population["cole_games"])
   if scheme == "cole" and (len(envs) != 1 or not next(iter(envs.values())).common_payoff):

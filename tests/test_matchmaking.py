@@ -221,3 +221,18 @@ def test_unknown_names_raise_config_errors():
                  learner_seat=0)
   with pytest.raises(ConfigError, match="takes no options"):
     mm.opponent_distribution("fictitious", *args, k=2)
+
+
+def test_distribution_spread_by_hand():
+  """The learner's share, exp of the entropy of the rest renormalized, and a pool's share."""
+  pool = jnp.array([False, True, False, False])
+  spread = mm.distribution_spread(jnp.array([0.5, 0.25, 0.25, 0.0]), jnp.int32(0), pool)
+  chex.assert_trees_all_close(spread, {"self_play_share": 0.5, "effective_partners": 2.0,
+                                       "pool_share": 0.25}, rtol=1e-6)
+  # (0.5, 0.25, 0.25) over the others: entropy 1.5 ln 2, so 2 ** 1.5 members' worth.
+  leaning = mm.distribution_spread(jnp.array([0.5, 0.0, 0.25, 0.25]), jnp.int32(1))
+  assert set(leaning) == {"self_play_share", "effective_partners"}   # no pool given
+  np.testing.assert_allclose(leaning["effective_partners"], 2 ** 1.5, rtol=1e-6)
+  assert leaning["self_play_share"] == 0.0
+  alone = mm.distribution_spread(jnp.array([1.0, 0.0, 0.0]), jnp.int32(0))
+  assert alone["self_play_share"] == 1.0 and alone["effective_partners"] == 0.0

@@ -120,6 +120,10 @@ def test_stage_two_trains_against_the_frozen_pool_only(stage_one, stage_two):
   metrics = evaluate_lib.evaluate(workdir, plot="", print_fn=silent)
   assert np.isfinite(metrics["population/partner_return"])
   assert "population/learner_elo" not in metrics   # no Elo in a common-payoff game
+  # Fictitious co-play: every game with the pool, its 6 members drawn alike.
+  assert metrics["population/pool_share"] == pytest.approx(1.0)
+  assert metrics["population/self_play_share"] == 0.0
+  assert metrics["population/effective_partners"] == pytest.approx(6.0)
 
 
 def test_stage_two_loads_without_stage_one(stage_one, stage_two, tmp_path):
@@ -302,13 +306,22 @@ def test_cole_can_keep_the_pool_it_starts_from(stage_one, tmp_path):
   config = cole_from_pool_config(stage_one[0])
   config.population.cole_keep_partners = True
   config.population.cole_uniform = 0.5
+  config.population.cole_visits = "generation"
   lines = []
   state = run_lib.train(config, tmp_path / "kept", print_fn=lines.append)
-  assert any("members, 50% of the partners drawn uniformly from the members, the first 6 "
-             "frozen ones from" in line and line.endswith(", never replaced") for line in lines)
+  assert any("members, 50% of the partners drawn uniformly from the members, visits counted a "
+             "generation, the first 6 frozen ones from" in line
+             and line.endswith(", never replaced") for line in lines)
   chex.assert_trees_all_equal(np.asarray(state.born), np.array([0, 0, 0, 0, 0, 0, 0, 3]))
   chex.assert_trees_all_equal(jax.tree.map(lambda x: x[1:7], state.params),
                               stage_one[1].params)
+  # The last evaluation's spread: half the games in self-play (the config's share); of the
+  # rest, half uniform over the 7 others, so the pool's 6 get at least 0.5 x 0.5 x 6 / 7.
+  rows = [json.loads(line) for line in (tmp_path / "kept" / "metrics.jsonl").open()]
+  last = [row for row in rows if "population/pool_share" in row][-1]
+  assert last["population/self_play_share"] == pytest.approx(0.5)
+  assert 0.5 * 0.5 * 6 / 7 - 1e-6 <= last["population/pool_share"] <= 0.5 + 1e-6
+  assert 1.0 < last["population/effective_partners"] <= 7.0 + 1e-4
 
 
 def test_cole_measures_the_pools_cross_play_into_its_graph(monkeypatch):
@@ -389,6 +402,32 @@ def test_cole_judges_each_learner_among_the_frozen_members():
   assert bool(joined[1])
   chex.assert_trees_all_equal(np.sort(np.asarray(after.born)[2:]), np.array([10, 10]))
   chex.assert_trees_all_equal(np.asarray(after.learners), np.array([0, 1]))
+
+
+def test_cole_can_count_visits_a_generation():
+  """With visits="generation" a generation's end forgets the learners' game counts (rows
+  and columns), so the next generation's UCB bonus counts its own games, as COLE-Platform
+  counts its draws afresh each iteration; the counts among frozen members stay."""
+  config = tiny(cole_overcooked.get_config())
+  config.population.num_learners, config.population.capacity = 2, 4
+  learner = Learner(config_lib.check(config))
+  population = Population(learner, 4, "cole", num_learners=2, self_play=0.5)
+  counts = np.arange(16, dtype=np.float32).reshape(4, 4) + 1
+  state = population.init(0).replace(counts=counts)
+  forgot = ColeGenerations(population, 1, visits="generation").forget_visits(state)
+  expected = np.zeros((4, 4), np.float32)
+  expected[2:, 2:] = counts[2:, 2:]
+  np.testing.assert_array_equal(np.asarray(forgot.counts), expected)
+  np.testing.assert_array_equal(np.asarray(forgot.payoff), np.asarray(state.payoff))
+  with pytest.raises(ConfigError, match="cole: visits must be one of run, generation"):
+    ColeGenerations(population, 1, visits="iteration")
+  config.population.cole_visits = "iteration"
+  with pytest.raises(ConfigError, match="population.cole_visits"):
+    config_lib.check(config)
+  config = tiny(fcp_partners_overcooked.get_config())
+  config.population.cole_visits = "generation"
+  with pytest.raises(ConfigError, match="needs the scheme 'cole'"):
+    config_lib.check(config)
 
 
 def test_cole_needs_a_common_payoff_game():

@@ -22,6 +22,9 @@ The pool's members are then the population's oldest, the first COLE replaces onc
 full; `--config.population.cole_keep_partners=True` keeps them, and
 `--config.population.cole_uniform=0.5` draws half the partners of the games not in self-play
 uniformly from the members (fictitious co-play's draw), the other half by COLE's priority.
+`--config.population.cole_visits=generation` counts the UCB bonus's visits a generation, as
+COLE-Platform does (the default, "run", counts the learner's games with a member since it
+joined, as every recorded run did).
 
 Recorded runs: results/zsc.md.
 """

@@ -51,6 +51,10 @@ UCB_C = 1.0
 RECENT_FRACTION = 0.1
 OLDEST = 10
 EXACT_MAX_MEMBERS = 12
+# What the UCB bonus counts as a member's visits (`cole_generations.ColeGenerations`): the
+# learner's games with it over the run ("run", ours until 2026-12-06) or in the current
+# generation ("generation": COLE-Platform resets its draw counts every iteration).
+VISITS = ("run", "generation")
 
 
 # --- the cooperative game ---------------------------------------------------------------------

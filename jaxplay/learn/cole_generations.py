@@ -69,11 +69,18 @@ class ColeGenerations:
     always_admit, max_tries, oldest, recent_fraction: COLE's admission and replacement.
     keep: static slots whose members are never replaced (e.g. a pool the population starts
       from); they take part in everything else as any member does.
+    visits: what the "cole" scheme's UCB bonus counts as a member's visits, the learner's
+      games with it in `state.counts`: "run", all of them since it joined (the measurement
+      games included), or "generation", those of the current generation only, as
+      COLE-Platform counts its partner draws afresh each iteration (`forget_visits` at every
+      generation's end). With "run" a newly joined member keeps the bonus of few visits for
+      generations, and its draws lean to the newest members.
   """
 
   def __init__(self, population: Population, generation_updates: int, *, num_games: int = 16,
                always_admit: int = 3, max_tries: int = 3, oldest: int = cole.OLDEST,
-               recent_fraction: float = cole.RECENT_FRACTION, keep: Sequence[int] = ()):
+               recent_fraction: float = cole.RECENT_FRACTION, keep: Sequence[int] = (),
+               visits: str = "run"):
     if population.per_seat or population.scheme != "cole":
       raise ConfigError(f"COLE generations need a shared population and the scheme 'cole', "
                         f"got scheme {population.scheme!r}"
@@ -88,6 +95,10 @@ class ColeGenerations:
     self.always_admit = check_int("cole", "always_admit", always_admit, 0)
     self.max_tries = check_int("cole", "max_tries", max_tries, 1)
     self.keep = tuple(int(slot) for slot in keep)
+    if visits not in cole.VISITS:
+      raise ConfigError(f"cole: visits must be one of {', '.join(cole.VISITS)}, got "
+                        f"{visits!r}")
+    self.visits = visits
 
   def measure(self, state: PopulationState, key: jax.Array) -> PopulationState:
     """The state with each learner's payoff row and column among the live members set to its
@@ -127,7 +138,18 @@ class ColeGenerations:
     joined)."""
     key = jax.random.fold_in(jax.random.wrap_key_data(state.key), 0x636f6c65)
     measure_key, join_key = jax.random.split(key)
-    return self.admit_and_join(self.measure(state, measure_key), join_key)
+    state, joined = self.admit_and_join(self.measure(state, measure_key), join_key)
+    if self.visits == "generation":
+      state = self.forget_visits(state)
+    return state, joined
+
+  def forget_visits(self, state: PopulationState) -> PopulationState:
+    """The state with the learners' game counts (their rows and columns of `counts`) at 0,
+    so that the next generation's draws count its own games only; the payoffs and the counts
+    among frozen members stay."""
+    learner = jnp.isin(jnp.arange(state.counts.shape[0]), state.learners)
+    return state.replace(counts=jnp.where(learner[:, None] | learner[None, :], 0.0,
+                                          state.counts))
 
   def admit_and_join(self, state: PopulationState,
                      key: jax.Array) -> tuple[PopulationState, jax.Array]:

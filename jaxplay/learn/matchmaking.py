@@ -327,7 +327,10 @@ def cole(payoff: Array, counts: Array, live: Array, learner: Array, *,
   orders) weight the candidates (the live members other than the learner) by
   `cole.cole_priority`: softmax(-beta * phi / ||phi||) plus ucb_c times the normalized UCB
   bonus sqrt(sum visits) / (1 + visits), the visits being the learner's games with each
-  member (counts[learner]). The members the population cooperates with least come first.
+  member (counts[learner]: since the member joined, or since the generation began where
+  `ColeGenerations(visits="generation")` forgets them at its end, as COLE-Platform counts
+  its draws of the current iteration). The members the population cooperates with least
+  come first.
   Payoffs are taken as they are, played or not. A `self_play` share of the mass goes to the
   learner itself (COLE-Platform trains half its games in self-play, RATIO "2:2"), and a
   `uniform` share of the rest is spread evenly over the candidates, as fictitious co-play
@@ -498,3 +501,33 @@ def matchmake(key: Array, payoff: Array, counts: Array, live: Array, learner: Ar
                                     learner_seat=learner_seat, col_payoff=col_payoff, **options)
   members = seat_members(key, learner, opponents, num_games, num_players, learner_seat)
   return Matches(members, opponents)
+
+
+def distribution_spread(opponents: Array, learner: Array,
+                        pool: Array | None = None) -> dict[str, Array]:
+  """How a learner's opponent distribution spreads over a shared population (its metrics).
+
+    self_play_share     the mass on the learner itself;
+    effective_partners  exp of the entropy of the mass on the others, renormalized: K for K
+                        members drawn alike, fewer the more it leans on some (0: none);
+    pool_share          (with `pool`) the mass on those members, e.g. FCP's or COLE's pool.
+
+  Args:
+    opponents: float32[N] the distribution (`opponent_distribution`), summing to 1.
+    learner: int32[] its slot.
+    pool: bool[N] or None.
+
+  Returns:
+    float32[] values by name (no "pool_share" without `pool`).
+  """
+  opponents = jnp.asarray(opponents, jnp.float32)
+  own = jnp.arange(opponents.shape[0]) == learner
+  others = jnp.where(own, 0.0, opponents)
+  total = others.sum()
+  q = others / jnp.where(total > 0, total, 1.0)
+  entropy = -jnp.where(q > 0, q * jnp.log(jnp.where(q > 0, q, 1.0)), 0.0).sum()
+  spread = {"self_play_share": jnp.where(own, opponents, 0.0).sum(),
+            "effective_partners": jnp.where(total > 0, jnp.exp(entropy), 0.0)}
+  if pool is not None:
+    spread["pool_share"] = jnp.where(jnp.asarray(pool, bool), opponents, 0.0).sum()
+  return spread
