@@ -362,11 +362,11 @@ class LeagueRun(_CompiledChunks):
           self.population.scripted, self.config.scripted, update))
     live, payoff, counts = np.asarray(live), np.asarray(payoff), np.asarray(counts)
     metrics["population/members"] = int(live.sum())
-    if not self.population.per_seat:
-      metrics.update(self._partner_spread(np.asarray(opponents), learners, live.shape[0]))
     if self.population.per_seat:  # the pair with each other, each in its own seat
       mine = lambda index: jax.tree.map(lambda x: x[learners[index]], params)
       metrics.update(pair_returns(self.learner, mine(0), mine(1), update))
+    else:  # how the learners draw their partners from the shared population
+      metrics.update(self._partner_spread(np.asarray(opponents), learners, live.shape[0]))
     if self.num_partners:  # the learner's mean training return with each partner
       partners = np.arange(1, 1 + self.num_partners)
       played = counts[0, partners] > 0

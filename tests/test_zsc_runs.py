@@ -430,6 +430,30 @@ def test_cole_can_count_visits_a_generation():
     config_lib.check(config)
 
 
+def test_a_generations_end_forgets_visits_only_when_asked(monkeypatch):
+  """`end_generation` measures (the learner's counts grow by the games) and, with
+  visits="generation" only, then forgets the learner's counts."""
+  config = tiny(cole_overcooked.get_config())
+  learner = Learner(config_lib.check(config))
+  population = Population(learner, 3, "cole", self_play=0.5)
+
+  def fake_cross_play(env, learner, agents, key, *, partners, num_games):
+    return CrossPlay(returns=np.ones((1, 3), np.float32), returns_by_seat=None,
+                     game_returns=None)
+
+  monkeypatch.setattr("jaxplay.learn.cole_generations.cross_play", fake_cross_play)
+  state = population.init(0)
+  state = state.replace(live=jax.numpy.array([True, True, False]), update=jax.numpy.int32(7),
+                        counts=jax.numpy.full((3, 3), 5.0), born=jax.numpy.array([0, 1, 0]))
+  counted = lambda visits: np.asarray(ColeGenerations(population, 1, num_games=2, visits=visits)
+                                      .end_generation(state)[0].counts)
+  # Slot 2 was free: a copy joining there starts with no games; the live ones grow by 2.
+  np.testing.assert_array_equal(counted("run")[0, :2], np.full(2, 7.0))
+  forgot = counted("generation")
+  np.testing.assert_array_equal(forgot[0], np.zeros(3))
+  np.testing.assert_array_equal(forgot[:, 0], np.zeros(3))
+
+
 def test_cole_needs_a_common_payoff_game():
   config = config_lib.defaults()   # kuhn_poker
   config.population.scheme = "cole"
