@@ -229,14 +229,12 @@ class LeagueRun(_CompiledChunks):
                        f"{', each a program, on threads' if self.population.threaded else ''}"
                        f", up to {population.capacity} members with their snapshots")
     if population.scheme == "cole":
-      pool_slots = ()   # the pool's: the first frozen members (slots after the learners)
-      if self.pool is not None:
+      if self.pool is not None:   # the first frozen members (slots after the learners)
         self._check_room_for_pool(population)
-        pool_slots = tuple(population.num_learners + np.arange(self.pool.size))
-        self.pool_slots = pool_slots
+        self.pool_slots = tuple(population.num_learners + np.arange(self.pool.size))
       self.generations = ColeGenerations(
           self.population, population.snapshot_every, num_games=population.cole_games,
-          keep=pool_slots if population.cole_keep_partners else (),
+          keep=self.pool_slots if population.cole_keep_partners else (),
           visits=population.cole_visits)
       self._end_generation = jax.jit(self.generations.end_generation)
       networks = ("network" if population.num_learners == 1 else
@@ -251,7 +249,7 @@ class LeagueRun(_CompiledChunks):
         self.describe += ", visits counted a generation"
       if self.pool is not None:
         self._measure_pool = jax.jit(
-            lambda state: self.generations.measure_frozen(state, pool_slots))
+            lambda state: self.generations.measure_frozen(state, self.pool_slots))
         self.describe += (f", the first {self.pool.size} frozen ones from "
                           f"{population.partners}"
                           f"{', never replaced' if population.cole_keep_partners else ''}")
