@@ -1,7 +1,8 @@
 """Cross-play of trained agents with partners they never trained with (zero-shot coordination):
 prints the matrix of mean sparse returns (and, given best responses, each return as a fraction
-of the partner's bound), writes it as a table, a CSV and heatmaps, and logs each agent's row
-to its run's metrics and TensorBoard.
+of the partner's bound) and each agent's means with their standard errors over the games,
+writes it as a table, CSVs and heatmaps, and logs each agent's row to its run's metrics and
+TensorBoard.
 
     python -m experiments.crossplay --agents=sp=/tmp/sp,fcp=/tmp/fcp,cole=/tmp/cole \
         --heldout=runs/heldout/cramped_room \

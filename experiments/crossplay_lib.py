@@ -50,7 +50,8 @@ MIN_BOUND = SOUP_VALUE   # the least bound a partner's returns are divided by: o
 class Matrix(NamedTuple):
   """returns float32[A, M] (mean sparse return of agent a with partner m, both seats);
   bound float32[M] (nan: no best response given); the names of the rows and columns; the
-  agents' workdirs and their updates (for logging)."""
+  agents' workdirs and their updates (for logging); stderr float32[A, M], the standard error
+  of each return over its games (`crossplay.standard_errors`; None: not measured)."""
 
   returns: np.ndarray
   bound: np.ndarray
@@ -58,6 +59,7 @@ class Matrix(NamedTuple):
   partners: list[str]
   workdirs: list[pathlib.Path]
   updates: list[int]
+  stderr: np.ndarray | None = None
 
 
 def learned_networks(workdir: str | pathlib.Path, name: str):
@@ -128,7 +130,8 @@ def cross_play_runs(agents: Mapping[str, str | pathlib.Path], *,
       bound[p] = recorded[partner]
   workdirs = [r[2] for r in rows for _ in r[1]]
   updates = [r[3] for r in rows for _ in r[1]]
-  return Matrix(returns, bound, names, partner_names, workdirs, updates)
+  return Matrix(returns, bound, names, partner_names, workdirs, updates,
+                crossplay.standard_errors(result.game_returns))
 
 
 def read_bounds(path: str | pathlib.Path) -> dict[str, float]:
@@ -154,6 +157,51 @@ def over_bounds(matrix: Matrix) -> np.ndarray:
   """float32[A, M]: the returns as fractions of each partner's bound; NaN where a partner has
   no bound or one under `MIN_BOUND`."""
   return np.asarray(crossplay.normalized(matrix.returns, matrix.bound, MIN_BOUND))
+
+
+def row_means(matrix: Matrix) -> dict[str, np.ndarray]:
+  """Each agent's means over the partners, with their standard errors over games (the pairs'
+  games independent, the bounds taken as exact; NaN without `stderr`), all float64[A]:
+  `return` (over all M partners) and `return_stderr`; `over_bound` (over the P partners with
+  a bound of at least `MIN_BOUND`, NaN for none) and `over_bound_stderr`,
+  sqrt(sum_p (stderr[a, p] / bound[p])^2) / P."""
+  stderr = (np.full(matrix.returns.shape, np.nan) if matrix.stderr is None
+            else np.asarray(matrix.stderr, np.float64))
+  ratios = np.asarray(over_bounds(matrix), np.float64)
+  bound = np.asarray(matrix.bound, np.float64)
+  usable = np.isfinite(bound) & (bound > 0) & (bound >= MIN_BOUND)   # over_bounds' columns
+  count = max(int(usable.sum()), 1)
+  ratio_stderr = stderr[:, usable] / bound[usable]
+  nan = np.full(len(matrix.agents), np.nan)
+  return {
+      "return": np.asarray(matrix.returns, np.float64).mean(1),
+      "return_stderr": np.sqrt((stderr ** 2).sum(1)) / matrix.returns.shape[1],
+      "over_bound": ratios[:, usable].mean(1) if usable.any() else nan,
+      "over_bound_stderr": (np.sqrt((ratio_stderr ** 2).sum(1)) / count if usable.any()
+                            else nan),
+  }
+
+
+def precision_table(matrix: Matrix) -> str:
+  """A line an agent: its mean return (and, with bounds, its mean return over bound) +- the
+  standard error over games (`row_means`); "" without standard errors."""
+  if not _has_stderr(matrix):
+    return ""
+  means = row_means(matrix)
+  ratios = _has_ratios(matrix)
+  width = max(len(name) for name in matrix.agents)
+  lines = []
+  for a, name in enumerate(matrix.agents):
+    line = f"{name.ljust(width)}  {means['return'][a]:.1f} +- {means['return_stderr'][a]:.1f}"
+    if ratios:
+      line += f"  {means['over_bound'][a]:.3f} +- {means['over_bound_stderr'][a]:.3f}"
+    lines.append(line)
+  return "\n".join(lines)
+
+
+def _has_stderr(matrix: Matrix) -> bool:
+  """Whether some return has a standard error (none with one game a seat)."""
+  return matrix.stderr is not None and bool(np.isfinite(matrix.stderr).any())
 
 
 def _has_ratios(matrix: Matrix) -> bool:
@@ -199,6 +247,10 @@ def table(matrix: Matrix) -> str:
                                        digits=2))
     else:
       out += f"\nno bound reaches {MIN_BOUND:g} (one soup a game): no return / bound table"
+  precision = precision_table(matrix)
+  if precision:
+    out += ("\n\nmean return" + (", mean return / bound" if _has_ratios(matrix) else "")
+            + ", +- the standard error over games (bounds as exact):\n" + precision)
   lines = group_table(matrix)
   if lines:
     out += "\n\ngroups, mean (range) over their agents:\n" + lines
@@ -206,8 +258,9 @@ def table(matrix: Matrix) -> str:
 
 
 def write(matrix: Matrix, out: str | pathlib.Path) -> list[pathlib.Path]:
-  """Writes table.txt, crossplay.csv (rows agents, then the bound row) and heatmaps
-  (crossplay.png; crossplay_normalized.png with bounds) to `out`; returns the paths."""
+  """Writes table.txt, crossplay.csv (rows agents, then the bound row), crossplay_stderr.csv
+  (with standard errors: its rows agents, each return's standard error) and heatmaps (crossplay.png;
+  crossplay_normalized.png with bounds) to `out`; returns the paths."""
   out = pathlib.Path(out)
   out.mkdir(parents=True, exist_ok=True)
   paths = [out / "table.txt", out / "crossplay.csv", out / "crossplay.png"]
@@ -218,6 +271,13 @@ def write(matrix: Matrix, out: str | pathlib.Path) -> list[pathlib.Path]:
     for name, row in zip(matrix.agents, matrix.returns):
       writer.writerow([name, *[f"{v:.4f}" for v in row]])
     writer.writerow(["bound", *[f"{v:.4f}" for v in matrix.bound]])
+  if _has_stderr(matrix):
+    paths.append(out / "crossplay_stderr.csv")
+    with paths[-1].open("w", newline="") as f:
+      writer = csv.writer(f)
+      writer.writerow(["agent", *matrix.partners])
+      for name, row in zip(matrix.agents, matrix.stderr):
+        writer.writerow([name, *[f"{v:.4f}" for v in row]])
   crossplay.plot_crossplay(matrix.returns, paths[2], matrix.agents, matrix.partners,
                            title="cross-play: mean sparse return")
   if _has_ratios(matrix):
@@ -229,13 +289,19 @@ def write(matrix: Matrix, out: str | pathlib.Path) -> list[pathlib.Path]:
 
 def metrics_of(matrix: Matrix, row: int) -> dict[str, float]:
   """`crossplay/<partner>` returns of one agent, their mean, and with bounds
-  `crossplay/normalized_mean` (over the partners with a bound of at least `MIN_BOUND`)."""
+  `crossplay/normalized_mean` (over the partners with a bound of at least `MIN_BOUND`); with
+  `stderr`, the means' standard errors `crossplay/mean_stderr` and
+  `crossplay/normalized_mean_stderr` (`row_means`) where finite."""
   returns = matrix.returns[row]
   metrics = {f"crossplay/{p}": float(v) for p, v in zip(matrix.partners, returns)}
+  means = row_means(matrix)
   metrics["crossplay/mean"] = float(returns.mean())
-  ratios = over_bounds(matrix)[row]
-  if np.isfinite(ratios).any():
-    metrics["crossplay/normalized_mean"] = float(np.nanmean(ratios))
+  if np.isfinite(means["over_bound"][row]):
+    metrics["crossplay/normalized_mean"] = float(means["over_bound"][row])
+  for key, name in (("return_stderr", "mean_stderr"),
+                    ("over_bound_stderr", "normalized_mean_stderr")):
+    if np.isfinite(means[key][row]):
+      metrics[f"crossplay/{name}"] = float(means[key][row])
   return metrics
 
 

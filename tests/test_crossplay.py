@@ -1,7 +1,8 @@
 """Cross-play (jaxplay.eval.crossplay): the population agent acts as the policy agents of its
 members, cross-play of a network with itself is its self-play, a scripted partner's games are
 those `play` gives directly (also in chunks), shapes and seat pooling, a partner's column does
-not depend on the other partners, normalizing, bad inputs, the table and the heatmap."""
+not depend on the other partners, standard errors, normalizing, bad inputs, the table and the
+heatmap."""
 
 from __future__ import annotations
 
@@ -164,6 +165,21 @@ def test_normalized():
   out = crossplay.normalized(returns, jnp.array([20.0, 40.0, 0.9]), least=20.0)
   chex.assert_trees_all_close(out[:, :2], jnp.array([[0.5, 0.5], [0.0, 1.0]]))
   assert bool(jnp.isnan(out[:, 2]).all())
+
+
+def test_standard_errors_take_the_seats_as_strata(full):
+  # Seat 0's games 0 and 2 (sample variance 2), seat 1's 4 and 4 (0): sqrt(2/2 + 0/2) / 2.
+  game_returns = np.array([[[0.0, 2.0, 4.0, 4.0], [1.0, 1.0, 1.0, 1.0]]])
+  chex.assert_trees_all_close(crossplay.standard_errors(game_returns), np.array([[0.5, 0.0]]))
+  # A constant seat offset is no spread: the seats are strata, not one sample.
+  offset = np.array([[[0.0, 0.0, 20.0, 20.0]]])
+  chex.assert_trees_all_equal(crossplay.standard_errors(offset), np.zeros((1, 1), np.float32))
+  assert np.isnan(crossplay.standard_errors(np.ones((2, 3, 2)))).all()   # one game a seat
+  with pytest.raises(ConfigError, match="G even"):
+    crossplay.standard_errors(np.ones((2, 3, 5)))
+  errors = crossplay.standard_errors(full.game_returns)
+  chex.assert_shape(errors, (2, 4))
+  assert np.isfinite(errors).all() and (errors >= 0).all()
 
 
 def test_bad_inputs(env, learner, nets, cook):

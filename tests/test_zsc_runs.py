@@ -529,6 +529,39 @@ def test_returns_over_bounds_leave_out_bounds_below_one_soup(tmp_path):
   assert "crossplay_normalized.png" in [p.name for p in crossplay_lib.write(matrix, tmp_path)]
 
 
+def test_rows_get_standard_errors_over_games(tmp_path):
+  """Each agent's mean return and mean return over bound get a standard error (the pairs'
+  errors combined, the bounds exact), in the table, a CSV and the metrics."""
+  matrix = crossplay_lib.Matrix(
+      returns=np.array([[10.0, 30.0, 5.0], [20.0, 60.0, 5.0]], np.float32),
+      bound=np.array([40.0, 60.0, np.nan], np.float32), agents=["a", "b"],
+      partners=["p", "q", "r"], workdirs=[tmp_path] * 2, updates=[0, 0],
+      stderr=np.array([[4.0, 3.0, 12.0], [0.0, 0.0, 0.0]], np.float32))
+  means = crossplay_lib.row_means(matrix)
+  np.testing.assert_allclose(means["return"], [15.0, 85.0 / 3])
+  np.testing.assert_allclose(means["return_stderr"], [13.0 / 3, 0.0])     # sqrt(16+9+144)/3
+  np.testing.assert_allclose(means["over_bound"], [0.375, 0.75])
+  # sqrt((4/40)^2 + (3/60)^2) / 2, the unbounded partner r left out as from the mean.
+  np.testing.assert_allclose(means["over_bound_stderr"], [np.sqrt(0.01 + 0.0025) / 2, 0.0])
+  metrics = crossplay_lib.metrics_of(matrix, 0)
+  assert metrics["crossplay/mean_stderr"] == pytest.approx(13.0 / 3)
+  assert metrics["crossplay/normalized_mean_stderr"] == pytest.approx(np.sqrt(0.0125) / 2)
+  text = crossplay_lib.table(matrix)
+  assert "\na  15.0 +- 4.3  0.375 +- 0.056\n" in text + "\n"
+  paths = crossplay_lib.write(matrix, tmp_path / "out")
+  rows = list(csv.reader((tmp_path / "out" / "crossplay_stderr.csv").open()))
+  assert rows == [["agent", "p", "q", "r"], ["a", "4.0000", "3.0000", "12.0000"],
+                  ["b", "0.0000", "0.0000", "0.0000"]]
+  assert tmp_path / "out" / "crossplay_stderr.csv" in paths
+  # Unmeasured (no stderr, or one game a seat: all NaN): no lines, no CSV, no metrics.
+  for unmeasured in (matrix._replace(stderr=None),
+                     matrix._replace(stderr=np.full((2, 3), np.nan, np.float32))):
+    assert "+-" not in crossplay_lib.table(unmeasured)
+    assert "crossplay/mean_stderr" not in crossplay_lib.metrics_of(unmeasured, 0)
+    names = [p.name for p in crossplay_lib.write(unmeasured, tmp_path / "bare")]
+    assert "crossplay_stderr.csv" not in names
+
+
 def test_groups_of_runs_get_their_mean_and_range(tmp_path):
   """Agents `<group>/<k>` (seeds of one recipe) get a line: the mean and range over them of
   their mean return and of their mean return over bound; best responses are no group."""

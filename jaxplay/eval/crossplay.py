@@ -10,6 +10,7 @@
     result.returns                               # float32[A, M]     M = M1 + M2
     result.returns_by_seat                       # float32[A, M, 2]  by the agent's seat
     print(format_table(result.returns, agent_names, partner_names))
+    standard_errors(result.game_returns)         # float32[A, M]: of each mean, over its games
     plot_crossplay(normalized(result.returns, bound), "crossplay.png", agent_names,
                    partner_names)
 
@@ -261,6 +262,24 @@ def _check_same_network(agents: Any, partners: Any) -> None:
 
 
 # --- reading the results -----------------------------------------------------------------------
+
+
+def standard_errors(game_returns) -> np.ndarray:
+  """float32[A, M]: the standard error of each pair's mean return (`CrossPlay.returns`) over
+  its games, from `CrossPlay.game_returns` float[A, M, G] (games 0..G/2-1: the agent in seat
+  0). The seats are strata of n = G/2 games each, as the mean weighs them equally:
+  sqrt(s0^2 / n + s1^2 / n) / 2, s_k the sample standard deviation (ddof 1) of seat k's games.
+  NaN with one game a seat (no spread to measure)."""
+  game_returns = np.asarray(game_returns, np.float64)
+  if game_returns.ndim != 3 or game_returns.shape[-1] % 2:
+    raise ConfigError(f"standard_errors: game_returns must be float[A, M, G] with G even (half "
+                      f"the games in each seat), got shape {game_returns.shape}")
+  per_seat = game_returns.shape[-1] // 2
+  if per_seat < 2:
+    return np.full(game_returns.shape[:2], np.nan, np.float32)
+  by_seat = game_returns.reshape(game_returns.shape[:2] + (2, per_seat))
+  variance_of_mean = by_seat.var(-1, ddof=1) / per_seat                # [A, M, 2]
+  return (np.sqrt(variance_of_mean.sum(-1)) / 2).astype(np.float32)
 
 
 def normalized(returns: jax.Array, bound: jax.Array, least: float = 0.0) -> jax.Array:
