@@ -11,7 +11,7 @@ TensorBoard.
 
 `--bounds_from=results/zsc/cramped_room.csv` takes the bounds recorded there instead of
 best-response runs (the same layout's partners); `--agents=cole/0=W0,cole/1=W1` adds the
-group `cole`'s mean and range over its runs to the table.
+group `cole`'s mean, range and standard error over its runs to the table.
 
 All runs must have trained the same Overcooked layout with the same network. See
 experiments/crossplay_lib.py for what is played.

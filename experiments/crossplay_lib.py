@@ -22,8 +22,8 @@ the same networks: the CSV cannot tell one layout's `heldout/0` from another's).
 have trained the same games with the same network (`partner_pool.check_compatible`).
 
 Agents named `<name>/<k>` (a population run's learners, or runs of one recipe from several
-seeds named so) form the group `<name>`: the table adds each group's mean and range over its
-members.
+seeds named so) form the group `<name>`: the table adds each group's mean, range and standard
+error over its members.
 """
 
 from __future__ import annotations
@@ -221,9 +221,11 @@ def groups(matrix: Matrix) -> dict[str, list[int]]:
 
 
 def group_table(matrix: Matrix) -> str:
-  """A line a group: the mean and range over its members of their mean return with the
-  partners and (with bounds) of their mean return over bound; "" without groups."""
-  spread = lambda v: f"{np.mean(v):.2f} ({np.min(v):.2f} to {np.max(v):.2f})"
+  """A line a group: the mean, range and standard error (sample standard deviation over
+  sqrt(K), K members) over its members of their mean return with the partners and (with
+  bounds) of their mean return over bound; "" without groups."""
+  spread = lambda v: (f"{np.mean(v):.2f} ({np.min(v):.2f} to {np.max(v):.2f}, standard error "
+                      f"{np.std(v, ddof=1) / np.sqrt(len(v)):.3f})")
   ratios = over_bounds(matrix) if _has_ratios(matrix) else None
   lines = []
   for group, rows in groups(matrix).items():
@@ -253,7 +255,7 @@ def table(matrix: Matrix) -> str:
             + ", +- the standard error over games (bounds as exact):\n" + precision)
   lines = group_table(matrix)
   if lines:
-    out += "\n\ngroups, mean (range) over their agents:\n" + lines
+    out += "\n\ngroups, mean (range, standard error) over their agents:\n" + lines
   return out
 
 

@@ -573,8 +573,11 @@ def test_groups_of_runs_get_their_mean_and_range(tmp_path):
       partners=["heldout/0", "heldout/1"], workdirs=[tmp_path] * 5, updates=[0] * 5)
   assert crossplay_lib.groups(matrix) == {"cole": [0, 1]}
   # cole/0: mean 20, (10/40 + 30/60) / 2 = 0.375; cole/1: mean 40, (0.5 + 1) / 2 = 0.75.
-  assert crossplay_lib.group_table(matrix) == (
-      "cole (2 agents): mean return 30.00 (20.00 to 40.00), return / bound 0.56 (0.38 to 0.75)")
+  # Standard errors over the two: |20 - 40| / 2 = 10 and |0.375 - 0.75| / 2 = 0.1875.
+  line = crossplay_lib.group_table(matrix)
+  assert line.startswith("cole (2 agents): mean return 30.00 (20.00 to 40.00, standard error "
+                         "10.000), return / bound 0.56 (0.38 to 0.75, standard error 0.18")
+  assert float(line.rsplit(" ", 1)[1].rstrip(")")) == pytest.approx(0.1875, abs=6e-4)
   assert crossplay_lib.table(matrix).endswith(crossplay_lib.group_table(matrix))
 
 
