@@ -168,10 +168,9 @@ def row_means(matrix: Matrix) -> dict[str, np.ndarray]:
   stderr = (np.full(matrix.returns.shape, np.nan) if matrix.stderr is None
             else np.asarray(matrix.stderr, np.float64))
   ratios = np.asarray(over_bounds(matrix), np.float64)
-  bound = np.asarray(matrix.bound, np.float64)
-  usable = np.isfinite(bound) & (bound > 0) & (bound >= MIN_BOUND)   # over_bounds' columns
+  usable = np.isfinite(ratios).any(0)                    # the partners with a bound
   count = max(int(usable.sum()), 1)
-  ratio_stderr = stderr[:, usable] / bound[usable]
+  ratio_stderr = stderr[:, usable] / np.asarray(matrix.bound, np.float64)[usable]
   nan = np.full(len(matrix.agents), np.nan)
   return {
       "return": np.asarray(matrix.returns, np.float64).mean(1),
@@ -188,7 +187,7 @@ def precision_table(matrix: Matrix) -> str:
   if not _has_stderr(matrix):
     return ""
   means = row_means(matrix)
-  ratios = _has_ratios(matrix)
+  ratios = np.isfinite(means["over_bound"]).any()
   width = max(len(name) for name in matrix.agents)
   lines = []
   for a, name in enumerate(matrix.agents):
@@ -297,7 +296,7 @@ def metrics_of(matrix: Matrix, row: int) -> dict[str, float]:
   returns = matrix.returns[row]
   metrics = {f"crossplay/{p}": float(v) for p, v in zip(matrix.partners, returns)}
   means = row_means(matrix)
-  metrics["crossplay/mean"] = float(returns.mean())
+  metrics["crossplay/mean"] = float(means["return"][row])
   if np.isfinite(means["over_bound"][row]):
     metrics["crossplay/normalized_mean"] = float(means["over_bound"][row])
   for key, name in (("return_stderr", "mean_stderr"),
