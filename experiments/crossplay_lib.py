@@ -24,6 +24,14 @@ have trained the same games with the same network (`partner_pool.check_compatibl
 Agents named `<name>/<k>` (a population run's learners, or runs of one recipe from several
 seeds named so) form the group `<name>`: the table adds each group's mean, range and standard
 error over its members.
+
+A trained best response can be worse than a response every partner has: a copy of the partner
+itself. With `partner_self=True` each partner also plays itself (`crossplay.partner_self_play`,
+its own key: the agents' games do not change), the `partner_self` row of the table and CSV;
+`bound_rule="best_known"` then takes each bound as the larger of the best response's return and
+the partner's with itself, for the partners that have a best response ("best_response", the
+default, keeps the best response's). `read_matrix` reads a written table back and `rebound`
+gives it other bounds: a recorded table scored again without playing a game.
 """
 
 from __future__ import annotations
@@ -45,13 +53,18 @@ from jaxplay.io.metrics import MetricWriter
 from jaxplay.learn import partner_pool
 
 MIN_BOUND = SOUP_VALUE   # the least bound a partner's returns are divided by: one soup a game
+BOUND_RULES = ("best_response", "best_known")
+SELF_PLAY_STREAM = 1 << 30  # the partners' own games: fold_in(key(seed), this)
+PARTNER_SELF_ROW = "partner_self"   # the CSV's and table's row of each partner with itself
 
 
 class Matrix(NamedTuple):
   """returns float32[A, M] (mean sparse return of agent a with partner m, both seats);
   bound float32[M] (nan: no best response given); the names of the rows and columns; the
-  agents' workdirs and their updates (for logging); stderr float32[A, M], the standard error
-  of each return over its games (`crossplay.standard_errors`; None: not measured)."""
+  agents' workdirs and their updates (for logging; empty for a matrix read back); stderr
+  float32[A, M], the standard error of each return over its games (`crossplay.standard_errors`;
+  None: not measured); partner_self float32[M], each partner's return with a copy of itself
+  (None: not measured)."""
 
   returns: np.ndarray
   bound: np.ndarray
@@ -60,6 +73,7 @@ class Matrix(NamedTuple):
   workdirs: list[pathlib.Path]
   updates: list[int]
   stderr: np.ndarray | None = None
+  partner_self: np.ndarray | None = None
 
 
 def learned_networks(workdir: str | pathlib.Path, name: str):
@@ -82,13 +96,17 @@ def cross_play_runs(agents: Mapping[str, str | pathlib.Path], *,
                     num_games: int = 64, seed: int = 0,
                     bounds: Mapping[str, str | pathlib.Path] | None = None,
                     recorded: Mapping[str, float] | None = None,
-                    max_games_per_chunk: int = 4096) -> Matrix:
+                    max_games_per_chunk: int = 4096, partner_self: bool = False,
+                    bound_rule: str = "best_response") -> Matrix:
   """The cross-play matrix of the agents' runs against the held-out run's learners and the
   scripted partners, with the bounds of the partners that `bounds` names (best-response
   runs, played here) and those `recorded` gives (earlier measurements; partners not played
-  here are ignored, but at least one must be). See the module docstring."""
+  here are ignored, but at least one must be); with `partner_self` (implied by
+  `bound_rule="best_known"`) each partner's return with itself. See the module docstring."""
   if not agents:
     raise ConfigError("cross-play needs at least one agent run (--agents=name=workdir,...)")
+  _check_bound_rule(bound_rule)
+  partner_self = partner_self or bound_rule == "best_known"
   bounds, recorded = dict(bounds or {}), dict(recorded or {})
   twice = sorted(set(bounds) & set(recorded))
   if twice:
@@ -113,9 +131,8 @@ def cross_play_runs(agents: Mapping[str, str | pathlib.Path], *,
   if unknown:
     raise ConfigError(f"bounds name partners {unknown} that are not among the partners "
                       f"{partner_names}")
-  if recorded and not set(recorded) & set(partner_names):
-    raise ConfigError(f"the recorded bounds are of partners {sorted(recorded)}, none of them "
-                      f"among the partners {partner_names}")
+  if recorded:
+    _check_recorded(recorded, partner_names)
   stacked = jax.tree.map(lambda *x: jnp.concatenate(x), *[r[0] for r in rows])
   result = crossplay.cross_play(env, first, stacked, jax.random.key(seed), partners=partners,
                                 scripted=scripted_agents, num_games=num_games,
@@ -128,29 +145,107 @@ def cross_play_runs(agents: Mapping[str, str | pathlib.Path], *,
       bound[p] = returns[names.index(f"br:{partner}"), p]
     elif partner in recorded:
       bound[p] = recorded[partner]
+  itself = None
+  if partner_self:
+    itself = np.asarray(crossplay.partner_self_play(
+        env, first, jax.random.fold_in(jax.random.key(seed), SELF_PLAY_STREAM),
+        partners=partners, scripted=scripted_agents, num_games=num_games,
+        max_games_per_chunk=max_games_per_chunk).returns[0])
   workdirs = [r[2] for r in rows for _ in r[1]]
   updates = [r[3] for r in rows for _ in r[1]]
-  return Matrix(returns, bound, names, partner_names, workdirs, updates,
-                crossplay.standard_errors(result.game_returns))
+  return with_bound_rule(Matrix(returns, bound, names, partner_names, workdirs, updates,
+                                crossplay.standard_errors(result.game_returns), itself),
+                         bound_rule)
+
+
+def with_bound_rule(matrix: Matrix, bound_rule: str) -> Matrix:
+  """The matrix with its bounds by `bound_rule`: "best_response" leaves them; "best_known"
+  raises each finite bound to the partner's return with itself (`partner_self`, which it
+  needs). ConfigError for another rule or a best_known without partner_self."""
+  _check_bound_rule(bound_rule)
+  if bound_rule == "best_response":
+    return matrix
+  if matrix.partner_self is None:
+    raise ConfigError("the best_known bound rule needs each partner's return with itself, "
+                      "which this matrix does not have (a table written without it)")
+  bound = np.where(np.isfinite(matrix.bound), np.fmax(matrix.bound, matrix.partner_self),
+                   matrix.bound)
+  return matrix._replace(bound=bound.astype(np.float32))
+
+
+def _read_csv(path: pathlib.Path) -> tuple[list[str], dict[str, np.ndarray]]:
+  """(partners, {row name: float64[M]}) of a CSV that `write` wrote, in the file's order;
+  ConfigError for a missing file, one without its header or with a row name twice, or a row
+  that does not match the header."""
+  if not path.is_file():
+    raise ConfigError(f"no recorded cross-play CSV at {path}")
+  with path.open(newline="") as f:
+    rows = [row for row in csv.reader(f) if row]
+  names = [r[0] for r in rows[1:]]
+  if not rows or rows[0][:1] != ["agent"] or len(set(names)) != len(names):
+    raise ConfigError(f"{path} is not a cross-play CSV (a header row 'agent,<partners>', a "
+                      f"row a name, as experiments.crossplay writes)")
+  partners, values = rows[0][1:], {}
+  for row in rows[1:]:
+    try:
+      values[row[0]] = np.array([float(v) for v in row[1:]])
+    except ValueError as error:
+      raise ConfigError(f"{path}: row {row[0]!r}: {error}") from None
+    if len(row) != len(rows[0]):
+      raise ConfigError(f"{path}: row {row[0]!r} has {len(row) - 1} values for "
+                        f"{len(partners)} partners")
+  return partners, values
 
 
 def read_bounds(path: str | pathlib.Path) -> dict[str, float]:
   """{partner: bound} from the `bound` row of a CSV that `write` wrote (partners without a
   bound left out). Raises ConfigError for a missing file or one without that row."""
-  path = pathlib.Path(path)
-  if not path.is_file():
-    raise ConfigError(f"no recorded cross-play CSV at {path}")
-  with path.open(newline="") as f:
-    rows = list(csv.reader(f))
-  bound_rows = [row for row in rows[1:] if row and row[0] == "bound"]
-  if not rows or rows[0][:1] != ["agent"] or len(bound_rows) != 1:
+  partners, values = _read_csv(pathlib.Path(path))
+  if "bound" not in values:
     raise ConfigError(f"{path} is not a cross-play CSV with one bound row (as "
                       f"experiments.crossplay writes)")
-  try:
-    values = {p: float(v) for p, v in zip(rows[0][1:], bound_rows[0][1:], strict=True)}
-  except ValueError as error:
-    raise ConfigError(f"{path}: the bound row does not match the header ({error})") from None
-  return {p: v for p, v in values.items() if np.isfinite(v)}
+  return {p: float(v) for p, v in zip(partners, values["bound"]) if np.isfinite(v)}
+
+
+def read_matrix(path: str | pathlib.Path) -> Matrix:
+  """The Matrix of a CSV that `write` wrote: its agents' returns, its bound (NaN without a
+  bound row) and partner_self rows, and the standard errors of `<stem>_stderr.csv` beside it
+  (if there, with the same agents and partners); no workdirs (nothing to log to). ConfigError
+  for a missing or malformed file."""
+  path = pathlib.Path(path)
+  partners, values = _read_csv(path)
+  agents = [name for name in values if name not in ("bound", PARTNER_SELF_ROW)]
+  stderr, stderr_path = None, path.with_name(f"{path.stem}_stderr.csv")
+  if stderr_path.is_file():
+    stderr_partners, errors = _read_csv(stderr_path)
+    if stderr_partners != partners or list(errors) != agents:
+      raise ConfigError(f"{stderr_path} does not have the agents and partners of {path}")
+    stderr = np.array([errors[a] for a in agents], np.float32)
+  itself = values.get(PARTNER_SELF_ROW)
+  bound = values.get("bound", np.full(len(partners), np.nan))
+  return Matrix(np.array([values[a] for a in agents], np.float32),
+                bound.astype(np.float32), agents, partners, [], [], stderr,
+                None if itself is None else itself.astype(np.float32))
+
+
+def rebound(matrix: Matrix, recorded: Mapping[str, float]) -> Matrix:
+  """The matrix with the bounds `recorded` gives (partners it does not name keep theirs);
+  ConfigError if it names none of the matrix's partners."""
+  _check_recorded(recorded, matrix.partners)
+  bound = np.array([recorded.get(p, b) for p, b in zip(matrix.partners, matrix.bound)],
+                   np.float32)
+  return matrix._replace(bound=bound)
+
+
+def _check_bound_rule(bound_rule: str) -> None:
+  if bound_rule not in BOUND_RULES:
+    raise ConfigError(f"unknown bound rule {bound_rule!r}: one of {BOUND_RULES}")
+
+
+def _check_recorded(recorded: Mapping[str, float], partners: Sequence[str]) -> None:
+  if not set(recorded) & set(partners):
+    raise ConfigError(f"the recorded bounds are of partners {sorted(recorded)}, none of them "
+                      f"among the partners {list(partners)}")
 
 
 def over_bounds(matrix: Matrix) -> np.ndarray:
@@ -239,6 +334,9 @@ def table(matrix: Matrix) -> str:
   """The returns (and, with bounds, the returns as fractions of them) as text tables, then
   the groups' means and ranges."""
   out = crossplay.format_table(matrix.returns, matrix.agents, matrix.partners)
+  if matrix.partner_self is not None:
+    out += "\n\npartner with itself: " + " ".join(
+        f"{p}={v:.1f}" for p, v in zip(matrix.partners, matrix.partner_self))
   if np.isfinite(matrix.bound).any():
     out += "\n\nbound: " + " ".join(f"{p}={b:.1f}" for p, b in
                                     zip(matrix.partners, matrix.bound))
@@ -259,9 +357,10 @@ def table(matrix: Matrix) -> str:
 
 
 def write(matrix: Matrix, out: str | pathlib.Path) -> list[pathlib.Path]:
-  """Writes table.txt, crossplay.csv (rows agents, then the bound row), crossplay_stderr.csv
-  (with standard errors: its rows agents, each return's standard error) and heatmaps (crossplay.png;
-  crossplay_normalized.png with bounds) to `out`; returns the paths."""
+  """Writes table.txt, crossplay.csv (rows agents, then the bound row and, if measured, the
+  partner_self row), crossplay_stderr.csv (with standard errors: its rows agents, each
+  return's standard error) and heatmaps (crossplay.png; crossplay_normalized.png with bounds)
+  to `out`; returns the paths."""
   out = pathlib.Path(out)
   out.mkdir(parents=True, exist_ok=True)
   paths = [out / "table.txt", out / "crossplay.csv", out / "crossplay.png"]
@@ -272,6 +371,8 @@ def write(matrix: Matrix, out: str | pathlib.Path) -> list[pathlib.Path]:
     for name, row in zip(matrix.agents, matrix.returns):
       writer.writerow([name, *[f"{v:.4f}" for v in row]])
     writer.writerow(["bound", *[f"{v:.4f}" for v in matrix.bound]])
+    if matrix.partner_self is not None:
+      writer.writerow([PARTNER_SELF_ROW, *[f"{v:.4f}" for v in matrix.partner_self]])
   if _has_stderr(matrix):
     paths.append(out / "crossplay_stderr.csv")
     with paths[-1].open("w", newline="") as f:

@@ -1,8 +1,8 @@
 """Cross-play (jaxplay.eval.crossplay): the population agent acts as the policy agents of its
 members, cross-play of a network with itself is its self-play, a scripted partner's games are
-those `play` gives directly (also in chunks), shapes and seat pooling, a partner's column does
-not depend on the other partners, standard errors, normalizing, bad inputs, the table and the
-heatmap."""
+those `play` gives directly (also in chunks), a partner with itself (`partner_self_play`),
+shapes and seat pooling, a partner's column does not depend on the other partners, standard
+errors, normalizing, bad inputs, the table and the heatmap."""
 
 from __future__ import annotations
 
@@ -130,6 +130,29 @@ def test_scripted_partner_games_are_plays(env, learner, policy, nets, cook, max_
   agent_seat = (np.arange(G) >= G // 2).astype(int)
   chex.assert_trees_all_equal(result.game_returns[:, 0], direct[:, np.arange(G), agent_seat])
   assert float(result.returns.max()) > 0
+
+
+def test_a_partner_with_itself_is_its_self_play(env, learner, policy, nets, cook):
+  """`partner_self_play`: a network partner's games are the G self-play games `selfplay` plays
+  with the network group's key, game by game (as test_cross_play_with_itself_is_self_play);
+  a scripted partner's are `play`'s with it in both seats and its group key; each game read
+  from the seat cross-play's agent would hold."""
+  key = jax.random.key(6)
+  itself = crossplay.partner_self_play(env, learner, key, partners=_stack(nets[0]),
+                                       scripted=(cook,), num_games=G, num_steps=T)
+  chex.assert_shape(itself.returns, (1, 2))
+  chex.assert_shape(itself.game_returns, (1, 2, G))
+  agent_seat = (np.arange(G) >= G // 2).astype(int)
+  _, returns, _ = selfplay(env, policy, G, T, False, nets[0], jax.random.fold_in(key, 0))
+  chex.assert_trees_all_equal(itself.game_returns[0, 0], returns[np.arange(G), agent_seat])
+  cooks = play(env, (cook,), jnp.zeros((G, 2), jnp.int32), jax.random.fold_in(key, 1), T)
+  chex.assert_trees_all_equal(itself.game_returns[0, 1],
+                              cooks.returns[np.arange(G), agent_seat])
+  chex.assert_trees_all_close(itself.returns, itself.returns_by_seat.mean(-1))
+  with pytest.raises(ConfigError, match="partner_self_play: no partners"):
+    crossplay.partner_self_play(env, learner, key, num_games=G)
+  with pytest.raises(ConfigError, match="partner_self_play: num_games must be even"):
+    crossplay.partner_self_play(env, learner, key, scripted=(cook,), num_games=1)
 
 
 def test_shapes_and_seat_pooling(full):

@@ -487,11 +487,18 @@ def test_cross_play_of_runs_with_held_out_and_scripted_partners(stage_one, stage
   # the best-response run (the same shapes as above: no new compilation).
   recorded = crossplay_lib.read_bounds(paths[1])
   assert list(recorded) == ["static"]
+  # With each partner's return with itself (its own key: the agents' games unchanged) and
+  # the best-known rule: the bound is the larger of the recorded one and that.
   again = crossplay_lib.cross_play_runs(
       {"fcp": stage_two[0], "sp": partners, "again": stage_two[0]}, heldout=partners,
-      scripted=("static", "random"), num_games=2, recorded=recorded)
-  np.testing.assert_array_equal(again.returns, matrix.returns)
-  np.testing.assert_array_equal(again.bound, matrix.bound)
+      scripted=("static", "random"), num_games=2, recorded=recorded, bound_rule="best_known")
+  np.testing.assert_array_equal(again.returns[:3], matrix.returns[:3])
+  chex.assert_shape(again.partner_self, (4,))
+  np.testing.assert_array_equal(again.bound[2], max(matrix.bound[2], again.partner_self[2]))
+  assert np.isnan(again.bound[[0, 1, 3]]).all()
+  assert "\npartner with itself: heldout/0=" in crossplay_lib.table(again)
+  with pytest.raises(ConfigError, match="unknown bound rule 'best'"):
+    crossplay_lib.cross_play_runs({"fcp": stage_two[0]}, heldout=partners, bound_rule="best")
   with pytest.raises(ConfigError, match="both a best-response run and a recorded bound"):
     crossplay_lib.cross_play_runs({"fcp": stage_two[0]}, heldout=partners, recorded=recorded,
                                   bounds={"static": stage_two[0]})
@@ -527,6 +534,60 @@ def test_returns_over_bounds_leave_out_bounds_below_one_soup(tmp_path):
   names = [p.name for p in crossplay_lib.write(weak, tmp_path / "weak")]
   assert names == ["table.txt", "crossplay.csv", "crossplay.png"]
   assert "crossplay_normalized.png" in [p.name for p in crossplay_lib.write(matrix, tmp_path)]
+
+
+def test_best_known_bounds_and_a_written_table_scored_again(tmp_path):
+  """`with_bound_rule("best_known")` raises each bound to the partner's return with itself
+  (partners without a bound keep none); a written table reads back (returns, bound,
+  partner_self and standard errors, to the CSV's 4 decimals), and `rebound` / `--rescore`
+  score it again with another CSV's bounds, no game played."""
+  matrix = crossplay_lib.Matrix(
+      returns=np.array([[10.0, 30.0, 5.0], [20.0, 60.0, 5.0]], np.float32),
+      bound=np.array([40.0, 50.0, np.nan], np.float32), agents=["a", "b"],
+      partners=["p", "q", "r"], workdirs=[tmp_path] * 2, updates=[0, 0],
+      stderr=np.array([[4.0, 3.0, 12.0], [0.0, 0.0, 0.0]], np.float32),
+      partner_self=np.array([20.0, 100.0, 7.0], np.float32))
+  assert crossplay_lib.with_bound_rule(matrix, "best_response") is matrix
+  known = crossplay_lib.with_bound_rule(matrix, "best_known")
+  np.testing.assert_array_equal(known.bound, [40.0, 100.0, np.nan])
+  np.testing.assert_allclose(crossplay_lib.row_means(known)["over_bound"], [0.275, 0.55])
+  with pytest.raises(ConfigError, match="needs each partner's return with itself"):
+    crossplay_lib.with_bound_rule(matrix._replace(partner_self=None), "best_known")
+  with pytest.raises(ConfigError, match="unknown bound rule"):
+    crossplay_lib.with_bound_rule(matrix, "oracle")
+
+  paths = crossplay_lib.write(matrix, tmp_path / "table")
+  rows = list(csv.reader(paths[1].open()))
+  assert [r[0] for r in rows] == ["agent", "a", "b", "bound", "partner_self"]
+  back = crossplay_lib.read_matrix(paths[1])
+  for field in ("returns", "bound", "stderr", "partner_self"):
+    np.testing.assert_array_equal(getattr(back, field), getattr(matrix, field))
+  assert (back.agents, back.partners, back.workdirs) == (matrix.agents, matrix.partners, [])
+  other = tmp_path / "bounds.csv"
+  other.write_text("agent,q,s\nbound,80.0,9.0\n")
+  again = crossplay_lib.rebound(back, crossplay_lib.read_bounds(other))
+  np.testing.assert_array_equal(again.bound, [40.0, 80.0, np.nan])
+  with pytest.raises(ConfigError, match="none of them among the partners"):
+    crossplay_lib.rebound(back, {"s": 9.0})
+  (tmp_path / "table" / "crossplay_stderr.csv").write_text("agent,p,q,r\nz,1,1,1\n")
+  with pytest.raises(ConfigError, match="does not have the agents and partners"):
+    crossplay_lib.read_matrix(paths[1])
+
+  paths[1].with_name("crossplay_stderr.csv").unlink()
+  out = tmp_path / "rescored"
+  result = subprocess.run(
+      [sys.executable, "-m", "experiments.crossplay", f"--rescore={paths[1]}",
+       f"--bounds_from={other}", "--bound_rule=best_known", f"--out={out}"],
+      capture_output=True, text=True, timeout=300, check=False)
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert "bound: p=40.0 q=100.0 r=nan" in result.stdout    # max(80 recorded, 100 itself)
+  np.testing.assert_array_equal(crossplay_lib.read_matrix(out / "crossplay.csv").bound,
+                                [40.0, 100.0, np.nan])
+  result = subprocess.run(
+      [sys.executable, "-m", "experiments.crossplay", f"--rescore={paths[1]}",
+       "--agents=a=nowhere", f"--out={out}"],
+      capture_output=True, text=True, timeout=300, check=False)
+  assert result.returncode != 0 and "error: --rescore reads a written table" in result.stderr
 
 
 def test_rows_get_standard_errors_over_games(tmp_path):

@@ -11,6 +11,9 @@
     result.returns_by_seat                       # float32[A, M, 2]  by the agent's seat
     print(format_table(result.returns, agent_names, partner_names))
     standard_errors(result.game_returns)         # float32[A, M]: of each mean, over its games
+    itself = partner_self_play(env, learner, key, partners=agents, scripted=(...), num_games=64)
+    itself.returns                               # float32[1, M]: each partner with a copy of
+                                                 # itself (a lower bound on its best response)
     plot_crossplay(normalized(result.returns, bound), "crossplay.png", agent_names,
                    partner_names)
 
@@ -157,34 +160,68 @@ def cross_play(env: Any, policy: ProbsFn | Any, agents: Any, key: jax.Array, *,
       structure than the agents', a scripted partner that is not an Agent, a game that is not
       two-player, or a bad num_steps / max_games_per_chunk.
   """
-  probs_fn = LearnerPolicy(policy) if hasattr(policy, "policy_probs") else policy
-  if not is_int(num_games) or num_games < 2 or num_games % 2:
-    raise ConfigError(f"cross_play: num_games must be even and positive (half the games in "
-                      f"each seat), got {num_games!r}")
-  num_steps = env.max_episode_steps if num_steps is None else num_steps
-  if not is_int(num_steps) or num_steps < 1:
-    raise ConfigError(f"cross_play: num_steps must be a positive int, got {num_steps!r}")
-  if not is_int(max_games_per_chunk) or max_games_per_chunk < 1:
-    raise ConfigError(f"cross_play: max_games_per_chunk must be a positive int, got "
-                      f"{max_games_per_chunk!r}")
-  if env.num_players != 2:
-    raise ConfigError(f"cross_play: pairs play two-player games, {env.name} has "
-                      f"{env.num_players} players")
-  scripted = tuple(scripted)
-  for j, partner in enumerate(scripted):
-    if not isinstance(partner, Agent):
-      raise ConfigError(f"cross_play: scripted partner {j} must be an Agent, got "
-                        f"{type(partner).__name__}")
+  probs_fn, num_steps, scripted = _checked("cross_play", env, policy, partners, scripted,
+                                           num_games, num_steps, max_games_per_chunk)
   _stack_size("agents", agents)
   if partners is not None:
-    _stack_size("partners", partners)
     _check_same_network(agents, partners)
-  elif not scripted:
-    raise ConfigError("cross_play: no partners (give network partners, scripted ones or both)")
   return _cross_play(env, _PopulationAct(probs_fn, bool(greedy)),
                      tuple(p.act for p in scripted), int(num_games), int(num_steps),
                      int(max_games_per_chunk), agents, partners,
                      tuple(p.params for p in scripted), key)
+
+
+def partner_self_play(env: Any, policy: ProbsFn | Any, key: jax.Array, *, partners: Any = None,
+                      scripted: Sequence[Agent] = (), num_games: int,
+                      num_steps: int | None = None, greedy: bool = False,
+                      max_games_per_chunk: int = 4096) -> CrossPlay:
+  """Each partner with a copy of itself in the other seat, `num_games` games: the return of a
+  response every partner has (itself), so a lower bound on its best response's return.
+
+  Arguments as `cross_play`'s (no agents). Network partner m plays members (m, m) of the
+  population agent with `jax.random.fold_in(key, 0)` as the group key (chunked as there);
+  scripted partner j plays itself in both seats with `jax.random.fold_in(key, 1 + j)`.
+
+  Returns:
+    CrossPlay with one row, "the partner itself": returns float32[1, M], returns_by_seat
+    float32[1, M, 2], game_returns float32[1, M, G] (games 0..G/2-1 read from seat 0, the rest
+    from seat 1), partners in the order (networks, scripted).
+  """
+  probs_fn, num_steps, scripted = _checked("partner_self_play", env, policy, partners,
+                                           scripted, num_games, num_steps, max_games_per_chunk)
+  return _partner_self_play(env, _PopulationAct(probs_fn, bool(greedy)),
+                            tuple(p.act for p in scripted), int(num_games), int(num_steps),
+                            int(max_games_per_chunk), partners,
+                            tuple(p.params for p in scripted), key)
+
+
+def _checked(where: str, env, policy, partners, scripted, num_games, num_steps,
+             max_games_per_chunk):
+  """(probs_fn, num_steps, scripted tuple) of `cross_play`'s arguments, or one ConfigError
+  naming what is wrong."""
+  probs_fn = LearnerPolicy(policy) if hasattr(policy, "policy_probs") else policy
+  if not is_int(num_games) or num_games < 2 or num_games % 2:
+    raise ConfigError(f"{where}: num_games must be even and positive (half the games in "
+                      f"each seat), got {num_games!r}")
+  num_steps = env.max_episode_steps if num_steps is None else num_steps
+  if not is_int(num_steps) or num_steps < 1:
+    raise ConfigError(f"{where}: num_steps must be a positive int, got {num_steps!r}")
+  if not is_int(max_games_per_chunk) or max_games_per_chunk < 1:
+    raise ConfigError(f"{where}: max_games_per_chunk must be a positive int, got "
+                      f"{max_games_per_chunk!r}")
+  if env.num_players != 2:
+    raise ConfigError(f"{where}: pairs play two-player games, {env.name} has "
+                      f"{env.num_players} players")
+  scripted = tuple(scripted)
+  for j, partner in enumerate(scripted):
+    if not isinstance(partner, Agent):
+      raise ConfigError(f"{where}: scripted partner {j} must be an Agent, got "
+                        f"{type(partner).__name__}")
+  if partners is not None:
+    _stack_size("partners", partners)
+  elif not scripted:
+    raise ConfigError(f"{where}: no partners (give network partners, scripted ones or both)")
+  return probs_fn, num_steps, scripted
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 2, 3, 4, 5))
@@ -208,8 +245,29 @@ def _cross_play(env, act, scripted_acts, num_games, num_steps, max_games, agents
                                np.array([0, 1], np.int32), jax.random.fold_in(key, 1 + j),
                                num_games, num_steps, max_games)
     columns.append(game_returns[:, None])
-  game_returns = jnp.concatenate(columns, axis=1)                      # [A, M, G]
-  by_seat = game_returns.reshape(game_returns.shape[:2] + (2, num_games // 2)).mean(-1)
+  return _pooled(jnp.concatenate(columns, axis=1))                    # [A, M, G]
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3, 4, 5))
+def _partner_self_play(env, act, scripted_acts, num_games, num_steps, max_games, partners,
+                       scripted_params, key) -> CrossPlay:
+  agent_seat = (np.arange(num_games) >= num_games // 2).astype(np.int32)       # [G]
+  columns = []                                                                 # [M_group, G]
+  if partners is not None:
+    num_partners = jax.tree.leaves(partners)[0].shape[0]
+    pairs = np.stack([np.arange(num_partners)] * 2, -1)                        # (m, m)
+    columns.append(_play_pairs(env, (act,), (), partners, pairs, np.zeros(2, np.int32),
+                               jax.random.fold_in(key, 0), num_games, num_steps, max_games))
+  for j, (scripted_act, params) in enumerate(zip(scripted_acts, scripted_params)):
+    returns = play(env, (Agent(scripted_act, params),), np.zeros((num_games, 2), np.int32),
+                   jax.random.fold_in(key, 1 + j), num_steps).returns           # [G, P]
+    columns.append(returns[np.arange(num_games), agent_seat][None])
+  return _pooled(jnp.concatenate(columns)[None])                              # [1, M, G]
+
+
+def _pooled(game_returns: jax.Array) -> CrossPlay:
+  """The CrossPlay of game returns float32[A, M, G] (games 0..G/2-1: the agent in seat 0)."""
+  by_seat = game_returns.reshape(game_returns.shape[:2] + (2, -1)).mean(-1)
   return CrossPlay(by_seat.mean(-1), by_seat, game_returns)
 
 
