@@ -290,7 +290,10 @@ class LeagueRun(_CompiledChunks):
     if self.pool is not None and self.generations is not None:   # cole: the first members
       return self._measure_pool(partner_pool.seat(state, self.pool, self.num_learners))
     if self.pool is not None:
-      return partner_pool.seat(state, self.pool)
+      state = partner_pool.seat(state, self.pool)
+      if self.config.learner_from >= 0:
+        state = partner_pool.start_learner_as(state, self.pool, self.config.learner_from)
+      return state
     if self.config.snapshot_initial:
       state = self._snapshot_learners(state)
     return state

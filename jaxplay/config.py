@@ -181,6 +181,9 @@ def defaults() -> ml_collections.ConfigDict:
   config.population.partner_members = ()  # fcp, cole: only these slots of each run (its
   #   learners are slots 0 .. K - 1), e.g. (2,) trains a best response to its third learner;
   #   () all
+  config.population.learner_from = -1    # fcp: the learner starts as this member of the pool
+  #   (its index in the pool's order) instead of from its seed: a best response that starts
+  #   where the partner with itself is; -1: from the seed
   config.population.scripted = ()        # overcooked: scripted training partners by name
   #   (jaxplay.agents.scripted.PARTNERS: "independent_cook", "onion_fetcher", "dish_fetcher",
   #   "static", "random"), opponents beside the population's networks
@@ -338,6 +341,7 @@ _RULES: dict[str, Rule] = {
     "population.cole_keep_partners": _bool,
     "population.cole_visits": _one_of(cole_lib.VISITS),
     "population.partner_members": _ints,
+    "population.learner_from": _int(-1, "an int >= -1"),
     "population.scripted": _scripted_names,
     "population.scripted_weight": _number(0, 1),
     "parallel.data": _int(), "parallel.shards": _int(), "parallel.members": _POSITIVE,
@@ -579,6 +583,10 @@ def _check_population(config: dict, envs: Mapping[str, Any]) -> None:
     raise ConfigError(f"population.partners ({population['partners']!r}) is a pool of frozen "
                       f"partners for the schemes 'fcp' and 'cole', not {scheme!r}; leave it "
                       f"empty")
+  if population["learner_from"] >= 0 and scheme != "fcp":
+    raise ConfigError(f"population.learner_from ({population['learner_from']}) starts FCP's "
+                      f"learner as a member of its pool: it needs the scheme 'fcp', got "
+                      f"{scheme!r}; leave it -1")
   if population["cole_keep_partners"] and not (scheme == "cole" and population["partners"]):
     raise ConfigError(f"population.cole_keep_partners keeps the members of the pool COLE "
                       f"starts from: it needs the scheme 'cole' and population.partners, got "

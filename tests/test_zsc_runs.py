@@ -670,6 +670,31 @@ def test_stage_two_can_train_against_chosen_members(stage_one):
     partner_pool.load(stage_one[0], config_lib.check(config))
 
 
+def test_a_best_response_can_start_as_its_partner(stage_one):
+  """`population.learner_from=k`: FCP's learner starts with pool member k's params and magnet
+  (a best response from where the partner with itself is), its optimizer state fresh; the
+  partners are seated as without it. Out of the pool, or with another scheme: one error."""
+  config = stage_two_config(stage_one[0])
+  config.population.partner_members = (1, 4)
+  fresh = run_lib.make_run(Learner(config_lib.check(config))).init(0)
+  config.population.learner_from = 1
+  run = run_lib.make_run(Learner(config_lib.check(config)))
+  state = run.init(0)
+  partner = jax.tree.map(lambda x: x[4], stage_one[1].params)     # pool member 1: slot 4
+  for tree in (state.params, state.magnet):
+    chex.assert_trees_all_equal(jax.tree.map(lambda x: x[0], tree), partner)
+  chex.assert_trees_all_equal(jax.tree.map(lambda x: x[1:], state.params),
+                              jax.tree.map(lambda x: x[1:], fresh.params))
+  chex.assert_trees_all_equal(state.opt_state, fresh.opt_state)
+  config.population.learner_from = 2
+  with pytest.raises(ConfigError, match=r"learner_from \(2\) must be a member of the pool of 2"):
+    run_lib.make_run(Learner(config_lib.check(config))).init(0)
+  config = tiny(cole_overcooked.get_config())
+  config.population.learner_from = 0
+  with pytest.raises(ConfigError, match="population.learner_from .* needs the scheme 'fcp'"):
+    config_lib.check(config)
+
+
 def test_several_stage_one_runs_make_one_pool(stage_one, tmp_path):
   copy = tmp_path / "partners_copy"   # a second finished stage-1 run (the same one, copied)
   shutil.copytree(stage_one[0], copy)

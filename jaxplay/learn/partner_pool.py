@@ -201,3 +201,16 @@ def seat(state: PopulationState, pool: PartnerPool, first: int = 1) -> Populatio
       lambda x, v: x.at[slots].set(jax.device_put(v, x.sharding)), tree, pool.params)
   return state.replace(params=put(state.params), magnet=put(state.magnet),
                        live=state.live.at[slots].set(True))
+
+
+def start_learner_as(state: PopulationState, pool: PartnerPool, member: int,
+                     learner: int = 0) -> PopulationState:
+  """`state` with learner slot `learner`'s params and magnet those of the pool's `member` (its
+  index in the pool's order; the optimizer states stay fresh): a learner that starts where
+  that partner is. ConfigError for a member outside the pool."""
+  if not 0 <= member < pool.size:
+    raise ConfigError(f"population.learner_from ({member}) must be a member of the pool of "
+                      f"{pool.size} (0 .. {pool.size - 1}, in the pool's order)")
+  put = lambda tree: jax.tree.map(
+      lambda x, v: x.at[learner].set(jax.device_put(v[member], x.sharding)), tree, pool.params)
+  return state.replace(params=put(state.params), magnet=put(state.magnet))
