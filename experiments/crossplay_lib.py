@@ -385,7 +385,7 @@ def write(matrix: Matrix, out: str | pathlib.Path) -> list[pathlib.Path]:
   if _has_ratios(matrix):
     paths.append(out / "crossplay_normalized.png")
     crossplay.plot_crossplay(over_bounds(matrix), paths[-1], matrix.agents, matrix.partners,
-                             title="cross-play: return / best-response bound")
+                             title="cross-play: return / bound")
   return paths
 
 

@@ -197,10 +197,7 @@ def seat(state: PopulationState, pool: PartnerPool, first: int = 1) -> Populatio
   their parameters; they never learn; `born` 0, as the learners'). The partners are placed as
   the state's arrays are (e.g. replicated over a mesh of several devices)."""
   slots = jnp.arange(first, first + pool.size)
-  put = lambda tree: jax.tree.map(
-      lambda x, v: x.at[slots].set(jax.device_put(v, x.sharding)), tree, pool.params)
-  return state.replace(params=put(state.params), magnet=put(state.magnet),
-                       live=state.live.at[slots].set(True))
+  return _with_params(state, slots, pool.params).replace(live=state.live.at[slots].set(True))
 
 
 def start_learner_as(state: PopulationState, pool: PartnerPool, member: int,
@@ -211,6 +208,12 @@ def start_learner_as(state: PopulationState, pool: PartnerPool, member: int,
   if not 0 <= member < pool.size:
     raise ConfigError(f"population.learner_from ({member}) must be a member of the pool of "
                       f"{pool.size} (0 .. {pool.size - 1}, in the pool's order)")
+  return _with_params(state, learner, jax.tree.map(lambda v: v[member], pool.params))
+
+
+def _with_params(state: PopulationState, slots, params) -> PopulationState:
+  """`state` with `params` (stacked as `slots` indexes) as the params and magnets of `slots`,
+  placed as the state's arrays are (e.g. replicated over a mesh of several devices)."""
   put = lambda tree: jax.tree.map(
-      lambda x, v: x.at[learner].set(jax.device_put(v[member], x.sharding)), tree, pool.params)
+      lambda x, v: x.at[slots].set(jax.device_put(v, x.sharding)), tree, params)
   return state.replace(params=put(state.params), magnet=put(state.magnet))
