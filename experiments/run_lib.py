@@ -214,7 +214,11 @@ class LeagueRun(_CompiledChunks):
       self.population = Population(learner, 1 if alone else population.capacity,
                                    population.scheme, num_learners=population.num_learners,
                                    per_seat=population.per_seat,
-                                   learner_map=population.learner_map, **options, **scripted)
+                                   learner_map=population.learner_map,
+                                   population_entropy=population.population_entropy,
+                                   **options, **scripted)
+      mep = (f", rewarded by the population entropy (MEP), alpha "
+             f"{population.population_entropy:g}" if population.population_entropy else "")
       self.describe = (f"{learner.network.__class__.__name__} network against "
                        f"{', '.join(population.scripted)} in {population.scripted_weight:.0%} "
                        f"of its games, self-play in the rest" if alone else
@@ -227,6 +231,7 @@ class LeagueRun(_CompiledChunks):
                        f"{population.num_learners} {learner.network.__class__.__name__} "
                        f"networks in self-play side by side"
                        f"{', each a program, on threads' if self.population.threaded else ''}"
+                       f"{mep}"
                        f", up to {population.capacity} members with their snapshots")
     if population.scheme == "cole":
       if self.pool is not None:   # the first frozen members (slots after the learners)

@@ -159,6 +159,10 @@ def defaults() -> ml_collections.ConfigDict:
   #   the CPU, else map there; vmap on accelerators); see jaxplay.learn.population
   config.population.snapshot_initial = False  # self_play with num_learners > 1: also a
   #   frozen copy of each untrained network (FCP's "start" checkpoints)
+  config.population.population_entropy = 0.0  # self_play with num_learners > 1: MEP's alpha
+  #   (Zhao et al. 2023): each learner's reward at a decision gets -alpha log pibar(a | s),
+  #   pibar the learners' mean policy, a diverse partner pool for FCP; the learners then run
+  #   in one program (learner_map "auto" maps them on the CPU); 0: off
   config.population.per_seat = False     # self_play with num_learners = 2 in a two-player
   #   game: one learner a seat, always in its seat, each playing the other (a pair with
   #   different rewards a seat, game_options.overcooked.event_rewards: hidden-utility
@@ -336,6 +340,7 @@ _RULES: dict[str, Rule] = {
     "population.num_learners": _POSITIVE,
     "population.learner_map": _one_of(side_by_side.WITH_THREADS),
     "population.snapshot_initial": _bool, "population.per_seat": _bool,
+    "population.population_entropy": _number(0, _UNBOUNDED),
     "population.cole_self_play": _number(0, 1), "population.cole_uniform": _number(0, 1),
     "population.cole_games": _int(2, "an even int >= 2"), "population.partners": _string,
     "population.cole_keep_partners": _bool,
@@ -575,6 +580,12 @@ def _check_population(config: dict, envs: Mapping[str, Any]) -> None:
                       f"'self_play', num_learners = 2, one two-player game and no scripted "
                       f"partners; got scheme {scheme!r}, {learners} learner(s), games="
                       f"{list(envs)}, scripted={list(population['scripted'])}")
+  if population["population_entropy"] and not (scheme == "self_play" and learners > 1
+                                               and not population["per_seat"]):
+    raise ConfigError(f"population.population_entropy ({population['population_entropy']!r}) "
+                      f"rewards the diversity of several self-play learners (MEP): it needs "
+                      f"the scheme 'self_play' with num_learners > 1, not per seat; got scheme "
+                      f"{scheme!r} with {learners} learner(s); leave it 0")
   if scheme == "fcp" and not population["partners"]:
     raise ConfigError("population.scheme 'fcp' trains against a frozen pool: set "
                       "population.partners to the workdir of a finished self_play run with "

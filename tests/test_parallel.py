@@ -69,9 +69,11 @@ def test_bad_meshes_fail_with_one_clear_error(learner_cases):
 def test_population_updates_on_4_and_2_devices_equal_one_device(population_cases):
   """Fictitious self-play with a frozen snapshot (4 devices x 1 shard); two self-play
   learners with RAE baselines on 2 data devices (two shards each) x 2 member devices, each
-  playing and training one learner: members, payoff matrix, games."""
+  playing and training one learner: members, payoff matrix, games; the same with MEP's
+  population-entropy bonus (every device's games scored by both learners' networks)."""
   assert "equal: population on 4 x 1 devices, 4 shards" in population_cases
-  assert "equal: population on 2 x 2 devices, 4 shards" in population_cases
+  assert population_cases.count("equal: population on 2 x 2 devices, 4 shards") == 2, \
+      population_cases
 
 
 def test_members_must_divide_the_learners():
@@ -163,17 +165,18 @@ def assert_same_update(config, data: int, shards: int):
 
 
 def train_population(config, data: int, shards: int, members: int, scheme: str, capacity: int,
-                     num_learners: int, updates: int = 2):
+                     num_learners: int, updates: int = 2, population_entropy: float = 0.0):
   """A population's (state, metrics) after a snapshot of learner 0 and `updates` updates,
   its games learner-major (`Population.learner_major`: the state's order depends on the
-  mesh)."""
+  mesh); `population_entropy`: MEP's bonus (`Population`)."""
   import jax
   from jaxplay.learn.learner import Learner
   from jaxplay.learn.population import Population
   config.parallel.data, config.parallel.shards, config.parallel.members = data, shards, members
   config.population.scheme, config.population.capacity = scheme, capacity
   config.population.num_learners = num_learners
-  population = Population(Learner(config), capacity, scheme, num_learners=num_learners)
+  population = Population(Learner(config), capacity, scheme, num_learners=num_learners,
+                          population_entropy=population_entropy)
   state = jax.jit(population.add_member)(population.init(0))
   games = state.env_states[0].inner.step_count
   assert len(games.sharding.device_set) == data * members
@@ -185,14 +188,14 @@ def train_population(config, data: int, shards: int, members: int, scheme: str, 
 
 
 def assert_same_population_update(config, data: int, *population, members: int = 1,
-                                  shards: int = 0) -> None:
+                                  shards: int = 0, population_entropy: float = 0.0) -> None:
   """`data` x `members` devices with `shards` shards (0: one a data device) give one
   device's result with as many shards (that this is not one shard's result, the self-play
   case checks)."""
   import chex
   import jax
   (sharded, sharded_metrics), (single, single_metrics) = (
-      train_population(config, d, s, m, *population)
+      train_population(config, d, s, m, *population, population_entropy=population_entropy)
       for d, s, m in [(data, shards, members), (1, shards or data, 1)])
   state = lambda s: (s.params, s.magnet, s.opt_state, s.payoff, s.counts, s.baselines,
                      jax.tree.leaves(s.env_states))
@@ -282,6 +285,9 @@ def run_one(case: str) -> None:
     # Two local shards a data device, each member device playing its learner's part of both.
     assert_same_population_update(kuhn_config(kind="mlp", advantage="rae", num_envs=32), 2,
                                   "self_play", 2, 2, members=2, shards=4)
+    # MEP's bonus: each device's games scored by every learner's network.
+    assert_same_population_update(kuhn_config(kind="mlp", num_envs=32), 2, "self_play", 2, 2,
+                                  members=2, shards=4, population_entropy=0.1)
   elif case == "psro":
     def config():
       config = kuhn_config(kind="mlp")

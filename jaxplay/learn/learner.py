@@ -304,7 +304,8 @@ class Learner:
   def collect(self, params, env_states: tuple, baselines: jax.Array, keys, schedules,
               members: tuple | None = None, blocks: int = 1, scripted: tuple = (),
               shards: parallel_lib.Shards | None = None, hparams: dict | None = None,
-              tables: tabular.MemberTables | None = None):
+              tables: tabular.MemberTables | None = None,
+              reward_bonus: Callable[[Trajectory, int], jax.Array] | None = None):
     """Rolls out every game (`ppo.num_steps` steps of its B games) and estimates advantages.
 
     Args:
@@ -326,6 +327,10 @@ class Learner:
       hparams: traced hyperparameters (gamma, gae_lambda; see `update`).
       tables: frozen members' policy tables (`rollout`'s, one game; `params` then the
         networks they name).
+      reward_bonus: None, or `(trajectory, game index) -> float32[T, B, P]` added to every
+        seat's training rewards before the advantages (MEP's population entropy,
+        `jaxplay.learn.population_entropy`); its mean a seat and step is the metric
+        `<game>/reward_bonus`, the returned trajectories carry the rewards with it.
 
     Returns:
       (the samples of every game as one Batch [blocks x L, S, ...] (block j: the samples of
@@ -350,6 +355,11 @@ class Learner:
           keys[game])
       env_state, last_value, last_decides = shards.merge((env_state, last_value, last_decides))
       traj = shards.merge(traj, axis=1)                          # time-major [T, B / D, ...]
+      if reward_bonus is not None:
+        bonus = reward_bonus(traj, game)
+        traj = traj.replace(reward=traj.reward + bonus)
+        metrics[f"{name}/reward_bonus"] = (shards.total(jnp.sum(bonus))
+                                           / shards.total(jnp.float32(bonus.size)))
       baseline = baselines[game]
       if game_ppo.advantage == "gae":
         advantage, target, valid = adv_lib.seat_gae(

@@ -61,6 +61,7 @@ from jaxplay.core.errors import ConfigError, check_number
 from jaxplay.io.checkpoints import CheckpointError
 from jaxplay.learn import compiling, matchmaking, side_by_side, tabular
 from jaxplay.learn.learner import Learner, chunk_scan
+from jaxplay.learn.population_entropy import reward_bonus as population_entropy_bonus
 from jaxplay.parallel import DATA
 
 
@@ -219,18 +220,24 @@ class Population:
       partner are the update's metrics `population/scripted_return_<j>`.
     scripted_weight: in [0, 1]; 1 with capacity 1 and scheme "self_play": a best response
       to the scripted partners.
+    population_entropy: MEP's alpha (>= 0; 0: off): with scheme "self_play" and several
+      learners, each learner's training reward at a decision gets -alpha log pibar(a | s),
+      pibar the mean policy of the L learners (`jaxplay.learn.population_entropy`). The
+      learners then see each other's networks: one program, not threads.
 
   Raises:
     ConfigError: an unknown scheme or option (the message names the allowed ones), more
       learners than the capacity, per-seat populations of a game that is not one
-      two-player game, a bad scripted_weight (`_check_scripted`), or "threads" for learners
+      two-player game, a bad scripted_weight (`_check_scripted`), a population_entropy
+      that is negative or not for several self-play learners, or "threads" for learners
       that are not independent.
   """
 
   def __init__(self, learner: Learner, capacity: int, scheme: str = "self_play", *,
                num_learners: int = 1, per_seat: bool = False, payoff_ema: float = 0.1,
                schedule_period: int | None = None, learner_map: str = "auto",
-               scripted: Sequence[Agent] = (), scripted_weight: float = 0.0, **options):
+               scripted: Sequence[Agent] = (), scripted_weight: float = 0.0,
+               population_entropy: float = 0.0, **options):
     self.scripted = tuple(scripted)
     self.scripted_weight = _check_scripted(self.scripted, scripted_weight, per_seat)
     if per_seat:
@@ -260,6 +267,14 @@ class Population:
                                                side_by_side.WITH_THREADS)
     self.num_slots = capacity * (2 if per_seat else 1)
     self.scheme, self.options = scheme, options
+    self.population_entropy = check_number("population", "population_entropy",
+                                           population_entropy, 0.0, float("inf"))
+    if self.population_entropy and not (scheme == "self_play" and num_learners > 1
+                                         and not per_seat):
+      raise ConfigError(f"population: population_entropy (MEP) rewards several self-play "
+                        f"learners (scheme 'self_play', num_learners > 1, not per seat), got "
+                        f"scheme {scheme!r} with {num_learners} learner(s)"
+                        f"{' per seat' if per_seat else ''}")
     if scheme != GIVEN:  # checks the scheme and its options now, not in jit
       matchmaking.opponent_distribution(
           scheme, jnp.zeros((capacity, capacity)), jnp.zeros((capacity, capacity)),
@@ -270,8 +285,9 @@ class Population:
     if learner_map == "threads" and not self.independent:
       raise ConfigError("population: learner_map 'threads' trains independent learners "
                         "(scheme 'self_play', several learners, no scripted partners, not per "
-                        "seat, one device) as separate programs; these learners play each other "
-                        "or share devices: use 'auto', 'vmap' or 'map'")
+                        "seat, one device, no population_entropy) as separate programs; these "
+                        "learners play or see each other or share devices: use 'auto', 'vmap' "
+                        "or 'map'")
     self.threaded = self.independent and (
         learner_map == "threads" or (learner_map == "auto" and not side_by_side.vmaps("auto")))
     # A learner's run alone, as the threads train it.
@@ -282,7 +298,8 @@ class Population:
     """Whether the learners are independent runs: several self-play learners that play only
     themselves (no scripted partners, not per seat) on one device."""
     return (self.scheme == "self_play" and self.num_learners > 1 and not self.per_seat
-            and not self.scripted and self.learner.parallel.mesh.size == 1
+            and not self.scripted and not self.population_entropy
+            and self.learner.parallel.mesh.size == 1
             and self.learner.parallel.num_shards == 1)
 
   def init(self, seed: int) -> PopulationState:
@@ -450,9 +467,12 @@ class Population:
      tables) = replicated
     env_states, members, shuffle_keys, game_keys = sharded
     local_learners = self.num_learners // shards.members  # this device's: block m of M
+    bonus = None if not self.population_entropy else population_entropy_bonus(
+        learner.model, params, self.population_entropy, learner.num_players, self.learner_map)
     batch, env_states, baselines, trajectories, metrics = learner.collect(
         params_all if tables is None else params, env_states, baselines, game_keys, schedules,
-        members, blocks=local_learners, scripted=self.scripted, shards=shards, tables=tables)
+        members, blocks=local_learners, scripted=self.scripted, shards=shards, tables=tables,
+        reward_bonus=bonus)
     # [l x L', ...] in (shard, learner) order -> per learner its l shards [L', l, ...]
     batch = jax.tree.map(lambda x: jnp.swapaxes(
         x.reshape((shards.local, local_learners) + x.shape[1:]), 0, 1), batch)
