@@ -296,7 +296,8 @@ class Population:
   @property
   def independent(self) -> bool:
     """Whether the learners are independent runs: several self-play learners that play only
-    themselves (no scripted partners, not per seat) on one device."""
+    themselves (no scripted partners, not per seat) and see nothing of each other (no
+    population entropy) on one device."""
     return (self.scheme == "self_play" and self.num_learners > 1 and not self.per_seat
             and not self.scripted and not self.population_entropy
             and self.learner.parallel.mesh.size == 1
