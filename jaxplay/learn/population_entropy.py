@@ -23,9 +23,9 @@ from typing import Any, Callable
 import jax
 import jax.numpy as jnp
 
-from jaxplay.learn.rollout import Model
 from jaxplay.agents.policy import masked_logits
 from jaxplay.learn import side_by_side
+from jaxplay.learn.rollout import Model
 
 
 def mean_policy_log_prob(model: Model, params: Any, inputs: jax.Array, legal: jax.Array,
