@@ -216,9 +216,14 @@ class LeagueRun(_CompiledChunks):
                                    per_seat=population.per_seat,
                                    learner_map=population.learner_map,
                                    population_entropy=population.population_entropy,
+                                   population_entropy_ramp=tuple(
+                                       population.population_entropy_ramp),
                                    **options, **scripted)
+      start, end = population.population_entropy_ramp
+      ramp = ("" if end == 0 else f" from {start:,} env steps" if start == end
+              else f" rising from 0 at {start:,} env steps to it at {end:,}")
       mep = (f", rewarded by the population entropy (MEP), alpha "
-             f"{population.population_entropy:g}" if population.population_entropy else "")
+             f"{population.population_entropy:g}{ramp}" if population.population_entropy else "")
       self.describe = (f"{learner.network.__class__.__name__} network against "
                        f"{', '.join(population.scripted)} in {population.scripted_weight:.0%} "
                        f"of its games, self-play in the rest" if alone else

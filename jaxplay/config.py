@@ -40,6 +40,7 @@ from jaxplay.core.errors import ConfigError, check_return_range
 from jaxplay.core.registry import game_options, make, registered_games
 from jaxplay.eval import meta_strategy
 from jaxplay.learn import cole as cole_lib, side_by_side
+from jaxplay.learn import population_entropy as population_entropy_lib
 
 ADVANTAGES = ("gae", "rae")
 MAGNET_UPDATES = ("ema", "distill")
@@ -163,6 +164,9 @@ def defaults() -> ml_collections.ConfigDict:
   #   (Zhao et al. 2023): each learner's reward at a decision gets -alpha log pibar(a | s),
   #   pibar the learners' mean policy, a diverse partner pool for FCP; the learners then run
   #   in one program (learner_map "auto" maps them on the CPU); 0: off
+  config.population.population_entropy_ramp = (0, 0)  # with population_entropy: (start,
+  #   end) in each learner's env steps: alpha 0 until start, rising linearly to alpha at end
+  #   (a bonus that waits until the learners can do the task); (0, 0): alpha throughout
   config.population.per_seat = False     # self_play with num_learners = 2 in a two-player
   #   game: one learner a seat, always in its seat, each playing the other (a pair with
   #   different rewards a seat, game_options.overcooked.event_rewards: hidden-utility
@@ -341,6 +345,7 @@ _RULES: dict[str, Rule] = {
     "population.learner_map": _one_of(side_by_side.WITH_THREADS),
     "population.snapshot_initial": _bool, "population.per_seat": _bool,
     "population.population_entropy": _number(0, _UNBOUNDED),
+    "population.population_entropy_ramp": population_entropy_lib.check_ramp,
     "population.cole_self_play": _number(0, 1), "population.cole_uniform": _number(0, 1),
     "population.cole_games": _int(2, "an even int >= 2"), "population.partners": _string,
     "population.cole_keep_partners": _bool,
@@ -586,6 +591,14 @@ def _check_population(config: dict, envs: Mapping[str, Any]) -> None:
                       f"rewards the diversity of several self-play learners (MEP): it needs "
                       f"the scheme 'self_play' with num_learners > 1, not per seat; got scheme "
                       f"{scheme!r} with {learners} learner(s); leave it 0")
+  ramp = tuple(population["population_entropy_ramp"])
+  if ramp != (0, 0) and not population["population_entropy"]:
+    raise ConfigError(f"population.population_entropy_ramp ({ramp!r}) schedules MEP's alpha: "
+                      f"set population.population_entropy > 0, or leave the ramp (0, 0)")
+  if ramp[0] >= config["total_env_steps"] > 0 and population["population_entropy"]:
+    raise ConfigError(f"population.population_entropy_ramp starts at {ramp[0]} env steps, at or "
+                      f"after the run's end (total_env_steps {config['total_env_steps']}): the "
+                      f"bonus would never be paid")
   if scheme == "fcp" and not population["partners"]:
     raise ConfigError("population.scheme 'fcp' trains against a frozen pool: set "
                       "population.partners to the workdir of a finished self_play run with "

@@ -1,7 +1,8 @@
 """MEP's population-entropy reward: log pibar is the log of the learners' mean probability of
 the action (a learner with a copy of itself: its own log-probability as the rollout recorded
 it), a bonus goes into the seat that acted and into the rewards before the advantages, and a
-population of self-play learners trains with it in one program; misuse is one clear error."""
+population of self-play learners trains with it in one program, alpha switched on where its
+ramp says; misuse is one clear error."""
 
 import chex
 import jax
@@ -103,6 +104,30 @@ def test_learners_train_with_the_population_entropy_in_one_program(learner):
   assert not np.allclose(jax.tree.leaves(state.params)[0], jax.tree.leaves(plain_state.params)[0])
 
 
+def test_alpha_follows_its_ramp():
+  at = lambda ramp, steps: float(population_entropy.weight_at(0.2, ramp, steps))
+  np.testing.assert_allclose([at((0, 0), s) for s in (0, 10**9)], [0.2, 0.2], rtol=1e-6)
+  np.testing.assert_allclose([at((100, 100), s) for s in (0, 99, 100, 5000)],
+                             [0.0, 0.0, 0.2, 0.2], rtol=1e-6)
+  np.testing.assert_allclose([at((100, 300), s) for s in (0, 100, 150, 200, 300, 400)],
+                             [0.0, 0.0, 0.05, 0.1, 0.2, 0.2], rtol=1e-6)
+
+
+def test_a_bonus_not_yet_switched_on_trains_as_without_it(learner):
+  """Ramp (1, 1): alpha is 0 at the first update (0 env steps done), so the update is the
+  plain population's; the alpha in force is a metric."""
+  ramped = population_lib.Population(learner, 3, num_learners=2, population_entropy=0.05,
+                                     population_entropy_ramp=(1, 1))
+  plain = population_lib.Population(learner, 3, num_learners=2, learner_map="map")
+  (state, metrics), (plain_state, _) = (jax.jit(p.update)(p.init(0)) for p in (ramped, plain))
+  assert float(metrics["population/population_entropy"]) == 0.0
+  assert float(metrics["kuhn_poker/reward_bonus"]) == 0.0
+  chex.assert_trees_all_close(state.params, plain_state.params, atol=1e-6)
+  _, metrics = jax.jit(ramped.update)(state)
+  assert float(metrics["population/population_entropy"]) == pytest.approx(0.05)
+  assert float(metrics["kuhn_poker/reward_bonus"]) > 0
+
+
 def test_population_entropy_misuse_is_one_clear_error(learner):
   with pytest.raises(ConfigError, match="population_entropy must be a number in"):
     population_lib.Population(learner, 3, num_learners=2, population_entropy=-0.1)
@@ -118,3 +143,17 @@ def test_population_entropy_misuse_is_one_clear_error(learner):
     config_lib.check(config)
   config.population.num_learners = config.population.capacity = 2
   config_lib.check(config)
+  with pytest.raises(ConfigError, match=r"population_entropy_ramp must be two ints \(start, "
+                                        r"end\) .* got \(5, 2\)"):
+    population_lib.Population(learner, 3, num_learners=2, population_entropy=0.1,
+                              population_entropy_ramp=(5, 2))
+  config.population.population_entropy_ramp = (5, 2)
+  with pytest.raises(ConfigError, match=r"population.population_entropy_ramp must be two ints"):
+    config_lib.check(config)
+  config.population.population_entropy_ramp = (config.total_env_steps,) * 2
+  with pytest.raises(ConfigError, match="the bonus would never be paid"):
+    config_lib.check(config)
+  config.population.population_entropy, config.population.population_entropy_ramp = 0.0, (0, 9)
+  with pytest.raises(ConfigError, match=r"population_entropy_ramp \(\(0, 9\)\) schedules "
+                                        r"MEP's alpha: set population.population_entropy > 0"):
+    config_lib.check(config)

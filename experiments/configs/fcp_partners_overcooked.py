@@ -10,7 +10,9 @@ partners of mixed skill and different conventions.
         --config.population.partners=/tmp/fcp_partners --workdir=/tmp/fcp   # stage 2
 
 With `--config.population.population_entropy=0.01` the eight are MEP's population (Zhao et al.
-2023): each rewarded by -0.01 log pibar(a | s) of its actions, pibar the eight's mean policy.
+2023): each rewarded by -0.01 log pibar(a | s) of its actions, pibar the eight's mean policy;
+`--config.population.population_entropy_ramp="(start, end)"` (env steps) pays it from start
+on, rising linearly to 0.01 at end.
 
 The argument is the layout, as for overcooked.py. `total_env_steps` is each run's; the
 progress line's steps/s counts all eight. Recorded runs: results/zsc.md.

@@ -61,7 +61,9 @@ from jaxplay.core.errors import ConfigError, check_number
 from jaxplay.io.checkpoints import CheckpointError
 from jaxplay.learn import compiling, matchmaking, side_by_side, tabular
 from jaxplay.learn.learner import Learner, chunk_scan
+from jaxplay.learn.population_entropy import check_ramp as check_population_entropy_ramp
 from jaxplay.learn.population_entropy import reward_bonus as population_entropy_bonus
+from jaxplay.learn.population_entropy import weight_at as population_entropy_at
 from jaxplay.parallel import DATA
 
 
@@ -224,12 +226,17 @@ class Population:
       learners, each learner's training reward at a decision gets -alpha log pibar(a | s),
       pibar the mean policy of the L learners (`jaxplay.learn.population_entropy`). The
       learners then see each other's networks: one program, not threads.
+    population_entropy_ramp: (start, end) in a learner's env steps: alpha is 0 until start
+      and rises linearly to `population_entropy` at end (`population_entropy.weight_at`);
+      (0, 0): alpha from the first update. Its value in force is the metric
+      `population/population_entropy`.
 
   Raises:
     ConfigError: an unknown scheme or option (the message names the allowed ones), more
       learners than the capacity, per-seat populations of a game that is not one
       two-player game, a bad scripted_weight (`_check_scripted`), a population_entropy
-      that is negative or not for several self-play learners, or "threads" for learners
+      that is negative or not for several self-play learners, a population_entropy_ramp
+      that is not (start, end) with 0 <= start <= end, or "threads" for learners
       that are not independent.
   """
 
@@ -237,7 +244,8 @@ class Population:
                num_learners: int = 1, per_seat: bool = False, payoff_ema: float = 0.1,
                schedule_period: int | None = None, learner_map: str = "auto",
                scripted: Sequence[Agent] = (), scripted_weight: float = 0.0,
-               population_entropy: float = 0.0, **options):
+               population_entropy: float = 0.0,
+               population_entropy_ramp: tuple[int, int] = (0, 0), **options):
     self.scripted = tuple(scripted)
     self.scripted_weight = _check_scripted(self.scripted, scripted_weight, per_seat)
     if per_seat:
@@ -269,6 +277,8 @@ class Population:
     self.scheme, self.options = scheme, options
     self.population_entropy = check_number("population", "population_entropy",
                                            population_entropy, 0.0, float("inf"))
+    self.population_entropy_ramp = check_population_entropy_ramp(
+        "population: population_entropy_ramp", population_entropy_ramp)
     if self.population_entropy and not (scheme == "self_play" and num_learners > 1
                                          and not per_seat):
       raise ConfigError(f"population: population_entropy (MEP) rewards several self-play "
@@ -421,6 +431,10 @@ class Population:
     match_key = jax.random.fold_in(key, 0x6d617463)  # leaves the learner's own split intact
     key, shuffle_key, *game_keys = jax.random.split(key, 2 + len(learner.games.envs))
     schedules = learner.schedules(self._scheduled_update(state.update))
+    if self.population_entropy:  # MEP's alpha in force, beside the learner's schedules
+      schedules = dict(schedules, population_entropy=population_entropy_at(
+          self.population_entropy, self.population_entropy_ramp,
+          state.update.astype(jnp.float32) * learner.steps_per_update))
     members, opponents = self._matchmake(state, match_key)
     split = learner.parallel.split_key
     mine = lambda tree: _take(tree, state.learners)
@@ -436,6 +450,8 @@ class Population:
             sharded_in=(games_spec, games_spec, keys_spec, keys_spec))
     payoff, counts = self._payoff_step(state.payoff, state.counts, total, games)
     metrics.update(learner.schedule_metrics(schedules))
+    if self.population_entropy:
+      metrics["population/population_entropy"] = schedules["population_entropy"]
     # Once the run is finished the learners keep their values (see `keep`): selected here,
     # on the learners' slots alone, before they are written back in place.
     finished = state.update >= self.num_updates
@@ -469,7 +485,8 @@ class Population:
     env_states, members, shuffle_keys, game_keys = sharded
     local_learners = self.num_learners // shards.members  # this device's: block m of M
     bonus = None if not self.population_entropy else population_entropy_bonus(
-        learner.model, params, self.population_entropy, learner.num_players, self.learner_map)
+        learner.model, params, schedules["population_entropy"], learner.num_players,
+        self.learner_map)
     batch, env_states, baselines, trajectories, metrics = learner.collect(
         params_all if tables is None else params, env_states, baselines, game_keys, schedules,
         members, blocks=local_learners, scripted=self.scripted, shards=shards, tables=tables,

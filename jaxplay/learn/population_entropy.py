@@ -14,6 +14,8 @@ population entropy H(pibar) that MEP maximizes.
     traj = traj.replace(reward=traj.reward + bonus(traj, game))   # before the advantages
 
 (`Learner.collect(reward_bonus=...)` does that; `Population(population_entropy=alpha)` builds it.)
+alpha may be switched on later in a run (`weight_at`): where the learners have yet to learn
+the task at all (counter_circuit), a bonus from the start can keep them from ever learning it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxplay.agents.policy import masked_logits
+from jaxplay.core.errors import ConfigError
 from jaxplay.learn import side_by_side
 from jaxplay.learn.rollout import Model
 
@@ -74,3 +77,25 @@ def reward_bonus(model: Model, params: Any, alpha: float | jax.Array, num_player
                                     game, mode)
     return seat_rewards(-alpha * log_pbar, traj.seat, traj.acted, num_players)
   return bonus
+
+
+def check_ramp(where: str, ramp: Any) -> tuple[int, int]:
+  """(start, end) if `ramp` is two ints with 0 <= start <= end (env steps); otherwise
+  ConfigError naming `where`."""
+  ok = (isinstance(ramp, (tuple, list)) and len(ramp) == 2
+        and all(isinstance(x, int) and not isinstance(x, bool) for x in ramp)
+        and 0 <= ramp[0] <= ramp[1])
+  if not ok:
+    raise ConfigError(f"{where} must be two ints (start, end) of env steps with 0 <= start <= "
+                      f"end, got {ramp!r}")
+  return int(ramp[0]), int(ramp[1])
+
+
+def weight_at(alpha: float, ramp: tuple[int, int], env_steps: jax.Array) -> jax.Array:
+  """float32[]: the alpha in force after `env_steps` of a learner's env steps: 0 before the
+  ramp's start, rising linearly to `alpha` at its end, `alpha` from then on ((0, 0): `alpha`
+  throughout; (s, s): switched on at s)."""
+  start, end = ramp
+  env_steps = jnp.asarray(env_steps, jnp.float32)
+  rise = jnp.clip((env_steps - start) / max(end - start, 1), 0.0, 1.0)
+  return alpha * jnp.where(env_steps >= end, 1.0, rise)
