@@ -595,7 +595,7 @@ def _check_population(config: dict, envs: Mapping[str, Any]) -> None:
   if ramp != (0, 0) and not population["population_entropy"]:
     raise ConfigError(f"population.population_entropy_ramp ({ramp!r}) schedules MEP's alpha: "
                       f"set population.population_entropy > 0, or leave the ramp (0, 0)")
-  if ramp[0] >= config["total_env_steps"] > 0 and population["population_entropy"]:
+  if population["population_entropy"] and ramp[0] >= config["total_env_steps"]:
     raise ConfigError(f"population.population_entropy_ramp starts at {ramp[0]} env steps, at or "
                       f"after the run's end (total_env_steps {config['total_env_steps']}): the "
                       f"bonus would never be paid")
