@@ -216,13 +216,17 @@ class Learner:
 
   # --- one update ----------------------------------------------------------------------------
 
+  def env_steps_done(self, update: jax.Array) -> jax.Array:
+    """float32[]: the env steps this learner has taken (all games) after `update` updates."""
+    return update.astype(jnp.float32) * self.steps_per_update
+
   def schedules(self, update: jax.Array, hparams: dict | None = None) -> dict[str, jax.Array]:
     """Each game's entropy coefficient, the fraction of its magnet coefficient in force, the
     EMA magnet's step and the shaped-reward weight at update `update` (`hparams`: traced
     hyperparameters, see the module docstring)."""
     hp = self.hparams.replace_with(hparams)
     progress = update.astype(jnp.float32) / self.num_updates
-    env_steps = update.astype(jnp.float32) * self.steps_per_update
+    env_steps = self.env_steps_done(update)
     anneal = jnp.maximum(
         0.0, 1.0 - env_steps / max(float(self.config.shaping.anneal_env_steps), 1.0))
     start, end, final_magnet = (_per_game(getattr(hp, f)) for f in (

@@ -434,7 +434,7 @@ class Population:
     if self.population_entropy:  # MEP's alpha in force, beside the learner's schedules
       schedules = dict(schedules, population_entropy=population_entropy_at(
           self.population_entropy, self.population_entropy_ramp,
-          state.update.astype(jnp.float32) * learner.steps_per_update))
+          learner.env_steps_done(state.update)))
     members, opponents = self._matchmake(state, match_key)
     split = learner.parallel.split_key
     mine = lambda tree: _take(tree, state.learners)
