@@ -138,6 +138,12 @@ def test_grouped_apply_equals_each_rows_own_member():
   grouped = jax.jit(rollout_lib.grouped_apply, static_argnums=(0, 4))
   for chunk in (None, 1, 4, 64):
     chex.assert_trees_all_close(grouped(apply, params, inputs, member, chunk), want, atol=1e-6)
+  # more members than rows, each row its own member: every chunk is one row and its padding
+  params = {"w": jnp.arange(40.0)[:, None] + 1.0, "b": -jnp.arange(40.0)}   # 40 members
+  inputs, member = inputs[:7], jnp.array([39, 3, 17, 0, 22, 8, 31], jnp.int32)
+  want = jax.vmap(lambda m, x: apply(jax.tree.map(lambda a: a[m], params), x))(member, inputs)
+  for chunk in (None, 2, 3):
+    chex.assert_trees_all_close(grouped(apply, params, inputs, member, chunk), want, atol=1e-6)
 
 
 def test_learners_side_by_side_each_play_their_own_games(learner):

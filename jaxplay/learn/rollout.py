@@ -134,15 +134,17 @@ def grouped_apply(apply: Callable, params: Any, inputs: jax.Array, member: jax.A
   params [N, ...] and member int32[X], computed by groups instead of per row.
 
   The rows are sorted by member and each member's run is padded to whole chunks of `chunk`
-  rows (default ceil(X / N)), so that every chunk belongs to one member: the chunks (at most
-  X / chunk + N of them, static) run as one vmapped apply, each with its member's parameters
-  (gathered once per chunk). The cost is at most X + N * chunk rows (two passes of the batch
-  by default) whatever the members' shares, against N passes for running every member over
-  every row. Returns apply's outputs, in the rows' order.
+  rows (default ceil(X / N)), so that every chunk belongs to one member: the chunks run as
+  one vmapped apply, each with its member's parameters (gathered once per chunk). At most
+  k = min(N, X) members have rows, each padding fewer than `chunk` rows, so
+  (X + k * (chunk - 1)) // chunk chunks (static) always suffice: at most two passes of the
+  batch by default whatever the members' shares, one when members outnumber rows (a large
+  frozen pool playing a small batch), against N passes for running every member over every
+  row. Returns apply's outputs, in the rows' order.
   """
   num_rows, num_members = member.shape[0], jax.tree.leaves(params)[0].shape[0]
   chunk = chunk or -(-num_rows // num_members)
-  num_chunks = -(-num_rows // chunk) + num_members
+  num_chunks = (num_rows + min(num_members, num_rows) * (chunk - 1)) // chunk
   order = jnp.argsort(member, stable=True)
   counts = jnp.bincount(member, length=num_members)
   padded = -(-counts // chunk) * chunk                         # each member's rows, padded
