@@ -195,7 +195,8 @@ class LeagueRun(_CompiledChunks):
     self.pool_slots = ()   # the pool's slots (FCP's partners, COLE's first members), if known
     scripted = dict(  # scripted partners: opponents beside the networks (overcooked)
         scripted=scripted_lib.make_partners(population.scripted, learner.games.raw[0])
-        if population.scripted else (), scripted_weight=population.scripted_weight)
+        if population.scripted else (), scripted_weight=population.scripted_weight,
+        scripted_share=population.scripted_share)
     if population.partners and saved_members is None:   # fcp's partners, or cole's first ones
       self.pool = partner_pool.load(population.partners, learner.config)
     if population.scheme == "fcp":
@@ -224,9 +225,12 @@ class LeagueRun(_CompiledChunks):
               else f" rising from 0 at {start:,} env steps to it at {end:,}")
       mep = (f", rewarded by the population entropy (MEP), alpha "
              f"{population.population_entropy:g}{ramp}" if population.population_entropy else "")
+      mixed = (f" (acting at {population.scripted_share:.0%} of the steps, the learner's own "
+               f"policy at the rest: E3T)" if population.scripted_share < 1 else "")
+      rest = ", self-play in the rest" if population.scripted_weight < 1 else ""
       self.describe = (f"{learner.network.__class__.__name__} network against "
                        f"{', '.join(population.scripted)} in {population.scripted_weight:.0%} "
-                       f"of its games, self-play in the rest" if alone else
+                       f"of its games{mixed}{rest}" if alone else
                        f"{learner.network.__class__.__name__} network, {population.scheme} "
                        f"against up to {population.capacity - 1} snapshots"
                        if population.num_learners == 1 else

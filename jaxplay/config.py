@@ -197,6 +197,9 @@ def defaults() -> ml_collections.ConfigDict:
   #   "static", "random"), opponents beside the population's networks
   config.population.scripted_weight = 0.0  # the share of games against a scripted partner
   #   (uniform among them); scheme self_play with weight 1: a best response to them
+  config.population.scripted_share = 1.0  # the probability that the scripted partner acts at
+  #   a step; otherwise the learner's own policy acts for it (E3T's partner, Yan et al. 2023,
+  #   with "random"); below 1 only for one self-play learner (scheme self_play, num_learners 1)
 
   config.parallel = ml_collections.ConfigDict()  # jaxplay.parallel: data parallelism (self-play)
   config.parallel.data = 1               # devices on the mesh's "data" axis (0: every device);
@@ -353,7 +356,7 @@ _RULES: dict[str, Rule] = {
     "population.partner_members": _ints,
     "population.learner_from": _int(-1, "an int >= -1"),
     "population.scripted": _scripted_names,
-    "population.scripted_weight": _number(0, 1),
+    "population.scripted_weight": _number(0, 1), "population.scripted_share": _number(0, 1),
     "parallel.data": _int(), "parallel.shards": _int(), "parallel.members": _POSITIVE,
     "parallel.params": fsdp.check_rules,
 }
@@ -499,11 +502,10 @@ def _check_network(network: dict) -> None:
 
 def _check_sizes(config: dict, envs: Mapping[str, Any]) -> None:
   """An update's steps fit total_env_steps, and its samples the minibatches."""
-  ppo = config["ppo"]
-  steps_per_update = ppo["num_envs"] * ppo["num_steps"] * len(envs)
-  if config["total_env_steps"] < steps_per_update:
+  ppo, update_steps = config["ppo"], steps_per_update(config)
+  if config["total_env_steps"] < update_steps:
     raise ConfigError(f"total_env_steps must be at least one update's steps (num_envs x "
-                      f"num_steps x games = {steps_per_update}), got {config['total_env_steps']}")
+                      f"num_steps x games = {update_steps}), got {config['total_env_steps']}")
   actors = sum(env.num_players if env.simultaneous else 1 for env in envs.values())
   samples = ppo["num_envs"] * ppo["num_steps"] * actors
   if samples < ppo["num_minibatches"]:
@@ -647,7 +649,7 @@ def _check_population(config: dict, envs: Mapping[str, Any]) -> None:
   if len(envs) != 1 or env.num_players != 2 or env.evaluator != "exploitability":
     raise ConfigError(f"population.scheme 'psro' trains one two-player game measured on its "
                       f"game tree (kuhn_poker, leduc_poker), got games={list(envs)}")
-  updates = config["total_env_steps"] // (config["ppo"]["num_envs"] * config["ppo"]["num_steps"])
+  updates = config["total_env_steps"] // steps_per_update(config)
   if population["iterations"] > updates:
     raise ConfigError(f"population.iterations ({population['iterations']}) exceeds the run's "
                       f"updates ({updates}); every best response needs at least one")
@@ -660,6 +662,13 @@ def _check_scripted(population: dict, envs: Mapping[str, Any]) -> None:
   if weight > 0 and not names:
     raise ConfigError(f"population.scripted_weight ({weight}) is the share of games against "
                       f"scripted partners: name them in population.scripted")
+  share = population["scripted_share"]
+  if share < 1 and not (weight > 0 and population["scheme"] == "self_play"
+                        and population["num_learners"] == 1 and not population["per_seat"]):
+    raise ConfigError(f"population.scripted_share ({share}) mixes the scripted partner with "
+                      f"the learner's own policy: it needs scripted games "
+                      f"(population.scripted_weight > 0) and one self-play learner (scheme "
+                      f"'self_play', num_learners 1, not per_seat)")
   if not names:
     return
   if list(envs) != ["overcooked"]:
@@ -683,9 +692,11 @@ def game_ppo(config: ml_collections.FrozenConfigDict) -> tuple[ml_collections.Co
   return tuple(out)
 
 
-def steps_per_update(config: ml_collections.FrozenConfigDict) -> int:
-  """Env steps of one update: num_envs x num_steps x games."""
-  return config.ppo.num_envs * config.ppo.num_steps * len(config.games)
+def steps_per_update(config: ml_collections.FrozenConfigDict | Mapping) -> int:
+  """Env steps of one update: num_envs x num_steps x games (of a checked config, or of the
+  dict `check` builds)."""
+  ppo = config["ppo"]
+  return ppo["num_envs"] * ppo["num_steps"] * len(config["games"])
 
 
 def num_updates(config: ml_collections.FrozenConfigDict) -> int:

@@ -157,7 +157,7 @@ LAYOUTS = ("cramped_room", "asymmetric_advantages", "coordination_ring",
            "forced_coordination", "counter_circuit")
 SHIPPED_ARGUMENTS = {
     "overcooked": LAYOUTS, "heldout_overcooked": LAYOUTS, "fcp_partners_overcooked": LAYOUTS,
-    "fcp_overcooked": LAYOUTS, "cole_overcooked": LAYOUTS,
+    "fcp_overcooked": LAYOUTS, "cole_overcooked": LAYOUTS, "e3t_overcooked": LAYOUTS,
     "br_overcooked": LAYOUTS + tuple(f"{layout},{partner}" for layout in LAYOUTS
                                      for partner in scripted.PARTNERS),
     "negotiation": ("cooperative", "semi_competitive", "competitive"),
@@ -189,7 +189,7 @@ def test_zero_shot_configs_keep_the_recipe_their_results_were_recorded_with():
     assert self_play.entropy_coef == (0.05 if anneals else 0.01), layout
     assert self_play.final_entropy_coef == 0.01, layout
     for name in ("heldout_overcooked", "fcp_partners_overcooked", "fcp_overcooked",
-                 "cole_overcooked", "br_overcooked"):
+                 "cole_overcooked", "br_overcooked", "e3t_overcooked"):
       config = importlib.import_module(f"experiments.configs.{name}").get_config(layout)
       assert config.ppo.entropy_coef == config.ppo.final_entropy_coef == 0.01, (name, layout)
       assert config.shaping.anneal_env_steps == (6_000_000 if anneals else 2_500_000)

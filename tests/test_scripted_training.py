@@ -4,6 +4,8 @@ weigh nothing in the learner's batch, the learner learns from its own seat, a po
 without them is unchanged, bad configs are one clear error, and the best-response config
 trains and evaluates through the binaries' libraries."""
 
+import functools
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -11,7 +13,7 @@ import numpy as np
 import pytest
 
 from experiments import evaluate_lib, run_lib
-from experiments.configs import br_overcooked
+from experiments.configs import br_overcooked, e3t_overcooked
 from jaxplay import config as config_lib
 from jaxplay.agents import agent as agent_lib
 from jaxplay.agents import scripted
@@ -121,6 +123,36 @@ def test_scripted_actors_play_the_scripted_agents_actions(learner):
                                 np.asarray(plain.action[0])[np.asarray(members) == 0])
 
 
+def test_a_scripted_share_mixes_the_partner_with_the_learners_own_policy(learner, static):
+  """E3T's partner: with share 0 the static partner's actors take the learner's sampled
+  actions, exactly those of self-play with the same key; with share 1 the static action
+  (STAY) everywhere; with 0.5 each actor one or the other, both present. One rollout step of
+  64 games (the 4 start states tiled), the partner in seat 1 of half of them."""
+  state = best_response(learner, static).init(2)
+  states = jax.tree.map(lambda x: jnp.tile(x, (16,) + (1,) * (x.ndim - 1)), state.env_states[0])
+  members = jnp.stack([jnp.zeros(64, jnp.int32), jnp.arange(64, dtype=jnp.int32) % 2], axis=1)
+  partner = np.asarray(members) == 1                                    # [64, 2]
+
+  @jax.jit
+  def actions(members, share):
+    return jax.lax.switch(share, [functools.partial(
+        lambda share, members: rollout_lib.rollout(
+            learner.games, 0, learner.model, state.params, states, jax.random.key(5), 1,
+            members=members, scripted=(static,), scripted_share=share)[1].action[0], share)
+        for share in (0.0, 0.5, 1.0)], members)
+
+  own, half, scripted_only = (np.asarray(actions(members, i)) for i in range(3))
+  plain = np.asarray(actions(jnp.zeros_like(members), 2))               # self-play
+  np.testing.assert_array_equal(own, plain)
+  np.testing.assert_array_equal(scripted_only[partner], STAY)
+  np.testing.assert_array_equal(scripted_only[~partner], plain[~partner])
+  np.testing.assert_array_equal(half[~partner], plain[~partner])
+  mixed = half[partner & (plain != STAY)]
+  assert set(mixed.tolist()) - {STAY} and STAY in mixed                 # both kinds occur
+  np.testing.assert_array_equal(half[partner][half[partner] != STAY],
+                                plain[partner][half[partner] != STAY])
+
+
 def test_a_learner_trains_against_the_static_partner_which_has_nothing_to_train(
     learner, static):
   population = best_response(learner, static)
@@ -165,19 +197,42 @@ def test_bad_scripted_configs_are_one_clear_error(learner, static):
     config_lib.check(config)
   with pytest.raises(ConfigError, match="scripted_weight"):
     population_lib.Population(learner, 1, scripted=(static,), scripted_weight=1.5)
+  # A share below 1 mixes in the learner's own policy: one self-play learner, scripted games.
+  config = e3t_overcooked.get_config("cramped_room")
+  config.population.scripted_weight = 0.0
+  with pytest.raises(ConfigError, match="scripted_share.*scripted_weight > 0"):
+    config_lib.check(config)
+  config = e3t_overcooked.get_config("cramped_room")
+  config.population.num_learners = 2
+  with pytest.raises(ConfigError, match="scripted_share.*num_learners 1"):
+    config_lib.check(config)
+  config.population.num_learners, config.population.scripted_share = 1, 1.5
+  with pytest.raises(ConfigError, match="scripted_share"):
+    config_lib.check(config)
+  with pytest.raises(ConfigError, match="scripted_share.*capacity 1"):
+    population_lib.Population(learner, 2, "fictitious", scripted=(static,), scripted_weight=0.5,
+                              scripted_share=0.5)
 
 
-def test_the_best_response_config_trains_and_evaluates(tmp_path):
-  config = tiny(br_overcooked.get_config("cramped_room,onion_fetcher"))
+@pytest.mark.parametrize("get_config, partner, described", [
+    (lambda: br_overcooked.get_config("cramped_room,onion_fetcher"), "onion_fetcher",
+     "against onion_fetcher in 100% of its games"),
+    (lambda: e3t_overcooked.get_config("cramped_room"), "random",
+     "against random in 100% of its games (acting at 50% of the steps, the learner's own "
+     "policy at the rest: E3T)")], ids=["best_response", "e3t"])
+def test_the_configs_with_a_scripted_partner_train_and_evaluate(tmp_path, get_config, partner,
+                                                                described):
+  """The best response (the partner at every step) and E3T (the partner mixed with the
+  learner's own policy) train through the binary's library and evaluate with the partner."""
   lines = []
-  state = run_lib.train(config, tmp_path / "br", print_fn=lines.append)
-  assert "against onion_fetcher in 100% of its games" in lines[0]
+  state = run_lib.train(tiny(get_config()), tmp_path / "run", print_fn=lines.append)
+  assert lines[0].endswith(described), lines[0]                  # no self-play games left
   assert int(state.update) == NUM_UPDATES
-  metrics = evaluate_lib.evaluate(tmp_path / "br", plot="", print_fn=lambda _: None)
+  metrics = evaluate_lib.evaluate(tmp_path / "run", plot="", print_fn=lambda _: None)
   assert np.isfinite(metrics["overcooked/return_0"])
   # Its return with its partner, both seats pooled and by seat: printed in training too.
-  partner = "overcooked/with_onion_fetcher/return"
-  by_seat = [metrics[f"{partner}_seat{seat}"] for seat in range(2)]
-  assert metrics[partner] == pytest.approx(np.mean(by_seat)) and np.isfinite(by_seat).all()
-  assert any(line.startswith("eval @") and "with_onion_fetcher/return" in line
+  with_partner = f"overcooked/with_{partner}/return"
+  by_seat = [metrics[f"{with_partner}_seat{seat}"] for seat in range(2)]
+  assert metrics[with_partner] == pytest.approx(np.mean(by_seat)) and np.isfinite(by_seat).all()
+  assert any(line.startswith("eval @") and f"with_{partner}/return" in line
              for line in lines), lines

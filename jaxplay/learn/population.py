@@ -154,6 +154,18 @@ def _check_scripted(scripted: tuple, weight, per_seat: bool) -> float:
   return weight
 
 
+def _check_scripted_share(share, weight: float, capacity: int) -> float:
+  """`scripted_share` as a float in [0, 1], or a ConfigError: a share below 1 without scripted
+  games (weight 0) or with other networks than the learner (capacity above 1), whose mixed
+  actions would be another member's."""
+  share = check_number("population", "scripted_share", share, 0.0, 1.0)
+  if share < 1 and (weight == 0 or capacity != 1):
+    raise ConfigError(f"population: scripted_share {share} mixes a scripted partner with the "
+                      f"learner's own policy: it needs scripted games (scripted_weight > 0, "
+                      f"got {weight}) and capacity 1 (the learner alone, got {capacity})")
+  return share
+
+
 def _scripted_returns(trajectories, members, num_slots: int, num_scripted: int,
                       sum_devices=lambda x: x) -> dict[str, jax.Array]:
   """Metrics of the games that ended against scripted partners: per partner j,
@@ -222,6 +234,11 @@ class Population:
       partner are the update's metrics `population/scripted_return_<j>`.
     scripted_weight: in [0, 1]; 1 with capacity 1 and scheme "self_play": a best response
       to the scripted partners.
+    scripted_share: in [0, 1]: the probability that a scripted partner's actor takes its
+      agent's action at a step (drawn per actor and step); otherwise the action sampled from
+      the network run for it (`rollout`), which with capacity 1 is the learner: below 1 the
+      partner is the learner's own policy mixed with the scripted one (E3T, Yan et al. 2023,
+      with the random partner). Below 1 only with capacity 1.
     population_entropy: MEP's alpha (>= 0; 0: off): with scheme "self_play" and several
       learners, each learner's training reward at a decision gets -alpha log pibar(a | s),
       pibar the mean policy of the L learners (`jaxplay.learn.population_entropy`). The
@@ -234,20 +251,21 @@ class Population:
   Raises:
     ConfigError: an unknown scheme or option (the message names the allowed ones), more
       learners than the capacity, per-seat populations of a game that is not one
-      two-player game, a bad scripted_weight (`_check_scripted`), a population_entropy
-      that is negative or not for several self-play learners, a population_entropy_ramp
-      that is not (start, end) with 0 <= start <= end, or "threads" for learners
-      that are not independent.
+      two-player game, a bad scripted_weight or scripted_share (`_check_scripted`,
+      `_check_scripted_share`), a population_entropy that is negative or not for several
+      self-play learners, a population_entropy_ramp that is not (start, end) with
+      0 <= start <= end, or "threads" for learners that are not independent.
   """
 
   def __init__(self, learner: Learner, capacity: int, scheme: str = "self_play", *,
                num_learners: int = 1, per_seat: bool = False, payoff_ema: float = 0.1,
                schedule_period: int | None = None, learner_map: str = "auto",
                scripted: Sequence[Agent] = (), scripted_weight: float = 0.0,
-               population_entropy: float = 0.0,
+               scripted_share: float = 1.0, population_entropy: float = 0.0,
                population_entropy_ramp: tuple[int, int] = (0, 0), **options):
     self.scripted = tuple(scripted)
     self.scripted_weight = _check_scripted(self.scripted, scripted_weight, per_seat)
+    self.scripted_share = _check_scripted_share(scripted_share, self.scripted_weight, capacity)
     if per_seat:
       players = [env.num_players for env in learner.games.raw]
       if players != [2]:
@@ -489,7 +507,8 @@ class Population:
         self.learner_map)
     batch, env_states, baselines, trajectories, metrics = learner.collect(
         params_all if tables is None else params, env_states, baselines, game_keys, schedules,
-        members, blocks=local_learners, scripted=self.scripted, shards=shards, tables=tables,
+        members, blocks=local_learners, scripted=self.scripted,
+        scripted_share=self.scripted_share, shards=shards, tables=tables,
         reward_bonus=bonus)
     # [l x L', ...] in (shard, learner) order -> per learner its l shards [L', l, ...]
     batch = jax.tree.map(lambda x: jnp.swapaxes(

@@ -16,8 +16,11 @@ learning member learns from its own decisions only.
 Scripted partners (`scripted`: S agents, `jaxplay.agents.agent.Agent`, e.g. the Overcooked
 partners of `jaxplay.agents.scripted`) take the member ids N .. N + S - 1 after the N network
 members: an actor whose member is N + j takes agent j's action (its `act` over the step's
-`Actors`, combined by seat as the play loop does, `jaxplay.eval.play.seated_actions`). The
-network's forward pass still runs for it (as member min(id, N - 1): no branch on data), so its
+`Actors`, combined by seat as the play loop does, `jaxplay.eval.play.seated_actions`), or,
+with `scripted_share` s < 1, only where a draw per actor and step falls under s, the others
+taking the action sampled from their network (E3T's partner, Yan et al. 2023: with one
+network member, the learner's own policy mixed with a scripted one). The network's forward
+pass still runs for it (as member min(id, N - 1): no branch on data), so its
 recorded logits, value and log_prob are that network's, of the scripted action: unused, since
 no learner has a scripted member id (its samples weigh 0 in a population's update), but finite
 (masked logits are finite). The recorded `member` is the scripted id.
@@ -42,6 +45,7 @@ from flax import struct
 
 from jaxplay.agents import agent as agent_lib
 from jaxplay.agents.policy import masked_logits, sample_actions, split_keys
+from jaxplay.core import chance
 from jaxplay.eval.play import seated_actions
 from jaxplay.learn import tabular
 from jaxplay.learn.game_set import GameSet
@@ -197,7 +201,8 @@ def rollout(games: GameSet, game: int, model: Model, params: Any, states: Any,
             key: jax.Array, num_steps: int, *, shaping: jax.Array | float = 0.0,
             bootstrap_truncated: bool = True, members: jax.Array | None = None,
             scripted: Sequence[agent_lib.Agent] = (),
-            tables: tabular.MemberTables | None = None, first_game: jax.Array | None = None):
+            tables: tabular.MemberTables | None = None, first_game: jax.Array | None = None,
+            scripted_share: float = 1.0):
   """Plays `num_steps` steps of game `game` in the B games `states` (wrapped envs).
 
   Args:
@@ -207,6 +212,9 @@ def rollout(games: GameSet, game: int, model: Model, params: Any, states: Any,
       with `scripted`, ids N .. N + S - 1 are the scripted partners.
     scripted: S scripted agents (static act functions, their params baked into the program),
       members N .. N + S - 1 (see the module docstring); needs `members`.
+    scripted_share: the probability (static) that a scripted partner's actor takes its
+      agent's action at a step, drawn per actor and step; otherwise it takes the action
+      sampled from the network run for it (see the module docstring). 1: always scripted.
     tables: frozen members' policy tables (see the module docstring); needs `members`, and
       `params` are the networks the tables name (`MemberTables.network`).
     shaping: weight of the env's `shaped_rewards` (games that declare them) added to its
@@ -251,7 +259,8 @@ def rollout(games: GameSet, game: int, model: Model, params: Any, states: Any,
     action = sample_actions(action_key, logits, first_game)
     if scripted:  # static
       action = _with_scripted_actions(env, scripted, scripted_keys, states, members,
-                                      num_members, member, action)
+                                      num_members, member, action, scripted_share,
+                                      jax.random.fold_in(action_key, 1))
     after = step(states, joint_action(action, seat, num_players),
                  split_keys(env_key, action.shape[0], first_game))
     reward = after.rewards
@@ -280,16 +289,22 @@ def rollout(games: GameSet, game: int, model: Model, params: Any, states: Any,
 
 
 def _with_scripted_actions(env, scripted, keys, states, members: jax.Array, num_members: int,
-                           member: jax.Array, action: jax.Array) -> jax.Array:
+                           member: jax.Array, action: jax.Array, share: float = 1.0,
+                           share_key: jax.Array | None = None) -> jax.Array:
   """int32[B, K]: the network actions `action` [B, K], with the actors whose member (`member`
   int32[B, K]) is a scripted id N + j (N = num_members) taking scripted agent j's action
-  (`keys`: one PRNG key per agent; `members` int32[B, P] each seat's member)."""
+  (`keys`: one PRNG key per agent; `members` int32[B, P] each seat's member), each with
+  probability `share` (static; drawn from `share_key`), else keeping the network's."""
   now = agent_lib.actors(states, env.simultaneous,
                          jnp.full(members.shape[:1], -1, jnp.int32))  # off a tree
   which = jnp.clip(members - num_members, 0, len(scripted) - 1)       # [B, P]
   chosen = seated_actions(tuple(a.act for a in scripted), tuple(a.params for a in scripted),
                           keys, now, which)
-  return jnp.where(member >= num_members, chosen, action)
+  scripted_here = member >= num_members
+  if share < 1.0:  # static: a share of 1 draws nothing
+    draw = chance.open_unit_float(chance.key_bits(share_key, member.shape))
+    scripted_here &= draw < share
+  return jnp.where(scripted_here, chosen, action)
 
 
 def _cut_values(games, game, model, params, members, after, cut, enabled: bool) -> jax.Array:
