@@ -153,6 +153,10 @@ def test_population_entropy_misuse_is_one_clear_error(learner):
   config.population.population_entropy_ramp = (config.total_env_steps,) * 2
   with pytest.raises(ConfigError, match="the bonus would never be paid"):
     config_lib.check(config)
+  run_steps = learner.num_updates * learner.steps_per_update
+  with pytest.raises(ConfigError, match=f"starts at {run_steps} env steps.*never be paid"):
+    population_lib.Population(learner, 3, num_learners=2, population_entropy=0.1,
+                              population_entropy_ramp=(run_steps, run_steps))
   config.population.population_entropy, config.population.population_entropy_ramp = 0.0, (0, 9)
   with pytest.raises(ConfigError, match=r"population_entropy_ramp \(\(0, 9\)\) schedules "
                                         r"MEP's alpha: set population.population_entropy > 0"):

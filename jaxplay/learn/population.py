@@ -254,7 +254,8 @@ class Population:
       two-player game, a bad scripted_weight or scripted_share (`_check_scripted`,
       `_check_scripted_share`), a population_entropy that is negative or not for several
       self-play learners, a population_entropy_ramp that is not (start, end) with
-      0 <= start <= end, or "threads" for learners that are not independent.
+      0 <= start <= end or that starts at or after the run's end, or "threads" for learners
+      that are not independent.
   """
 
   def __init__(self, learner: Learner, capacity: int, scheme: str = "self_play", *,
@@ -297,6 +298,11 @@ class Population:
                                            population_entropy, 0.0, float("inf"))
     self.population_entropy_ramp = check_population_entropy_ramp(
         "population: population_entropy_ramp", population_entropy_ramp)
+    run_steps = learner.num_updates * learner.steps_per_update
+    if self.population_entropy and self.population_entropy_ramp[0] >= run_steps:
+      raise ConfigError(f"population: population_entropy_ramp starts at "
+                        f"{self.population_entropy_ramp[0]} env steps, at or after the run's "
+                        f"end ({run_steps} env steps): the bonus would never be paid")
     if self.population_entropy and not (scheme == "self_play" and num_learners > 1
                                          and not per_seat):
       raise ConfigError(f"population: population_entropy (MEP) rewards several self-play "
