@@ -133,16 +133,14 @@ def test_a_scripted_share_mixes_the_partner_with_the_learners_own_policy(learner
   members = jnp.stack([jnp.zeros(64, jnp.int32), jnp.arange(64, dtype=jnp.int32) % 2], axis=1)
   partner = np.asarray(members) == 1                                    # [64, 2]
 
-  @jax.jit
+  @functools.partial(jax.jit, static_argnums=1)
   def actions(members, share):
-    return jax.lax.switch(share, [functools.partial(
-        lambda share, members: rollout_lib.rollout(
-            learner.games, 0, learner.model, state.params, states, jax.random.key(5), 1,
-            members=members, scripted=(static,), scripted_share=share)[1].action[0], share)
-        for share in (0.0, 0.5, 1.0)], members)
+    return rollout_lib.rollout(learner.games, 0, learner.model, state.params, states,
+                               jax.random.key(5), 1, members=members, scripted=(static,),
+                               scripted_share=share)[1].action[0]
 
-  own, half, scripted_only = (np.asarray(actions(members, i)) for i in range(3))
-  plain = np.asarray(actions(jnp.zeros_like(members), 2))               # self-play
+  own, half, scripted_only = (np.asarray(actions(members, share)) for share in (0.0, 0.5, 1.0))
+  plain = np.asarray(actions(jnp.zeros_like(members), 1.0))             # self-play
   np.testing.assert_array_equal(own, plain)
   np.testing.assert_array_equal(scripted_only[partner], STAY)
   np.testing.assert_array_equal(scripted_only[~partner], plain[~partner])

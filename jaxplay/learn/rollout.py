@@ -260,7 +260,7 @@ def rollout(games: GameSet, game: int, model: Model, params: Any, states: Any,
     if scripted:  # static
       action = _with_scripted_actions(env, scripted, scripted_keys, states, members,
                                       num_members, member, action, scripted_share,
-                                      jax.random.fold_in(action_key, 1))
+                                      action_key)
     after = step(states, joint_action(action, seat, num_players),
                  split_keys(env_key, action.shape[0], first_game))
     reward = after.rewards
@@ -290,11 +290,12 @@ def rollout(games: GameSet, game: int, model: Model, params: Any, states: Any,
 
 def _with_scripted_actions(env, scripted, keys, states, members: jax.Array, num_members: int,
                            member: jax.Array, action: jax.Array, share: float = 1.0,
-                           share_key: jax.Array | None = None) -> jax.Array:
+                           action_key: jax.Array | None = None) -> jax.Array:
   """int32[B, K]: the network actions `action` [B, K], with the actors whose member (`member`
   int32[B, K]) is a scripted id N + j (N = num_members) taking scripted agent j's action
   (`keys`: one PRNG key per agent; `members` int32[B, P] each seat's member), each with
-  probability `share` (static; drawn from `share_key`), else keeping the network's."""
+  probability `share` (static), else keeping the network's; the draw's key is folded off the
+  step's `action_key`, so the network's samples are those of a rollout without the draw."""
   now = agent_lib.actors(states, env.simultaneous,
                          jnp.full(members.shape[:1], -1, jnp.int32))  # off a tree
   which = jnp.clip(members - num_members, 0, len(scripted) - 1)       # [B, P]
@@ -302,7 +303,8 @@ def _with_scripted_actions(env, scripted, keys, states, members: jax.Array, num_
                           keys, now, which)
   scripted_here = member >= num_members
   if share < 1.0:  # static: a share of 1 draws nothing
-    draw = chance.open_unit_float(chance.key_bits(share_key, member.shape))
+    draw = chance.open_unit_float(chance.key_bits(jax.random.fold_in(action_key, 1),
+                                                   member.shape))
     scripted_here &= draw < share
   return jnp.where(scripted_here, chosen, action)
 
