@@ -19,7 +19,9 @@ returns over bounds as those without one. Bounds measured once can be reused: `r
 takes them by partner, e.g. the bound row of an earlier `crossplay.csv` (`read_bounds`), so
 that new agents are scored without training the best responses again (the partners must be
 the same networks: the CSV cannot tell one layout's `heldout/0` from another's). All runs must
-have trained the same games with the same network (`partner_pool.check_compatible`).
+have trained the same games with the same network (`partner_pool.check_compatible`), or MLPs
+that differ only in hidden sizes: the narrower ones then play padded to the widest
+(`jaxplay.agents.widening`; the same functions).
 
 Agents named `<name>/<k>` (a population run's learners, or runs of one recipe from several
 seeds named so) form the group `<name>`: the table adds each group's mean, range and standard
@@ -46,6 +48,7 @@ import numpy as np
 
 from experiments import evaluate_lib, run_lib
 from jaxplay.agents import scripted as scripted_lib
+from jaxplay.agents import widening
 from jaxplay.core.errors import ConfigError
 from jaxplay.eval import crossplay
 from jaxplay.games.overcooked.dynamics import SOUP_VALUE
@@ -112,19 +115,21 @@ def cross_play_runs(agents: Mapping[str, str | pathlib.Path], *,
   if twice:
     raise ConfigError(f"partners {twice} have both a best-response run and a recorded bound: "
                       f"give one")
-  rows, first = [], None
+  rows = []
   for name, workdir in [*agents.items(), *[(f"br:{p}", w) for p, w in bounds.items()]]:
     learner, params, names, update = learned_networks(workdir, name)
-    if first is None:
-      first = learner
-    else:
-      partner_pool.check_compatible(first.config, learner.config, pathlib.Path(workdir))
-    rows.append((params, names, pathlib.Path(workdir), update))
-  env = first.games.raw[0]
+    rows.append((params, names, pathlib.Path(workdir), update, learner))
   partners, partner_names = None, []
   if heldout is not None:
     learner, partners, partner_names, _ = learned_networks(heldout, "heldout")
-    partner_pool.check_compatible(first.config, learner.config, pathlib.Path(heldout))
+    rows.append((partners, None, pathlib.Path(heldout), None, learner))
+  first = _widest_learner([r[4] for r in rows])
+  for r in rows:
+    partner_pool.check_compatible(first.config, r[4].config, r[2])
+  padded = widening.pad_stacked([r[0] for r in rows])
+  if heldout is not None:
+    partners, rows, padded = padded[-1], rows[:-1], padded[:-1]
+  env = first.games.raw[0]
   scripted_agents = scripted_lib.make_partners(scripted, env)
   partner_names += list(scripted)
   unknown = sorted(set(bounds) - set(partner_names))
@@ -133,7 +138,7 @@ def cross_play_runs(agents: Mapping[str, str | pathlib.Path], *,
                       f"{partner_names}")
   if recorded:
     _check_recorded(recorded, partner_names)
-  stacked = jax.tree.map(lambda *x: jnp.concatenate(x), *[r[0] for r in rows])
+  stacked = jax.tree.map(lambda *x: jnp.concatenate(x), *padded)
   result = crossplay.cross_play(env, first, stacked, jax.random.key(seed), partners=partners,
                                 scripted=scripted_agents, num_games=num_games,
                                 max_games_per_chunk=max_games_per_chunk)
@@ -156,6 +161,17 @@ def cross_play_runs(agents: Mapping[str, str | pathlib.Path], *,
   return with_bound_rule(Matrix(returns, bound, names, partner_names, workdirs, updates,
                                 crossplay.standard_errors(result.game_returns), itself),
                          bound_rule)
+
+
+def _widest_learner(learners: list) -> object:
+  """The learner whose network every other one's plays as (equal, or a narrower MLP padded:
+  `jaxplay.agents.widening`), the first such; where none is, the first learner (whose run
+  `partner_pool.check_compatible` then tells apart from the others, by their differences)."""
+  networks = [l.config.network.to_dict() for l in learners]
+  try:
+    return learners[widening.widest(networks)]
+  except ConfigError:
+    return learners[0]  # check_compatible then names what differs, run by run
 
 
 def with_bound_rule(matrix: Matrix, bound_rule: str) -> Matrix:

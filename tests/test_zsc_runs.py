@@ -176,8 +176,11 @@ def test_stage_two_refuses_a_missing_pool(tmp_path):
 
 def test_stage_two_refuses_a_pool_of_other_networks(stage_one, tmp_path):
   config = stage_two_config(stage_one[0])
-  config.network.hidden = (32, 32)
-  with pytest.raises(ConfigError, match=r"network.hidden: \[16, 16\] -> \[32, 32\]"):
+  config.network.hidden = (8, 8)      # narrower than the pool's (16, 16): wider ones play it
+  with pytest.raises(ConfigError, match=r"network.hidden: \[16, 16\] -> \[8, 8\]"):
+    run_lib.train(config, tmp_path / "fcp", print_fn=silent)
+  config.network.hidden = (32,)
+  with pytest.raises(ConfigError, match=r"network.hidden: \[16, 16\] -> \[32\]"):
     run_lib.train(config, tmp_path / "fcp", print_fn=silent)
   config = stage_two_config(stage_one[0])
   config.game_options.overcooked.layout = "counter_circuit"
@@ -645,11 +648,35 @@ def test_groups_of_runs_get_their_mean_and_range(tmp_path):
 def test_cross_play_refuses_runs_of_other_networks(stage_one, tmp_path):
   config = tiny(fcp_overcooked.get_config())
   config.population.scheme = "self_play"
-  config.network.hidden = (8, 8)
+  config.network.hidden = (8,)        # another depth (a narrower (8, 8) would play padded)
   run_lib.train(config, tmp_path / "other", print_fn=silent)
   with pytest.raises(ConfigError, match=r"trained other networks or games than this config "
                                         r"\(that run -> this one\): network.hidden"):
     crossplay_lib.cross_play_runs({"sp": tmp_path / "other"}, heldout=stage_one[0])
+
+
+def test_a_wider_stage_two_plays_its_narrower_pool_padded(stage_one, stage_two, tmp_path):
+  """A stage 2 of hidden (32, 24) on the (16, 16) pool: the partners are seated padded with
+  zero units (`jaxplay.agents.widening`: the same functions), the run trains, and cross-play
+  plays it beside the narrower runs (each padded to the widest, in any order)."""
+  partners, stage_one_state = stage_one
+  config = stage_two_config(partners)
+  config.network.hidden = (32, 24)
+  state = run_lib.make_run(Learner(config_lib.check(config))).init(0)
+  seated = jax.tree.map(lambda x, p: x[1:, :p.shape[1], :p.shape[2]] if x.ndim == 3
+                        else x[1:, :p.shape[1]], state.params, stage_one_state.params)
+  chex.assert_trees_all_equal(seated, stage_one_state.params)
+  kernel = state.params["params"]["actor_1"]["kernel"][1:]       # [6, 32, 24]: rows in, out
+  chex.assert_trees_all_equal((kernel[:, 16:], kernel[:, :16, 16:]),
+                              (np.zeros((6, 16, 24), np.float32), np.zeros((6, 16, 8), np.float32)))
+  run_lib.train(config, tmp_path / "wide", print_fn=silent)
+  for agents in [{"wide": tmp_path / "wide", "fcp": stage_two[0]},
+                 {"fcp": stage_two[0], "wide": tmp_path / "wide"}]:
+    matrix = crossplay_lib.cross_play_runs(agents, heldout=partners, scripted=("static",),
+                                           num_games=2)
+    assert matrix.agents == list(agents) and matrix.partners == ["heldout/0", "heldout/1",
+                                                                  "static"]
+    chex.assert_shape(matrix.returns, (2, 3))
 
 
 def test_crossplay_binary_reports_bad_flags_in_one_line():

@@ -16,8 +16,10 @@ stage-1 runs make one pool when `population.partners` names their workdirs separ
 commas ("/tmp/stage1_a,/tmp/stage1_b"): their members in that order, so a larger or more
 varied pool (other seeds, other recipes) needs no stage 1 run again. A pool is only read from
 runs that are finished (a checkpoint at the last update) and were trained on the same games
-with the same network: anything else is refused with one `ConfigError` that says what
-differs, before anything is trained or written.
+with the same network, or with an MLP narrower in its hidden layers alone (played padded with
+zero units, the same function: `jaxplay.agents.widening`; a wider stage 2 than its pool):
+anything else is refused with one `ConfigError` that says what differs, before anything is
+trained or written.
 
 On one process the pool is read onto one device; on many (`jaxplay.parallel.hosts`) every
 process reads it onto the mesh of all their devices (a mesh must hold them all there),
@@ -35,6 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxplay import config as config_lib
+from jaxplay.agents import widening
 from jaxplay.core import registry
 from jaxplay.core.errors import ConfigError, JaxplayError
 from jaxplay.io.checkpoints import Checkpointer
@@ -116,9 +119,12 @@ def read_config(workdir: str | pathlib.Path, config) -> Any:
 
 def check_compatible(config, other, workdir: pathlib.Path, where: str = "cross-play") -> None:
   """ConfigError unless the run in `workdir` (checked config `other`) trained the same games,
-  game options and network as `config` (`SHARED_FIELDS`): its networks can then play beside
-  those of `config`. The message lists the differences."""
+  game options and network as `config` (`SHARED_FIELDS`), or an MLP that differs only in
+  narrower hidden layers (`jaxplay.agents.widening`: played padded with zero units): its
+  networks can then play beside those of `config`. The message lists the differences."""
   mine, theirs = (_shared_part(c) for c in (config, other))
+  if widening.widens(theirs["network"], mine["network"]):  # narrower MLPs play padded
+    theirs["network"] = mine["network"]
   differences = config_lib.differences(theirs, mine)
   if differences:
     raise ConfigError(f"{where}: the run in {workdir} trained other networks or games than "
@@ -147,6 +153,7 @@ def load(partners: str | pathlib.Path, config) -> PartnerPool:
   """
   named = workdirs(partners)
   params, members = zip(*(_load_run(workdir, config) for workdir in named))
+  params = widening.pad_stacked(list(params))  # runs of narrower MLPs: as wide as the widest
   return PartnerPool(
       params=params[0] if len(named) == 1 else jax.tree.map(
           lambda *x: jnp.concatenate(x), *params),
@@ -213,7 +220,12 @@ def start_learner_as(state: PopulationState, pool: PartnerPool, member: int,
 
 def _with_params(state: PopulationState, slots, params) -> PopulationState:
   """`state` with `params` (stacked as `slots` indexes) as the params and magnets of `slots`,
-  placed as the state's arrays are (e.g. replicated over a mesh of several devices)."""
-  put = lambda tree: jax.tree.map(
-      lambda x, v: x.at[slots].set(jax.device_put(v, x.sharding)), tree, params)
+  placed as the state's arrays are (e.g. replicated over a mesh of several devices); a
+  narrower MLP's params are padded to the state's widths first (`jaxplay.agents.widening`)."""
+  def one(x, v):
+    v = widening.pad(v, jax.ShapeDtypeStruct(v.shape[:v.ndim - x.ndim + 1] + x.shape[1:],
+                                             v.dtype))
+    return x.at[slots].set(jax.device_put(v, x.sharding))
+
+  put = lambda tree: jax.tree.map(one, tree, params)
   return state.replace(params=put(state.params), magnet=put(state.magnet))
