@@ -669,6 +669,10 @@ def test_a_wider_stage_two_plays_its_narrower_pool_padded(stage_one, stage_two, 
   kernel = state.params["params"]["actor_1"]["kernel"][1:]       # [6, 32, 24]: rows in, out
   chex.assert_trees_all_equal((kernel[:, 16:], kernel[:, :16, 16:]),
                               (np.zeros((6, 16, 24), np.float32), np.zeros((6, 16, 8), np.float32)))
+  config.population.learner_from = 0
+  with pytest.raises(ConfigError, match="learner_from: the pool's networks are narrower"):
+    run_lib.make_run(Learner(config_lib.check(config))).init(0)
+  config.population.learner_from = -1
   run_lib.train(config, tmp_path / "wide", print_fn=silent)
   for agents in [{"wide": tmp_path / "wide", "fcp": stage_two[0]},
                  {"fcp": stage_two[0], "wide": tmp_path / "wide"}]:

@@ -11,8 +11,8 @@ recorded held-out networks), at the wide network's cost per forward pass.
     params = widening.pad(params, like)             # every leaf zero-padded to like's shapes
     a, b = widening.pad_stacked([a, b])             # stacked [K, ...] trees, to the widest
 
-A learner started as a narrower network (`population.learner_from` with a narrower pool)
-keeps its extra units at zero: with zero weights in and out, they get no gradient.
+Padded units get no gradient (zero weights in and out), so a learner started as a padded
+network would stay as narrow as it was: `population.learner_from` refuses a narrower pool.
 
 Only `hidden` may differ, layer by layer no narrower and with as many layers, between two MLPs
 (a transformer's LayerNorms would see the extra features: refused).

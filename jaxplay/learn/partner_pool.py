@@ -215,6 +215,11 @@ def start_learner_as(state: PopulationState, pool: PartnerPool, member: int,
   if not 0 <= member < pool.size:
     raise ConfigError(f"population.learner_from ({member}) must be a member of the pool of "
                       f"{pool.size} (0 .. {pool.size - 1}, in the pool's order)")
+  if any(jax.tree.leaves(jax.tree.map(lambda x, v: x.shape[1:] != v.shape[1:], state.params,
+                                      pool.params))):
+    raise ConfigError("population.learner_from: the pool's networks are narrower than this "
+                      "run's (network.hidden); a learner started as one would keep its extra "
+                      "units at zero (they get no gradient): train at the pool's width")
   return _with_params(state, learner, jax.tree.map(lambda v: v[member], pool.params))
 
 
