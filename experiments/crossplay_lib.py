@@ -123,7 +123,9 @@ def cross_play_runs(agents: Mapping[str, str | pathlib.Path], *,
   if heldout is not None:
     learner, partners, partner_names, _ = learned_networks(heldout, "heldout")
     rows.append((partners, None, pathlib.Path(heldout), None, learner))
-  first = _widest_learner([r[4] for r in rows])
+  # The learner every other one's network plays as (padded: `jaxplay.agents.widening`); where
+  # none is, the first, and check_compatible names what differs.
+  first = rows[widening.widest([r[4].config.network.to_dict() for r in rows]) or 0][4]
   for r in rows:
     partner_pool.check_compatible(first.config, r[4].config, r[2])
   padded = widening.pad_stacked([r[0] for r in rows])
@@ -161,17 +163,6 @@ def cross_play_runs(agents: Mapping[str, str | pathlib.Path], *,
   return with_bound_rule(Matrix(returns, bound, names, partner_names, workdirs, updates,
                                 crossplay.standard_errors(result.game_returns), itself),
                          bound_rule)
-
-
-def _widest_learner(learners: list) -> object:
-  """The learner whose network every other one's plays as (equal, or a narrower MLP padded:
-  `jaxplay.agents.widening`), the first such; where none is, the first learner (whose run
-  `partner_pool.check_compatible` then tells apart from the others, by their differences)."""
-  networks = [l.config.network.to_dict() for l in learners]
-  try:
-    return learners[widening.widest(networks)]
-  except ConfigError:
-    return learners[0]  # check_compatible then names what differs, run by run
 
 
 def with_bound_rule(matrix: Matrix, bound_rule: str) -> Matrix:

@@ -25,8 +25,6 @@ from typing import Any, Mapping
 import jax
 import jax.numpy as jnp
 
-from jaxplay.core.errors import ConfigError
-
 
 def widens(narrow: Mapping, wide: Mapping) -> bool:
   """Whether networks of the `network` section `narrow` can play as networks of `wide` (config
@@ -38,20 +36,12 @@ def widens(narrow: Mapping, wide: Mapping) -> bool:
           and all(s <= l for s, l in zip(small, large)))
 
 
-def widest(networks: list[Mapping]) -> int:
-  """The index of the network section every other one `widens` to (the first such).
-
-  Raises:
-    ConfigError: none does (a transformer among MLPs, other depths, or widths that cross:
-      (128, 64) beside (64, 128)).
-  """
-  for i, wide in enumerate(networks):
-    if all(widens(narrow, wide) for narrow in networks):
-      return i
-  hidden = sorted({str(tuple(n.get("hidden", ()))) for n in networks})
-  raise ConfigError(f"these runs' networks cannot play in one program: only MLPs that differ "
-                    f"in hidden sizes alone, one of them at least as wide as every other in "
-                    f"every layer, can (hidden sizes here: {', '.join(hidden)})")
+def widest(networks: list[Mapping]) -> int | None:
+  """The index of the first network section every one of `networks` `widens` to, or None
+  where there is none (a transformer among MLPs, other depths, or widths that cross: (128, 64)
+  beside (64, 128))."""
+  return next((i for i, wide in enumerate(networks)
+               if all(widens(narrow, wide) for narrow in networks)), None)
 
 
 def pad(tree: Any, like: Any) -> Any:
@@ -78,9 +68,7 @@ def pad_stacked(trees: list[Any]) -> list[Any]:
   """Stacked trees [K_i, ...] of one structure, each leaf zero-padded (`pad`) to the largest
   size of every trailing axis among them: networks of several runs, made one width before
   they are concatenated into one stack."""
-  largest = jax.tree.map(lambda *x: tuple(map(max, *(y.shape[1:] for y in x)))
-                         if len(x) > 1 else x[0].shape[1:], *trees)
+  largest = jax.tree.map(lambda *x: tuple(map(max, zip(*(y.shape[1:] for y in x)))), *trees)
   return [jax.tree.map(lambda x, shape: pad(x, jax.ShapeDtypeStruct(x.shape[:1] + shape,
-                                                                    x.dtype)),
-                       tree, largest, is_leaf=lambda t: isinstance(t, tuple))
+                                                                    x.dtype)), tree, largest)
           for tree in trees]
