@@ -283,6 +283,43 @@ def row_means(matrix: Matrix) -> dict[str, np.ndarray]:
   }
 
 
+PARTNER_KINDS = ("held-out networks", "scripted partners")
+
+
+def _kind(partner: str) -> str | None:
+  """The kind of a partner column: a held-out run's network (`heldout/<l>`), a scripted partner
+  (`jaxplay.agents.scripted.PARTNERS`), or None (another column, e.g. a test's)."""
+  if partner.startswith("heldout/"):
+    return PARTNER_KINDS[0]
+  return PARTNER_KINDS[1] if partner in scripted_lib.PARTNERS else None
+
+
+def kind_means(matrix: Matrix) -> dict[str, np.ndarray]:
+  """{kind: float64[A]} each agent's mean return over bound over the partners of one kind
+  (`PARTNER_KINDS`) that have a bound of at least `MIN_BOUND`; only where at least two kinds
+  have such partners (with one kind it is the mean over all, `row_means`). The mean over all
+  partners weighs a partner with a small bound (a random partner's) as much as any: the means
+  apart show which kind a recipe's mean comes from."""
+  ratios = np.asarray(over_bounds(matrix), np.float64)
+  usable = np.isfinite(ratios).any(0)
+  kinds = [_kind(p) for p in matrix.partners]
+  out = {kind: ratios[:, [u and k == kind for u, k in zip(usable, kinds)]].mean(1)
+         for kind in PARTNER_KINDS
+         if any(u and k == kind for u, k in zip(usable, kinds))}
+  return out if len(out) > 1 else {}
+
+
+def kind_table(matrix: Matrix) -> str:
+  """A line an agent: its `kind_means`; "" where they are not defined."""
+  means = kind_means(matrix)
+  if not means:
+    return ""
+  width = max(len(name) for name in matrix.agents)
+  return "\n".join(
+      f"{name.ljust(width)}  " + "  ".join(f"{kind} {v[a]:.3f}" for kind, v in means.items())
+      for a, name in enumerate(matrix.agents))
+
+
 def precision_table(matrix: Matrix) -> str:
   """A line an agent: its mean return (and, with bounds, its mean return over bound) +- the
   standard error over games (`row_means`); "" without standard errors."""
@@ -324,15 +361,18 @@ def groups(matrix: Matrix) -> dict[str, list[int]]:
 def group_table(matrix: Matrix) -> str:
   """A line a group: the mean, range and standard error (sample standard deviation over
   sqrt(K), K members) over its members of their mean return with the partners and (with
-  bounds) of their mean return over bound; "" without groups."""
+  bounds) of their mean return over bound, and the members' mean of each `kind_means`; ""
+  without groups."""
   spread = lambda v: (f"{np.mean(v):.2f} ({np.min(v):.2f} to {np.max(v):.2f}, standard error "
                       f"{np.std(v, ddof=1) / np.sqrt(len(v)):.3f})")
   ratios = over_bounds(matrix) if _has_ratios(matrix) else None
+  by_kind = kind_means(matrix)
   lines = []
   for group, rows in groups(matrix).items():
     line = f"{group} ({len(rows)} agents): mean return {spread(matrix.returns[rows].mean(1))}"
     if ratios is not None:
       line += f", return / bound {spread(np.nanmean(ratios[rows], 1))}"
+    line += "".join(f"; with the {kind}: {np.mean(v[rows]):.3f}" for kind, v in by_kind.items())
     lines.append(line)
   return "\n".join(lines)
 
@@ -353,6 +393,9 @@ def table(matrix: Matrix) -> str:
                                        digits=2))
     else:
       out += f"\nno bound reaches {MIN_BOUND:g} (one soup a game): no return / bound table"
+  by_kind = kind_table(matrix)
+  if by_kind:
+    out += "\n\nmean return / bound over each kind of partner (those with a bound):\n" + by_kind
   precision = precision_table(matrix)
   if precision:
     out += ("\n\nmean return" + (", mean return / bound" if _has_ratios(matrix) else "")
@@ -400,7 +443,9 @@ def metrics_of(matrix: Matrix, row: int) -> dict[str, float]:
   """`crossplay/<partner>` returns of one agent, their mean, and with bounds
   `crossplay/normalized_mean` (over the partners with a bound of at least `MIN_BOUND`); with
   `stderr`, the means' standard errors `crossplay/mean_stderr` and
-  `crossplay/normalized_mean_stderr` (`row_means`) where finite."""
+  `crossplay/normalized_mean_stderr` (`row_means`) where finite; with partners of both kinds,
+  `crossplay/normalized_heldout_networks` and `crossplay/normalized_scripted_partners`
+  (`kind_means`)."""
   returns = matrix.returns[row]
   metrics = {f"crossplay/{p}": float(v) for p, v in zip(matrix.partners, returns)}
   means = row_means(matrix)
@@ -411,6 +456,8 @@ def metrics_of(matrix: Matrix, row: int) -> dict[str, float]:
                     ("over_bound_stderr", "normalized_mean_stderr")):
     if np.isfinite(means[key][row]):
       metrics[f"crossplay/{name}"] = float(means[key][row])
+  for kind, values in kind_means(matrix).items():
+    metrics[f"crossplay/normalized_{kind.replace('-', '').replace(' ', '_')}"] = float(values[row])
   return metrics
 
 

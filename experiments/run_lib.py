@@ -203,9 +203,12 @@ class LeagueRun(_CompiledChunks):
       self.num_partners = self.pool.size if saved_members is None else saved_members - 1
       self.pool_slots = tuple(range(1, 1 + self.num_partners))
       self.population = Population(learner, 1 + self.num_partners, "fictitious",
-                                   learner_map=population.learner_map, **scripted)
+                                   learner_map=population.learner_map,
+                                   partner_noise=population.partner_noise, **scripted)
+      noise = (f", each acting at random at {population.partner_noise:.0%} of its steps"
+               if population.partner_noise else "")
       self.describe = (f"{learner.network.__class__.__name__} network against "
-                       f"{self.num_partners} frozen partners from {population.partners}")
+                       f"{self.num_partners} frozen partners from {population.partners}{noise}")
     else:
       options = {"pfsp": dict(weighting=population.weighting, k=population.k,
                               return_range=tuple(population.return_range)),
@@ -219,6 +222,7 @@ class LeagueRun(_CompiledChunks):
                                    population_entropy=population.population_entropy,
                                    population_entropy_ramp=tuple(
                                        population.population_entropy_ramp),
+                                   partner_noise=population.partner_noise,
                                    **options, **scripted)
       start, end = population.population_entropy_ramp
       ramp = ("" if end == 0 else f" from {start:,} env steps" if start == end

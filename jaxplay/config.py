@@ -201,6 +201,10 @@ def defaults() -> ml_collections.ConfigDict:
   #   a step; otherwise the learner's own policy acts for it (E3T's partner, Yan et al. 2023,
   #   with "random"); below 1 only for one self-play learner (scheme self_play, num_learners 1)
 
+  config.population.partner_noise = 0.0  # the probability that a frozen member (FCP's pool
+  #   partners, COLE's members, snapshots) acts uniformly at random at a step instead of its
+  #   network: E3T's mixture for a population's partners; below 1, not with psro
+
   config.parallel = ml_collections.ConfigDict()  # jaxplay.parallel: data parallelism (self-play)
   config.parallel.data = 1               # devices on the mesh's "data" axis (0: every device);
   #   each rolls out, computes advantages for and shuffles its own games
@@ -357,6 +361,7 @@ _RULES: dict[str, Rule] = {
     "population.learner_from": _int(-1, "an int >= -1"),
     "population.scripted": _scripted_names,
     "population.scripted_weight": _number(0, 1), "population.scripted_share": _number(0, 1),
+    "population.partner_noise": _number(0, 1),
     "parallel.data": _int(), "parallel.shards": _int(), "parallel.members": _POSITIVE,
     "parallel.params": fsdp.check_rules,
 }
@@ -643,6 +648,12 @@ def _check_population(config: dict, envs: Mapping[str, Any]) -> None:
                       f"num_learners > 1), not of scheme {scheme!r} with {learners} "
                       f"learner(s); use 'stop'")
   _check_scripted(population, envs)
+  if population["partner_noise"] and (scheme == "psro" or (scheme == "self_play"
+                                                          and learners == 1)):
+    raise ConfigError(f"population.partner_noise ({population['partner_noise']}) makes frozen "
+                      f"members act at random at a share of their steps: scheme {scheme!r} "
+                      f"with {learners} learner(s) has none it plays (psro's are measured "
+                      f"exactly)")
   if population["scheme"] != "psro":
     return
   env = next(iter(envs.values()))

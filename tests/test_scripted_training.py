@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from experiments import evaluate_lib, run_lib
-from experiments.configs import br_overcooked, e3t_overcooked
+from experiments.configs import br_overcooked, e3t_overcooked, psro_kuhn_poker
 from jaxplay import config as config_lib
 from jaxplay.agents import agent as agent_lib
 from jaxplay.agents import scripted
@@ -149,6 +149,70 @@ def test_a_scripted_share_mixes_the_partner_with_the_learners_own_policy(learner
   assert set(mixed.tolist()) - {STAY} and STAY in mixed                 # both kinds occur
   np.testing.assert_array_equal(half[partner][half[partner] != STAY],
                                 plain[partner][half[partner] != STAY])
+
+
+def test_member_noise_mixes_a_members_actions_with_uniformly_random_ones(learner):
+  """`member_noise` (E3T's mixture for frozen partners): all-zero noise samples exactly what
+  no noise does; member 1 at noise 1 acts uniformly at random (every one of the 6 actions
+  occurs, none of its network's draws kept beyond chance) while member 0 keeps its actions;
+  at 0.5 member 1's actions are its network's where it was not drawn. One step of 256 games,
+  member 1 in seat 1 of half of them."""
+  state = population_lib.Population(learner, 2, "fictitious").init(4)
+  states = jax.tree.map(lambda x: jnp.tile(x, (64,) + (1,) * (x.ndim - 1)), state.env_states[0])
+  members = jnp.stack([jnp.zeros(256, jnp.int32), jnp.arange(256, dtype=jnp.int32) % 2], axis=1)
+  partner = np.asarray(members) == 1                                    # [256, 2]
+
+  @jax.jit
+  def actions(noise):
+    return rollout_lib.rollout(learner.games, 0, learner.model, state.params, states,
+                               jax.random.key(9), 1, members=members,
+                               member_noise=noise)[1].action[0]
+
+  plain = np.asarray(jax.jit(lambda: rollout_lib.rollout(
+      learner.games, 0, learner.model, state.params, states, jax.random.key(9), 1,
+      members=members)[1].action[0])())
+  none, random, half = (np.asarray(actions(jnp.array(noise, jnp.float32)))
+                        for noise in ([0.0, 0.0], [0.0, 1.0], [0.0, 0.5]))
+  np.testing.assert_array_equal(none, plain)
+  np.testing.assert_array_equal(random[~partner], plain[~partner])
+  assert set(random[partner].tolist()) == set(range(6))
+  assert (random[partner] != plain[partner]).mean() > 0.5               # 5/6 expected
+  np.testing.assert_array_equal(half[~partner], plain[~partner])
+  kept = half[partner] == plain[partner]
+  assert 0.3 < kept.mean() < 0.95                                       # 1/2 + 1/12 expected
+  with pytest.raises(ValueError, match="member_noise needs members"):
+    rollout_lib.rollout(learner.games, 0, learner.model, state.params, states,
+                        jax.random.key(9), 1, member_noise=jnp.zeros(2))
+
+
+def test_a_population_with_partner_noise_trains_its_learner_only(learner):
+  """`Population(partner_noise=...)`: the frozen member acts noisily, the learner learns, the
+  frozen member's parameters stay; a noise of 1 or more, or below 0, is refused, and so is
+  the config option where no frozen member plays (one self-play learner, psro)."""
+  population = population_lib.Population(learner, 2, "fictitious", partner_noise=0.5)
+  start = population.init(5)
+  state, _ = jax.jit(population.train_chunk, static_argnums=1)(start, 2)
+  learner_slot = int(start.learners[0])
+  frozen = 1 - learner_slot
+  changed = jax.tree.map(lambda a, b: not np.array_equal(a[learner_slot], b[learner_slot]),
+                         state.params, start.params)
+  assert any(jax.tree.leaves(changed))
+  chex.assert_trees_all_equal(jax.tree.map(lambda x: x[frozen], state.params),
+                              jax.tree.map(lambda x: x[frozen], start.params))
+  for noise in (1.0, 1.5, -0.1):
+    with pytest.raises(ConfigError, match="partner_noise"):
+      population_lib.Population(learner, 2, "fictitious", partner_noise=noise)
+  config = br_overcooked.get_config("cramped_room")
+  config.population.partner_noise = 0.5
+  with pytest.raises(ConfigError, match="partner_noise.*'self_play' with 1 learner"):
+    config_lib.check(config)
+  config.population.partner_noise = 1.5
+  with pytest.raises(ConfigError, match="partner_noise"):
+    config_lib.check(config)
+  config = psro_kuhn_poker.get_config()
+  config.population.partner_noise = 0.5
+  with pytest.raises(ConfigError, match="partner_noise.*'psro'"):
+    config_lib.check(config)
 
 
 def test_a_learner_trains_against_the_static_partner_which_has_nothing_to_train(

@@ -645,6 +645,34 @@ def test_groups_of_runs_get_their_mean_and_range(tmp_path):
   assert crossplay_lib.table(matrix).endswith(crossplay_lib.group_table(matrix))
 
 
+def test_means_over_held_out_networks_and_scripted_partners_apart(tmp_path):
+  """With both kinds of partner, each agent's mean return over bound is also given over the
+  held-out networks and over the scripted partners apart (partners without a bound, or of no
+  kind, left out), in the table, the groups' lines and the metrics; with one kind, not."""
+  matrix = crossplay_lib.Matrix(
+      returns=np.array([[40.0, 20.0, 30.0, 10.0, 5.0, 40.0], [20.0, 20.0, 60.0, 20.0, 0.0, 20.0]],
+                       np.float32),
+      bound=np.array([40.0, 40.0, 60.0, 20.0, 0.5, 40.0], np.float32),
+      agents=["fcp/0", "fcp/1"],
+      partners=["heldout/0", "heldout/1", "independent_cook", "random", "static", "other"],
+      workdirs=[tmp_path] * 2, updates=[0, 0])
+  means = crossplay_lib.kind_means(matrix)
+  np.testing.assert_allclose(means["held-out networks"], [0.75, 0.5])     # (1 + 0.5) / 2
+  np.testing.assert_allclose(means["scripted partners"], [0.5, 1.0])      # static: no bound
+  np.testing.assert_allclose(crossplay_lib.row_means(matrix)["over_bound"], [0.7, 0.7])  # and "other"
+  text = crossplay_lib.table(matrix)
+  assert "\nfcp/0  held-out networks 0.750  scripted partners 0.500\n" in text
+  assert "; with the held-out networks: 0.625; with the scripted partners: 0.750" in text
+  metrics = crossplay_lib.metrics_of(matrix, 1)
+  assert metrics["crossplay/normalized_heldout_networks"] == pytest.approx(0.5)
+  assert metrics["crossplay/normalized_scripted_partners"] == pytest.approx(1.0)
+  one_kind = matrix._replace(bound=np.array([40.0, 40.0, np.nan, np.nan, np.nan, 40.0],
+                                            np.float32))
+  assert crossplay_lib.kind_means(one_kind) == {}
+  assert "each kind of partner" not in crossplay_lib.table(one_kind)
+  assert not any("heldout_networks" in k for k in crossplay_lib.metrics_of(one_kind, 0))
+
+
 def test_cross_play_refuses_runs_of_other_networks(stage_one, tmp_path):
   config = tiny(fcp_overcooked.get_config())
   config.population.scheme = "self_play"

@@ -307,8 +307,8 @@ class Learner:
 
   def collect(self, params, env_states: tuple, baselines: jax.Array, keys, schedules,
               members: tuple | None = None, blocks: int = 1, scripted: tuple = (),
-              scripted_share: float = 1.0, shards: parallel_lib.Shards | None = None,
-              hparams: dict | None = None,
+              scripted_share: float = 1.0, member_noise: jax.Array | None = None,
+              shards: parallel_lib.Shards | None = None, hparams: dict | None = None,
               tables: tabular.MemberTables | None = None,
               reward_bonus: Callable[[Trajectory, int], jax.Array] | None = None):
     """Rolls out every game (`ppo.num_steps` steps of its B games) and estimates advantages.
@@ -326,6 +326,8 @@ class Learner:
       scripted: scripted agents, the members after the network members (see `rollout`).
       scripted_share: the probability that a scripted member's actor takes its agent's
         action at a step, else its network's (see `rollout`).
+      member_noise: float32[N] per member the probability that its actor acts uniformly at
+        random at a step (see `rollout`); None: never.
       shards: inside a data-parallel update, this device's L data shards: `env_states` (and
         `members`) hold its games, `keys` per game L keys, one per shard (each shard of
         B / L games rolls out with its own; on a members axis the device's block of each
@@ -356,7 +358,7 @@ class Learner:
           rollout, self.games, game, self.model, params, num_steps=ppo.num_steps,
           shaping=schedules["shaping"], bootstrap_truncated=ppo.bootstrap_truncated,
           scripted=scripted, tables=tables, first_game=shards.first_game(games_a_shard),
-          scripted_share=scripted_share)
+          scripted_share=scripted_share, member_noise=member_noise)
       env_state, traj, last_value, last_decides = shards.map(
           lambda state, seats, key: play(state, key, members=seats),
           *shards.split((env_states[game], None if members is None else members[game])),

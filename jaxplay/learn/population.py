@@ -247,6 +247,11 @@ class Population:
       and rises linearly to `population_entropy` at end (`population_entropy.weight_at`);
       (0, 0): alpha from the first update. Its value in force is the metric
       `population/population_entropy`.
+    partner_noise: in [0, 1): the probability that a frozen member's actor (every network
+      slot but the learners) takes a uniformly random legal action at a step instead of its
+      own (`rollout`'s member_noise; drawn per actor and step): E3T's mixture (Yan et al.
+      2023) applied to FCP's or COLE's partners; the payoff matrix then holds the returns
+      with the noisy partners. 0: never, nothing drawn.
 
   Raises:
     ConfigError: an unknown scheme or option (the message names the allowed ones), more
@@ -254,8 +259,8 @@ class Population:
       two-player game, a bad scripted_weight or scripted_share (`_check_scripted`,
       `_check_scripted_share`), a population_entropy that is negative or not for several
       self-play learners, a population_entropy_ramp that is not (start, end) with
-      0 <= start <= end or that starts at or after the run's end, or "threads" for learners
-      that are not independent.
+      0 <= start <= end or that starts at or after the run's end, a partner_noise outside
+      [0, 1), or "threads" for learners that are not independent.
   """
 
   def __init__(self, learner: Learner, capacity: int, scheme: str = "self_play", *,
@@ -263,7 +268,8 @@ class Population:
                schedule_period: int | None = None, learner_map: str = "auto",
                scripted: Sequence[Agent] = (), scripted_weight: float = 0.0,
                scripted_share: float = 1.0, population_entropy: float = 0.0,
-               population_entropy_ramp: tuple[int, int] = (0, 0), **options):
+               population_entropy_ramp: tuple[int, int] = (0, 0), partner_noise: float = 0.0,
+               **options):
     self.scripted = tuple(scripted)
     self.scripted_weight = _check_scripted(self.scripted, scripted_weight, per_seat)
     self.scripted_share = _check_scripted_share(scripted_share, self.scripted_weight, capacity)
@@ -294,6 +300,10 @@ class Population:
                                                side_by_side.WITH_THREADS)
     self.num_slots = capacity * (2 if per_seat else 1)
     self.scheme, self.options = scheme, options
+    self.partner_noise = check_number("population", "partner_noise", partner_noise, 0.0, 1.0)
+    if self.partner_noise >= 1.0:
+      raise ConfigError("population: partner_noise must be below 1 (at 1 every frozen partner "
+                        "is the random partner: name it in scripted instead)")
     self.population_entropy = check_number("population", "population_entropy",
                                            population_entropy, 0.0, float("inf"))
     self.population_entropy_ramp = check_population_entropy_ramp(
@@ -511,10 +521,13 @@ class Population:
     bonus = None if not self.population_entropy else population_entropy_bonus(
         learner.model, params, schedules["population_entropy"], learner.num_players,
         self.learner_map)
+    noise = None if not self.partner_noise else jnp.where(  # static: 0 draws nothing
+        jnp.isin(jnp.arange(self.num_slots), learners), 0.0,
+        self.partner_noise).astype(jnp.float32)
     batch, env_states, baselines, trajectories, metrics = learner.collect(
         params_all if tables is None else params, env_states, baselines, game_keys, schedules,
         members, blocks=local_learners, scripted=self.scripted,
-        scripted_share=self.scripted_share, shards=shards, tables=tables,
+        scripted_share=self.scripted_share, member_noise=noise, shards=shards, tables=tables,
         reward_bonus=bonus)
     # [l x L', ...] in (shard, learner) order -> per learner its l shards [L', l, ...]
     batch = jax.tree.map(lambda x: jnp.swapaxes(

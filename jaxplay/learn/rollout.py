@@ -25,6 +25,12 @@ recorded logits, value and log_prob are that network's, of the scripted action: 
 no learner has a scripted member id (its samples weigh 0 in a population's update), but finite
 (masked logits are finite). The recorded `member` is the scripted id.
 
+With `member_noise` (float32[N], a probability per member), an actor of member n takes a
+uniformly random legal action instead of its own at a share member_noise[n] of its steps,
+drawn per actor and step (E3T's mixture for a population's frozen partners: their learners'
+entries are 0); like a scripted action, the recorded logits, value and log_prob stay the
+member's own, unused by a learner that is not that member.
+
 Frozen members may play from policy tables instead (`tables`, `jaxplay.learn.tabular`: PSRO
 on a game whose tree is built): `params` are then only the learners' stacked parameters, each
 member slot names its network among them (`MemberTables.network`), and an actor whose member
@@ -202,7 +208,7 @@ def rollout(games: GameSet, game: int, model: Model, params: Any, states: Any,
             bootstrap_truncated: bool = True, members: jax.Array | None = None,
             scripted: Sequence[agent_lib.Agent] = (),
             tables: tabular.MemberTables | None = None, first_game: jax.Array | None = None,
-            scripted_share: float = 1.0):
+            scripted_share: float = 1.0, member_noise: jax.Array | None = None):
   """Plays `num_steps` steps of game `game` in the B games `states` (wrapped envs).
 
   Args:
@@ -215,6 +221,9 @@ def rollout(games: GameSet, game: int, model: Model, params: Any, states: Any,
     scripted_share: the probability (static) that a scripted partner's actor takes its
       agent's action at a step, drawn per actor and step; otherwise it takes the action
       sampled from the network run for it (see the module docstring). 1: always scripted.
+    member_noise: float32[N] per network member the probability that its actor takes a
+      uniformly random legal action at a step (see the module docstring); needs `members`.
+      None: never (nothing drawn).
     tables: frozen members' policy tables (see the module docstring); needs `members`, and
       `params` are the networks the tables name (`MemberTables.network`).
     shaping: weight of the env's `shaped_rewards` (games that declare them) added to its
@@ -240,6 +249,8 @@ def rollout(games: GameSet, game: int, model: Model, params: Any, states: Any,
     raise ValueError("rollout: scripted partners and member tables need members")
   if scripted and tables is not None:
     raise ValueError("rollout: scripted partners and member tables do not mix")
+  if member_noise is not None and members is None:
+    raise ValueError("rollout: member_noise needs members")
   if scripted and first_game is not None:
     raise ValueError("rollout: scripted partners play whole batches (first_game None)")
   num_members = None if members is None else jax.tree.leaves(params)[0].shape[0]
@@ -257,6 +268,8 @@ def rollout(games: GameSet, game: int, model: Model, params: Any, states: Any,
                          tabular.table_logits(tables, member, observation), logits)
     logits = masked_logits(logits, legal)
     action = sample_actions(action_key, logits, first_game)
+    if member_noise is not None:  # static
+      action = _with_noise(member_noise, member, legal, action, action_key, first_game)
     if scripted:  # static
       action = _with_scripted_actions(env, scripted, scripted_keys, states, members,
                                       num_members, member, action, scripted_share,
@@ -307,6 +320,23 @@ def _with_scripted_actions(env, scripted, keys, states, members: jax.Array, num_
                                                    member.shape))
     scripted_here &= draw < share
   return jnp.where(scripted_here, chosen, action)
+
+
+def _with_noise(member_noise: jax.Array, member: jax.Array, legal: jax.Array,
+                action: jax.Array, action_key: jax.Array,
+                first_game: jax.Array | None) -> jax.Array:
+  """int32[B, K]: the actions `action` [B, K], each actor of network member n (`member`
+  int32[B, K]; scripted ids >= N get none) taking a uniformly random legal action (`legal`
+  bool[B, K, A]) with probability member_noise[n]; the draws' keys are folded off the step's
+  `action_key` (2 and 3), so the network's samples are those of a rollout without them."""
+  num_members = member_noise.shape[0]
+  share = jnp.where(member < num_members,
+                    member_noise[jnp.minimum(member, num_members - 1)], 0.0)
+  draw = chance.open_unit_float(chance.key_bits(jax.random.fold_in(action_key, 2),
+                                                member.shape, first_game))
+  uniform = sample_actions(jax.random.fold_in(action_key, 3),
+                           masked_logits(jnp.zeros(legal.shape, jnp.float32), legal), first_game)
+  return jnp.where(draw < share, uniform, action)
 
 
 def _cut_values(games, game, model, params, members, after, cut, enabled: bool) -> jax.Array:
