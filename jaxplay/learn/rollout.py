@@ -27,8 +27,8 @@ no learner has a scripted member id (its samples weigh 0 in a population's updat
 
 With `member_noise` (float32[N], a probability per member), an actor of member n takes a
 uniformly random legal action instead of its own at a share member_noise[n] of its steps,
-drawn per actor and step (E3T's mixture for a population's frozen partners: their learners'
-entries are 0); like a scripted action, the recorded logits, value and log_prob stay the
+drawn per actor and step (E3T's mixture for a population's frozen partners; a population's
+learners get 0); like a scripted action, the recorded logits, value and log_prob stay the
 member's own, unused by a learner that is not that member.
 
 Frozen members may play from policy tables instead (`tables`, `jaxplay.learn.tabular`: PSRO
