@@ -283,15 +283,16 @@ def row_means(matrix: Matrix) -> dict[str, np.ndarray]:
   }
 
 
-PARTNER_KINDS = ("held-out networks", "scripted partners")
+PARTNER_KINDS = {"held-out networks": "heldout_networks",   # kind: its metric's suffix
+                 "scripted partners": "scripted_partners"}
 
 
 def _kind(partner: str) -> str | None:
   """The kind of a partner column: a held-out run's network (`heldout/<l>`), a scripted partner
   (`jaxplay.agents.scripted.PARTNERS`), or None (another column, e.g. a test's)."""
   if partner.startswith("heldout/"):
-    return PARTNER_KINDS[0]
-  return PARTNER_KINDS[1] if partner in scripted_lib.PARTNERS else None
+    return "held-out networks"
+  return "scripted partners" if partner in scripted_lib.PARTNERS else None
 
 
 def kind_means(matrix: Matrix) -> dict[str, np.ndarray]:
@@ -301,11 +302,9 @@ def kind_means(matrix: Matrix) -> dict[str, np.ndarray]:
   partners weighs a partner with a small bound (a random partner's) as much as any: the means
   apart show which kind a recipe's mean comes from."""
   ratios = np.asarray(over_bounds(matrix), np.float64)
-  usable = np.isfinite(ratios).any(0)
-  kinds = [_kind(p) for p in matrix.partners]
-  out = {kind: ratios[:, [u and k == kind for u, k in zip(usable, kinds)]].mean(1)
-         for kind in PARTNER_KINDS
-         if any(u and k == kind for u, k in zip(usable, kinds))}
+  kinds = np.array([_kind(p) for p in matrix.partners], object)
+  columns = {kind: np.isfinite(ratios).any(0) & (kinds == kind) for kind in PARTNER_KINDS}
+  out = {kind: ratios[:, mask].mean(1) for kind, mask in columns.items() if mask.any()}
   return out if len(out) > 1 else {}
 
 
@@ -457,7 +456,7 @@ def metrics_of(matrix: Matrix, row: int) -> dict[str, float]:
     if np.isfinite(means[key][row]):
       metrics[f"crossplay/{name}"] = float(means[key][row])
   for kind, values in kind_means(matrix).items():
-    metrics[f"crossplay/normalized_{kind.replace('-', '').replace(' ', '_')}"] = float(values[row])
+    metrics[f"crossplay/normalized_{PARTNER_KINDS[kind]}"] = float(values[row])
   return metrics
 
 

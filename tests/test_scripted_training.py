@@ -186,12 +186,18 @@ def test_member_noise_mixes_a_members_actions_with_uniformly_random_ones(learner
 
 
 def test_a_population_with_partner_noise_trains_its_learner_only(learner):
-  """`Population(partner_noise=...)`: the frozen member acts noisily, the learner learns, the
-  frozen member's parameters stay; a noise of 1 or more, or below 0, is refused, and so is
-  the config option where no frozen member plays (one self-play learner, psro)."""
+  """`Population(partner_noise=...)`: the frozen member acts noisily (the learner's update
+  differs from the one without noise on the same start), the learner learns, the frozen
+  member's parameters stay; the config option reaches the run's population; a noise of 1 or
+  more, or below 0, is refused, and so is the config option where no frozen member plays (one
+  self-play learner, psro)."""
+  train = lambda population: jax.jit(population.train_chunk, static_argnums=1)(start, 2)[0]
   population = population_lib.Population(learner, 2, "fictitious", partner_noise=0.5)
-  start = population.init(5)
-  state, _ = jax.jit(population.train_chunk, static_argnums=1)(start, 2)
+  start = population.add_member(population.init(5))  # a frozen copy of the learner: slot 1
+  assert bool(start.live.all())
+  state = train(population)
+  quiet = train(population_lib.Population(learner, 2, "fictitious"))
+  assert not jax.tree.all(jax.tree.map(jnp.array_equal, state.params, quiet.params))
   learner_slot = int(start.learners[0])
   frozen = 1 - learner_slot
   changed = jax.tree.map(lambda a, b: not np.array_equal(a[learner_slot], b[learner_slot]),
@@ -202,6 +208,10 @@ def test_a_population_with_partner_noise_trains_its_learner_only(learner):
   for noise in (1.0, 1.5, -0.1):
     with pytest.raises(ConfigError, match="partner_noise"):
       population_lib.Population(learner, 2, "fictitious", partner_noise=noise)
+  config = tiny(br_overcooked.get_config("cramped_room,static"))
+  config.population.scheme, config.population.capacity = "fictitious", 2
+  config.population.partner_noise = 0.25
+  assert run_lib.make_run(Learner(config_lib.check(config))).population.partner_noise == 0.25
   config = br_overcooked.get_config("cramped_room")
   config.population.partner_noise = 0.5
   with pytest.raises(ConfigError, match="partner_noise.*'self_play' with 1 learner"):
