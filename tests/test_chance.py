@@ -41,7 +41,8 @@ def test_key_bits_depend_on_the_key_only():
 
 def test_a_block_of_rows_draws_what_the_whole_batch_draws_there():
   """`first_row`: a device playing rows 4..6 of a batch of 10 draws those rows of the
-  batch's draw (also when traced), and so do the policy's draws built on it."""
+  batch's draw (also when traced), and so do the policy's and the random actions' draws built
+  on it."""
   from jaxplay.agents import policy
   key = jax.random.key(7)
   whole = np.asarray(chance.key_bits(key, (10, 3, 2)))
@@ -52,3 +53,7 @@ def test_a_block_of_rows_draws_what_the_whole_batch_draws_there():
                                 policy.sample_actions(key, logits)[4:7])
   np.testing.assert_array_equal(jax.random.key_data(policy.split_keys(key, 3, 4)),
                                 jax.random.key_data(policy.split_keys(key, 10))[4:7])
+  from jaxplay.core.random_actions import random_legal_actions
+  legal = jax.random.bernoulli(jax.random.key(2), 0.5, (10, 2, 5))
+  np.testing.assert_array_equal(random_legal_actions(key, legal[4:7], 4),
+                                random_legal_actions(key, legal)[4:7])

@@ -10,16 +10,19 @@ import jax.numpy as jnp
 from jaxplay.core import chance
 
 
-def random_legal_actions(key: jax.Array, legal_action_mask: jax.Array) -> jax.Array:
+def random_legal_actions(key: jax.Array, legal_action_mask: jax.Array,
+                         first_row: jax.Array | int | None = None) -> jax.Array:
   """Picks, per row of `legal_action_mask` (bool[..., A]), a legal action uniformly at random.
 
   Uses one 32-bit draw per row from `chance.key_bits` (a hash of the key, far cheaper than
   threefry on CPU; relative bias below A / 2**24). Rows without a legal action give 0.
+  `first_row`: the mask [B, ...] is rows first_row .. of a taller batch, and draws what that
+  batch's draw gives them (`chance.key_bits`).
   Returns int32[...]; for a state's bool[P, A] mask that is a joint action int32[P].
   """
   num_actions = legal_action_mask.shape[-1]
   count = legal_action_mask.sum(axis=-1, dtype=jnp.int32)
-  bits = chance.key_bits(key, legal_action_mask.shape[:-1])
+  bits = chance.key_bits(key, legal_action_mask.shape[:-1], first_row)
   rank = chance.bits_below(bits, jnp.maximum(count, 1))  # pick the rank-th legal action (0-based)
   # Count the legal actions below every action with popcounts over the row packed into 32-bit
   # words: elementwise across the row, no running sum along it.

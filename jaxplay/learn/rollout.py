@@ -52,6 +52,7 @@ from flax import struct
 from jaxplay.agents import agent as agent_lib
 from jaxplay.agents.policy import masked_logits, sample_actions, split_keys
 from jaxplay.core import chance
+from jaxplay.core.random_actions import random_legal_actions
 from jaxplay.eval.play import seated_actions
 from jaxplay.learn import tabular
 from jaxplay.learn.game_set import GameSet
@@ -334,8 +335,7 @@ def _with_noise(member_noise: jax.Array, member: jax.Array, legal: jax.Array,
                     member_noise[jnp.minimum(member, num_members - 1)], 0.0)
   draw = chance.open_unit_float(chance.key_bits(jax.random.fold_in(action_key, 2),
                                                 member.shape, first_game))
-  uniform = sample_actions(jax.random.fold_in(action_key, 3),
-                           masked_logits(jnp.zeros(legal.shape, jnp.float32), legal), first_game)
+  uniform = random_legal_actions(jax.random.fold_in(action_key, 3), legal, first_game)
   return jnp.where(draw < share, uniform, action)
 
 
