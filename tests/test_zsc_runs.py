@@ -16,7 +16,7 @@ import jax
 import numpy as np
 import pytest
 
-from experiments import crossplay_lib, evaluate_lib, run_lib
+from experiments import crossplay_lib, evaluate_lib, pool_report_lib, run_lib
 from experiments.configs import cole_overcooked, fcp_overcooked, fcp_partners_overcooked
 from jaxplay.core.errors import ConfigError
 from jaxplay.eval.crossplay import CrossPlay
@@ -801,3 +801,63 @@ def test_the_recorded_heldout_partners_still_restore():
   legal = np.asarray(state.env_states[0].legal_action_mask)
   chex.assert_shape(legal, (64, 2, 6))
   assert legal.all()  # Overcooked: every action, in every live game
+
+
+def test_pool_report_of_a_hand_made_pool():
+  """Networks 0 and 1 share a convention, 2 has its own, 3 never delivers with itself."""
+  returns = np.array([[200, 150, 40, 0], [130, 200, 20, 0], [40, 20, 100, 0], [0, 0, 0, 5]],
+                     np.float32)
+  report = pool_report_lib.summarize(returns, ["a", "b", "c", "d"])
+  np.testing.assert_array_equal(report.self_play, [200, 200, 100, 5])
+  np.testing.assert_allclose(report.with_others, [190 / 3, 50, 20, 0], rtol=1e-6)
+  assert report.cross == pytest.approx(400 / 12)
+  assert report.compatibility == pytest.approx((400 / 6) / (500 / 3))   # d left out
+  assert report.conventions == [[0, 1], [2]] and report.idle == [3]
+  text = pool_report_lib.text(report)
+  assert "delivering with itself (one soup a game or more): 3 of 4" in text
+  assert "conventions (pairs keeping >= 0.5 of their self-play, linked): 2: {a, b} {c}" in text
+  assert "no soup with itself: {d}" in text
+  # A lower share links c to a (40 >= 0.2 x 100) and so to b: one group.
+  assert pool_report_lib.summarize(returns, list("abcd"), share=0.2).conventions == [[0, 1, 2]]
+  # Linked through others: a chain a - b - c - d of neighbours that play together is one group.
+  chain = np.diag([100.0] * 4) + 60 * (np.eye(4, k=1) + np.eye(4, k=-1))
+  assert pool_report_lib.summarize(chain, list("abcd")).conventions == [[0, 1, 2, 3]]
+  # Fewer than two delivering networks: no compatibility, written as null.
+  lonely = pool_report_lib.summarize(np.diag([100.0, 5.0]), ["a", "b"])
+  assert np.isnan(lonely.compatibility) and pool_report_lib.summary(lonely)["compatibility"] is None
+  for bad, match in [((np.zeros((2, 3)), ["a", "b"]), "square matrix of at least two"),
+                     ((np.zeros((1, 1)), ["a"]), "square matrix of at least two"),
+                     ((returns, ["a"]), "1 names for 4 networks")]:
+    with pytest.raises(ConfigError, match=match):
+      pool_report_lib.summarize(*bad)
+  with pytest.raises(ConfigError, match=r"share must be in \(0, 1\], got 0"):
+    pool_report_lib.summarize(returns, list("abcd"), share=0)
+
+
+def test_pool_report_plays_the_stage_one_networks_with_each_other(stage_one, tmp_path):
+  """The report's matrix is cross-play of the run's learners against themselves; a merged pool
+  names each run's networks; bad pools get one clear error."""
+  report = pool_report_lib.pool_report([stage_one[0]], num_games=2)
+  matrix = crossplay_lib.cross_play_runs({"sp": stage_one[0]}, heldout=stage_one[0],
+                                         num_games=2)
+  np.testing.assert_array_equal(report.returns, matrix.returns)
+  assert report.names == ["sp/0", "sp/1"] and report.idle == [0, 1]   # tiny runs: no soup
+  paths = pool_report_lib.write(report, tmp_path / "report")
+  assert [p.name for p in paths] == ["report.txt", "pool_crossplay.csv",
+                                     "pool_crossplay_stderr.csv", "summary.json",
+                                     "pool_crossplay.png"]
+  summary = json.loads(paths[3].read_text())
+  assert summary["networks"] == 2 and summary["delivering"] == 0
+  assert summary["conventions"] == [] and summary["idle"] == ["sp/0", "sp/1"]
+  merged = pool_report_lib.pool_report([stage_one[0], stage_one[0]], num_games=2)
+  assert merged.names == ["pool0/0", "pool0/1", "pool1/0", "pool1/1"]
+  chex.assert_shape(merged.returns, (4, 4))
+  with pytest.raises(ConfigError, match="at least one stage-1 run"):
+    pool_report_lib.pool_report([])
+  with pytest.raises(ConfigError, match="nowhere"):
+    pool_report_lib.pool_report([tmp_path / "nowhere"])
+  result = subprocess.run([sys.executable, "-m", "experiments.pool_report", "--pools="],
+                          capture_output=True, text=True, check=False)
+  assert result.returncode != 0
+  assert result.stderr.strip().endswith("error: a pool report needs at least one stage-1 run "
+                                        "(--pools=workdir,...)")
