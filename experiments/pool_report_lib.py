@@ -18,9 +18,10 @@ stage 1: self-play runs side by side) play each other, both seats, and the repor
     print(text(report))
 
 Why: the same stage-1 recipe draws pools that stage 2 turns into very different agents (on
-counter_circuit FCP's return / bound moved from 0.17 to 0.71 between draws); these numbers are
-the pool's own, so they can pick or reject a draw without looking at the held-out set.
-results/zsc.md records how they related to stage-2 scores.
+counter_circuit FCP's return / bound moved from 0.17 to 0.71 between draws), and only numbers
+of the pool's own may be used to choose one. Whether these do: compatibility ordered the ring's
+four draws as COLE scored them (the least compatible best), but not counter_circuit's three
+(results/zsc.md, "A stage-1 pool read by itself"): a description of a pool, not a selector.
 """
 
 from __future__ import annotations
