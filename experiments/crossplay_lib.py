@@ -94,6 +94,17 @@ def learned_networks(workdir: str | pathlib.Path, name: str):
   return learner, params, names, int(state.update)
 
 
+def padded_to_widest(learners: Sequence, params: Sequence, workdirs: Sequence,
+                     where: str = "cross-play"):
+  """(the learner every run's networks play as, each run's stacked params padded to it): the
+  widest MLP (`jaxplay.agents.widening`), where none is the first; ConfigError
+  (`partner_pool.check_compatible`, naming what differs) for a run of other games or networks."""
+  first = learners[widening.widest([l.config.network.to_dict() for l in learners]) or 0]
+  for learner, workdir in zip(learners, workdirs):
+    partner_pool.check_compatible(first.config, learner.config, pathlib.Path(workdir), where)
+  return first, widening.pad_stacked(list(params))
+
+
 def cross_play_runs(agents: Mapping[str, str | pathlib.Path], *,
                     heldout: str | pathlib.Path | None = None, scripted: Sequence[str] = (),
                     num_games: int = 64, seed: int = 0,
@@ -123,12 +134,8 @@ def cross_play_runs(agents: Mapping[str, str | pathlib.Path], *,
   if heldout is not None:
     learner, partners, partner_names, _ = learned_networks(heldout, "heldout")
     rows.append((partners, None, pathlib.Path(heldout), None, learner))
-  # The learner every other one's network plays as (padded: `jaxplay.agents.widening`); where
-  # none is, the first, and check_compatible names what differs.
-  first = rows[widening.widest([r[4].config.network.to_dict() for r in rows]) or 0][4]
-  for r in rows:
-    partner_pool.check_compatible(first.config, r[4].config, r[2])
-  padded = widening.pad_stacked([r[0] for r in rows])
+  first, padded = padded_to_widest([r[4] for r in rows], [r[0] for r in rows],
+                                   [r[2] for r in rows])
   if heldout is not None:
     partners, rows, padded = padded[-1], rows[:-1], padded[:-1]
   env = first.games.raw[0]

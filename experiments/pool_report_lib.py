@@ -36,10 +36,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from experiments import crossplay_lib
-from jaxplay.agents import widening
 from jaxplay.core.errors import ConfigError
 from jaxplay.eval import crossplay
-from jaxplay.learn import partner_pool
 
 DEFAULT_SHARE = 0.5
 
@@ -117,12 +115,9 @@ def pool_report(workdirs: Sequence[str | pathlib.Path], *, num_games: int = 64, 
     labels = [f"pool{i}" for i in range(len(workdirs))]
   loaded = [crossplay_lib.learned_networks(w, label if len(workdirs) > 1 else "sp")
             for w, label in zip(workdirs, labels)]
-  first = loaded[widening.widest([l[0].config.network.to_dict() for l in loaded]) or 0][0]
-  for workdir, (learner, *_) in zip(workdirs, loaded):
-    partner_pool.check_compatible(first.config, learner.config, pathlib.Path(workdir),
-                                  where="pool report")
-  stacked = jax.tree.map(lambda *x: jnp.concatenate(x),
-                         *widening.pad_stacked([l[1] for l in loaded]))
+  first, padded = crossplay_lib.padded_to_widest([l[0] for l in loaded], [l[1] for l in loaded],
+                                                 workdirs, where="pool report")
+  stacked = jax.tree.map(lambda *x: jnp.concatenate(x), *padded)
   names = [n for l in loaded for n in l[2]]
   if len(names) < 2:
     raise ConfigError(f"a pool report needs at least two networks; {list(workdirs)} hold "
