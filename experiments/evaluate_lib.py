@@ -78,11 +78,14 @@ def evaluate_members(run, state, update: int, print_fn=print) -> dict[str, float
   ratings = elo.elo_from_payoff(np.asarray(state.payoff), np.asarray(state.counts),
                                 np.asarray(state.live),
                                 return_range=tuple(run.config.return_range))
-  print_fn("members (Elo from the training games; the learner is member "
-           f"{int(state.learners[0])}):")
+  learner = int(state.learners[0])
+  trained = np.asarray(state.training_games)[learner]
+  print_fn(f"members (Elo from the training games; the learner is member {learner}; games: "
+           "its training games with each, 0 for runs saved before they were counted):")
   for member, values in rows:
     shown = " ".join(f"{k}={v:.4g}" for k, v in values.items())
-    print_fn(f"  member {member:3d}  Elo {ratings[member]:7.1f}  {shown}")
+    print_fn(f"  member {member:3d}  Elo {ratings[member]:7.1f}  games {trained[member]:8.0f}  "
+             f"{shown}")
   return metrics
 
 

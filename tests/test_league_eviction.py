@@ -64,6 +64,7 @@ def test_the_oldest_frozen_member_makes_room_as_a_new_member():
   assert payoff[1, 1] == 0.0 and not counts[1].any() and not counts[:, 1].any()
   np.testing.assert_array_equal(np.delete(np.delete(counts, 1, 0), 1, 1),
                                 np.delete(np.delete(old_counts, 1, 0), 1, 1))
+  chex.assert_trees_all_equal(state.training_games, state.counts)  # all of them training games
   baselines = np.asarray(state.baselines).reshape(1, 3, 2)
   old_baselines = np.asarray(before.baselines).reshape(1, 3, 2)
   assert not baselines[0, 1].any()

@@ -2,6 +2,7 @@
 members act only for their own seats and only the learner learns, adding a member compiles
 nothing, the payoff matrix follows the training games, and bad schemes are one clear error."""
 
+import dataclasses
 import json
 
 import chex
@@ -216,6 +217,26 @@ def test_a_resume_with_other_shards_or_members_keeps_each_learners_games(tmp_pat
     now.relaid(fresh, shards=3, members=1)
 
 
+def test_a_checkpoint_saved_before_training_games_were_counted_restores_them_as_zero(
+    learner, tmp_path):
+  """A population's training games equal its counts when nothing else is measured; a state
+  saved before `training_games` existed restores with them at 0 and everything else as saved."""
+  from jaxplay.io.checkpoints import Checkpointer
+
+  population = population_lib.Population(learner, capacity=2)
+  state, _ = jax.jit(population.update)(population.init(0))
+  chex.assert_trees_all_equal(state.training_games, state.counts)
+  assert float(state.counts.sum()) > 0
+  older = {field.name: getattr(state, field.name) for field in dataclasses.fields(state)
+           if field.name != "training_games"}
+  with Checkpointer(tmp_path) as checkpoints:
+    checkpoints.save(1, older)
+  with Checkpointer(tmp_path) as checkpoints:
+    restored = population_lib.restore_saved(checkpoints, 1, population.init(0))
+  chex.assert_trees_all_equal(restored.training_games, jnp.zeros((2, 2), jnp.float32))
+  chex.assert_trees_all_equal(restored.replace(training_games=state.training_games), state)
+
+
 def test_per_seat_populations_grow_in_lockstep_and_play_across_seats(learner):
   """PSRO's shape: one population per seat of Kuhn, one learner a seat against the other
   seat's meta-strategy; a new generation freezes both learners and continues from copies."""
@@ -237,6 +258,7 @@ def test_per_seat_populations_grow_in_lockstep_and_play_across_seats(learner):
   # member (its own counterpart, the other learner, is not an opponent).
   assert counts[:3, :3].sum() == 0 and counts[3:, 3:].sum() == 0
   assert counts[1, 3] > 0 and counts[4, 0] > 0 and counts[1, 4] == 0
+  chex.assert_trees_all_equal(state.training_games, state.counts)   # no other games measured
   assert update._cache_size() == 1
   with pytest.raises(ConfigError, match="one two-player game"):
     population_lib.Population(Learner(_three_player_config()), 2, per_seat=True)
@@ -285,7 +307,11 @@ def test_a_league_trains_through_the_binaries_with_snapshots_elo_and_resume(tmp_
   chex.assert_trees_all_equal(resumed.params, state.params)
   lines = []
   metrics = evaluate_lib.evaluate(tmp_path / "run", plot="", print_fn=lines.append)
-  assert any(line.startswith("  member   2  Elo") for line in lines)
+  shown = [line for line in lines if line.startswith("  member ")]
+  assert [line.split()[1] for line in shown] == ["0", "1", "2"]
+  trained = np.asarray(state.training_games)[int(state.learners[0])]
+  assert [float(line.split()[5]) for line in shown] == trained.tolist()
+  assert trained[0] > 0 and trained[1] > 0
   assert "tic_tac_toe/member_0/vs_perfect/seat0_loss" in metrics
   with pytest.raises(ConfigError, match="--meta_solver measures a PSRO run's members; .* is a "
                      "pfsp run"):

@@ -117,6 +117,7 @@ def test_stage_two_trains_against_the_frozen_pool_only(stage_one, stage_two):
   chex.assert_trees_all_equal(np.asarray(state.live), np.ones(7, bool))
   counts = np.asarray(state.counts)
   assert counts[0, 0] == 0 and (counts[0, 1:] > 0).sum() >= 4  # games with partners only
+  np.testing.assert_array_equal(np.asarray(state.training_games), counts)  # none measured
   metrics = evaluate_lib.evaluate(workdir, plot="", print_fn=silent)
   assert np.isfinite(metrics["population/partner_return"])
   assert "population/learner_elo" not in metrics   # no Elo in a common-payoff game
@@ -226,6 +227,11 @@ def test_cole_runs_generations_that_join_and_resume(tmp_path):
   born = np.asarray(whole.born)
   assert born[0] == 0 and sorted(born[1:].tolist()) in ([2, 3], [1, 3])
   assert (np.asarray(whole.counts)[0, 1:] > 0).all()
+  # The learner's counts hold its generation measurements beside its training games: 2 games
+  # (cole_games) with each member at the end of every generation (update) since it joined.
+  trained, counts = np.asarray(whole.training_games), np.asarray(whole.counts)
+  np.testing.assert_array_equal(counts[0] - trained[0], 2.0 * (UPDATES - born))
+  assert trained[0].sum() > 0
   run_lib.train(config, tmp_path / "resumed", stop_after=2, print_fn=silent)
   resumed = run_lib.train(config, tmp_path / "resumed", print_fn=silent)
   chex.assert_trees_all_close(resumed.params, whole.params)
@@ -447,14 +453,21 @@ def test_a_generations_end_forgets_visits_only_when_asked(monkeypatch):
   monkeypatch.setattr("jaxplay.learn.cole_generations.cross_play", fake_cross_play)
   state = population.init(0)
   state = state.replace(live=jax.numpy.array([True, True, False]), update=jax.numpy.int32(7),
-                        counts=jax.numpy.full((3, 3), 5.0), born=jax.numpy.array([0, 1, 0]))
-  counted = lambda visits: np.asarray(ColeGenerations(population, 1, num_games=2, visits=visits)
-                                      .end_generation(state)[0].counts)
+                        counts=jax.numpy.full((3, 3), 5.0), born=jax.numpy.array([0, 1, 0]),
+                        training_games=jax.numpy.full((3, 3), 3.0))
+  ended = lambda visits: ColeGenerations(population, 1, num_games=2, visits=visits
+                                         ).end_generation(state)[0]
   # Slot 2 was free: a copy joining there starts with no games; the live ones grow by 2.
-  np.testing.assert_array_equal(counted("run")[0, :2], np.full(2, 7.0))
-  forgot = counted("generation")
+  np.testing.assert_array_equal(np.asarray(ended("run").counts)[0, :2], np.full(2, 7.0))
+  forgot = np.asarray(ended("generation").counts)
   np.testing.assert_array_equal(forgot[0], np.zeros(3))
   np.testing.assert_array_equal(forgot[:, 0], np.zeros(3))
+  # The measurement's games are not training games, and forgetting visits keeps those; the
+  # copy in slot 2 starts with none.
+  trained = np.full((3, 3), 3.0, np.float32)
+  trained[2] = trained[:, 2] = 0.0
+  for visits in ("run", "generation"):
+    np.testing.assert_array_equal(np.asarray(ended(visits).training_games), trained)
 
 
 def test_cole_needs_a_common_payoff_game():

@@ -79,6 +79,9 @@ class PopulationState:
     payoff: float32[N, N] member i's mean return against member j in the training games (an
       EMA; for more than two seats, in the games where both played).
     counts: float32[N, N] the games behind each entry.
+    training_games: float32[N, N] the games of the training updates behind each entry:
+      `counts` less the games measured outside training (COLE's generation measurements,
+      PSRO's exact tables), i.e. how often each pair trained together.
     opponents: float32[L, N'] each learner's opponent distribution of the last update (over
       the population's slots, or per seat over the other seat's N' = capacity members); with
       the scheme "given", the distribution it plays by, set from outside (`with_opponents`).
@@ -101,6 +104,7 @@ class PopulationState:
   learners: jax.Array
   payoff: jax.Array
   counts: jax.Array
+  training_games: jax.Array
   opponents: jax.Array
   env_states: tuple
   key: jax.Array
@@ -112,8 +116,8 @@ class PopulationState:
 
 # PopulationState leaves newer than some saved checkpoints: restoring one without them takes
 # them from the fresh state (`Checkpointer.restore(..., added=...)`; "born": 0, "run_keys" the
-# seeds' keys, as at init).
-ADDED_LEAVES = ("born", "run_keys")
+# seeds' keys, as at init; "training_games": 0, unknown for runs saved before it).
+ADDED_LEAVES = ("born", "run_keys", "training_games")
 # Leaves older checkpoints hold and PopulationState no longer has: env states stored their
 # observation and legal-action mask until 2026-12 (now computed when read);
 # `Checkpointer.restore(..., dropped=...)`.
@@ -137,6 +141,16 @@ def _take(tree: Any, index: jax.Array) -> Any:
 def _put(tree: Any, index: jax.Array, value: Any) -> Any:
   """Stacked arrays [N, ...] with member `index` replaced by `value`."""
   return jax.tree.map(lambda x, v: x.at[index].set(v), tree, value)
+
+
+def _games_forgotten(state: PopulationState, slots: jax.Array, forget: jax.Array
+                     ) -> PopulationState:
+  """`state` with the game counts (`counts`, `training_games`) of slots `slots` int32[K]
+  (rows and columns) at 0 where `forget` bool[K]: a new member's games start afresh."""
+  def zeroed(games):
+    games = games.at[slots].set(jnp.where(forget[:, None], 0.0, games[slots]))
+    return games.at[:, slots].set(jnp.where(forget[None, :], 0.0, games[:, slots]))
+  return state.replace(counts=zeroed(state.counts), training_games=zeroed(state.training_games))
 
 
 def _check_scripted(scripted: tuple, weight, per_seat: bool) -> float:
@@ -378,6 +392,7 @@ class Population:
         opponents=jax.nn.one_hot(learners % self.capacity if self.per_seat else learners,
                                  self.capacity, dtype=jnp.float32),
         payoff=jnp.zeros((n, n), jnp.float32), counts=jnp.zeros((n, n), jnp.float32),
+        training_games=jnp.zeros((n, n), jnp.float32),
         env_states=jax.tree.map(games, starts.env_states), key=first.key,
         update=first.update,
         baselines=jnp.zeros((first.baselines.shape[0], n * self.learner.num_players),
@@ -495,7 +510,8 @@ class Population:
         params=put(state.params, params), opt_state=put(state.opt_state, opt_state),
         magnet=put(state.magnet, magnet),
         magnet_opt_state=put(state.magnet_opt_state, magnet_opt_state),
-        payoff=payoff, counts=counts, opponents=opponents, env_states=env_states,
+        payoff=payoff, counts=counts, training_games=state.training_games + games,
+        opponents=opponents, env_states=env_states,
         baselines=baselines, key=jax.random.key_data(key), update=state.update + 1), metrics
 
   def _learn(self, replicated: tuple, sharded: tuple) -> tuple[tuple, tuple]:
@@ -680,13 +696,11 @@ class Population:
         lambda x: jnp.where(full, x, x.at[slot].set(x[source])), tree)
     payoff = jnp.where(full, state.payoff, state.payoff.at[slot].set(state.payoff[source])
                        .at[:, slot].set(state.payoff[:, source]))
-    counts = jnp.where(full, state.counts, state.counts.at[slot].set(0.0).at[:, slot].set(0.0))
-    return state.replace(params=copy(state.params), magnet=copy(state.magnet),
-                         opt_state=copy(state.opt_state),
-                         magnet_opt_state=copy(state.magnet_opt_state),
-                         live=jnp.where(full, state.live, state.live.at[slot].set(True)),
-                         payoff=payoff, counts=counts,
-                         born=jnp.where(full, state.born, state.born.at[slot].set(state.update)))
+    return _games_forgotten(state, slot[None], ~full[None]).replace(
+        params=copy(state.params), magnet=copy(state.magnet), opt_state=copy(state.opt_state),
+        magnet_opt_state=copy(state.magnet_opt_state),
+        live=jnp.where(full, state.live, state.live.at[slot].set(True)), payoff=payoff,
+        born=jnp.where(full, state.born, state.born.at[slot].set(state.update)))
 
   def next_generation(self, state: PopulationState, fresh: bool = False) -> PopulationState:
     """Freezes every learner where it is and lets it continue in the next slot (per seat:
@@ -717,16 +731,12 @@ class Population:
     payoff = (state.payoff.at[slots].set(state.payoff[state.learners])
               .at[:, slots].set(state.payoff[:, state.learners]))
     moved = (slots != state.learners)[:, None]
-    counts = state.counts.at[slots].set(jnp.where(moved, 0.0, state.counts[slots]))
-    counts = counts.at[:, slots].set(jnp.where(moved.T, 0.0, counts[:, slots]))
-    return state.replace(params=move(state.params, "params"),
-                         magnet=move(state.magnet, "magnet"),
-                         opt_state=move(state.opt_state, "opt_state"),
-                         magnet_opt_state=move(state.magnet_opt_state, "magnet_opt_state"),
-                         live=state.live.at[slots].set(True), learners=slots.astype(jnp.int32),
-                         payoff=payoff, counts=counts,
-                         born=state.born.at[slots].set(jnp.where(moved[:, 0], state.update,
-                                                                 state.born[slots])))
+    return _games_forgotten(state, slots, moved[:, 0]).replace(
+        params=move(state.params, "params"), magnet=move(state.magnet, "magnet"),
+        opt_state=move(state.opt_state, "opt_state"),
+        magnet_opt_state=move(state.magnet_opt_state, "magnet_opt_state"),
+        live=state.live.at[slots].set(True), learners=slots.astype(jnp.int32), payoff=payoff,
+        born=state.born.at[slots].set(jnp.where(moved[:, 0], state.update, state.born[slots])))
 
   def train_chunk(self, state: PopulationState, num_updates: int,
                   tables: tabular.MemberTables | None = None):
@@ -762,8 +772,8 @@ class Population:
   def runs(self, state: PopulationState) -> tuple[PopulationState, ...]:
     """Independent learners' runs (`independent`; learner l in slot l, where they start and
     stay): L populations of one, learner l's slot as their slot 0 (parameters, magnet,
-    optimizer states, payoff and counts with itself, RAE baselines, birth), its games,
-    `run_keys[l]` as key. Jittable."""
+    optimizer states, payoff, counts and training games with itself, RAE baselines, birth),
+    its games, `run_keys[l]` as key. Jittable."""
     games, players = self.learner.config.ppo.num_envs, self.learner.num_players
     out = []
     for l in range(self.num_learners):
@@ -772,7 +782,9 @@ class Population:
           params=own(state.params), magnet=own(state.magnet), opt_state=own(state.opt_state),
           magnet_opt_state=own(state.magnet_opt_state), live=jnp.ones((1,), bool),
           learners=jnp.zeros((1,), jnp.int32), payoff=state.payoff[l:l + 1, l:l + 1],
-          counts=state.counts[l:l + 1, l:l + 1], opponents=jnp.ones((1, 1), jnp.float32),
+          counts=state.counts[l:l + 1, l:l + 1],
+          training_games=state.training_games[l:l + 1, l:l + 1],
+          opponents=jnp.ones((1, 1), jnp.float32),
           env_states=jax.tree.map(lambda x: x[l * games:(l + 1) * games], state.env_states),
           key=state.run_keys[l], update=state.update,
           baselines=state.baselines[:, l * players:(l + 1) * players], born=own(state.born),
@@ -794,6 +806,7 @@ class Population:
         magnet_opt_state=put("magnet_opt_state"),
         payoff=state.payoff.at[learners, learners].set(own("payoff")),
         counts=state.counts.at[learners, learners].set(own("counts")),
+        training_games=state.training_games.at[learners, learners].set(own("training_games")),
         env_states=jax.tree.map(lambda *x: jnp.concatenate(x), *[r.env_states for r in runs]),
         update=runs[0].update, baselines=baselines,
         run_keys=jnp.stack([run.key for run in runs]))
