@@ -11,7 +11,10 @@ TensorBoard.
 
 `--bounds_from=results/zsc/cramped_room.csv` takes the bounds recorded there instead of
 best-response runs (the same layout's partners); `--agents=cole/0=W0,cole/1=W1` adds the
-group `cole`'s mean, range and standard error over its runs to the table. Each partner also
+group `cole`'s mean, range and standard error over its runs to the table, and
+`--agents=cole@1M=/tmp/cole@500,cole@2M=/tmp/cole@1000` scores the run's checkpoints at
+updates 500 and 1000 (kept by `--config.run.keep_checkpoints`; each row is logged at its
+update, a curve in the run's TensorBoard). Each partner also
 plays a copy of itself (the table's `partner_self` row); `--bound_rule=best_known` takes a
 bound as the larger of its best response's return and that. A table written earlier is
 scored again with other bounds, no game played, by
@@ -33,7 +36,8 @@ from absl import app, flags
 from experiments import crossplay_lib, run_lib
 from jaxplay.core.errors import ConfigError, JaxplayError
 
-_AGENTS = flags.DEFINE_list("agents", [], "name=workdir of each agent run.")
+_AGENTS = flags.DEFINE_list("agents", [], "name=workdir of each agent run (its latest "
+                            "checkpoint; name=workdir@update: its checkpoint at that update).")
 _RESCORE = flags.DEFINE_string("rescore", "", "A crossplay.csv written earlier: its table "
                                "again with the bounds of --bounds_from (no games played; "
                                "instead of --agents).")

@@ -8,8 +8,9 @@ and TensorBoard metrics.
     print(table(matrix))
 
 Agents are the learners of training runs (a self-play run's network; a population run's
-learners, named `<name>/<l>` when there are several); partners are the learners of the
-held-out run (`heldout/<l>`) and scripted partners by name (`jaxplay.agents.scripted`). A
+learners, named `<name>/<l>` when there are several) at their latest checkpoint, or at the
+one a `workdir@update` names (a run scored along its training); partners are the learners of
+the held-out run (`heldout/<l>`) and scripted partners by name (`jaxplay.agents.scripted`). A
 partner's bound is the return of a best response trained against it (a run named in
 `bounds`) with it, measured in the same games: the best-response runs play as extra rows of
 the matrix, and partner p's bound is row `br:<p>`'s entry in column p. A bound below one
@@ -52,7 +53,7 @@ from jaxplay.agents import widening
 from jaxplay.core.errors import ConfigError
 from jaxplay.eval import crossplay
 from jaxplay.games.overcooked.dynamics import SOUP_VALUE
-from jaxplay.io.metrics import MetricWriter
+from jaxplay.io.metrics import MetricWriter, last_step
 from jaxplay.learn import partner_pool
 
 MIN_BOUND = SOUP_VALUE   # the least bound a partner's returns are divided by: one soup a game
@@ -79,10 +80,25 @@ class Matrix(NamedTuple):
   partner_self: np.ndarray | None = None
 
 
-def learned_networks(workdir: str | pathlib.Path, name: str):
-  """(learner, params stacked [K, ...], names [K], update) of a run's learners."""
-  workdir = pathlib.Path(workdir)
-  learner, run, state = evaluate_lib.load_run(workdir)
+def checkpoint_of(agent: str | pathlib.Path) -> tuple[pathlib.Path, int | None]:
+  """(workdir, update) of an agent given as `workdir` (update None: its latest checkpoint) or
+  `workdir@update` (its checkpoint at that update, e.g. to score a run along its training);
+  ConfigError for an update that is not a whole number."""
+  text = str(agent)
+  workdir, sep, update = text.rpartition("@")
+  if not sep or "/" in update:   # no "@", or one inside the path
+    return pathlib.Path(text), None
+  if not update.isdigit():
+    raise ConfigError(f"{text!r}: an agent is a workdir, or workdir@update with the update of "
+                      f"one of its checkpoints (a whole number)")
+  return pathlib.Path(workdir), int(update)
+
+
+def learned_networks(agent: str | pathlib.Path, name: str):
+  """(learner, params stacked [K, ...], names [K], update) of a run's learners at its latest
+  checkpoint, or at the one `agent = "workdir@update"` names (`checkpoint_of`)."""
+  workdir, step = checkpoint_of(agent)
+  learner, run, state = evaluate_lib.load_run(workdir, step)
   if isinstance(run, run_lib.SelfPlayRun):
     return learner, jax.tree.map(lambda x: x[None], state.params), [name], int(state.update)
   if not isinstance(run, run_lib.LeagueRun):
@@ -129,11 +145,11 @@ def cross_play_runs(agents: Mapping[str, str | pathlib.Path], *,
   rows = []
   for name, workdir in [*agents.items(), *[(f"br:{p}", w) for p, w in bounds.items()]]:
     learner, params, names, update = learned_networks(workdir, name)
-    rows.append((params, names, pathlib.Path(workdir), update, learner))
+    rows.append((params, names, checkpoint_of(workdir)[0], update, learner))
   partners, partner_names = None, []
   if heldout is not None:
     learner, partners, partner_names, _ = learned_networks(heldout, "heldout")
-    rows.append((partners, None, pathlib.Path(heldout), None, learner))
+    rows.append((partners, None, checkpoint_of(heldout)[0], None, learner))
   first, padded = padded_to_widest([r[4] for r in rows], [r[0] for r in rows],
                                    [r[2] for r in rows])
   if heldout is not None:
@@ -468,10 +484,11 @@ def metrics_of(matrix: Matrix, row: int) -> dict[str, float]:
 
 
 def log_to_workdirs(matrix: Matrix) -> None:
-  """Each agent's `metrics_of` in its own run's metrics and TensorBoard, at its update."""
+  """Each agent's `metrics_of` in its own run's metrics and TensorBoard, at its update; an
+  earlier checkpoint's row is appended after the run's later rows, which stay."""
   for row, (workdir, update) in enumerate(zip(matrix.workdirs, matrix.updates)):
     if matrix.agents[row].startswith("br:"):
       continue
-    with MetricWriter(workdir, resume_step=update) as writer:
+    with MetricWriter(workdir, resume_step=max(update, last_step(workdir))) as writer:
       writer.write(update, {f"{matrix.agents[row]}/{k}" if "/" in matrix.agents[row] else k:
                             v for k, v in metrics_of(matrix, row).items()})

@@ -53,10 +53,11 @@ def main(argv):
                           export_openspiel_policy=_EXPORT.value, gif=_GIF.value,
                           gif_steps=_GIF_STEPS.value, meta_solver=_META_SOLVER.value)
     if _HELDOUT.value or _SCRIPTED.value:
+      at_step = "" if _STEP.value is None else f"@{_STEP.value}"   # the checkpoint evaluated
       matrix = crossplay_lib.cross_play_runs(
-          {"this run": _WORKDIR.value}, heldout=_HELDOUT.value, scripted=_SCRIPTED.value,
-          num_games=_NUM_GAMES.value or 64)
-      print("cross-play (mean sparse return, both seats):")
+          {"this run": _WORKDIR.value + at_step}, heldout=_HELDOUT.value,
+          scripted=_SCRIPTED.value, num_games=_NUM_GAMES.value or 64)
+      print(f"cross-play at update {matrix.updates[0]} (mean sparse return, both seats):")
       print(crossplay_lib.table(matrix))
   except JaxplayError as error:
     sys.exit(f"error: {error}")

@@ -20,6 +20,8 @@ from experiments import crossplay_lib, evaluate_lib, pool_report_lib, run_lib
 from experiments.configs import cole_overcooked, fcp_overcooked, fcp_partners_overcooked
 from jaxplay.core.errors import ConfigError
 from jaxplay.eval.crossplay import CrossPlay
+from jaxplay.io.checkpoints import CheckpointError
+from jaxplay.io.metrics import read_metrics
 from jaxplay.learn.cole_generations import ColeGenerations
 from jaxplay.learn.learner import Learner
 from jaxplay.learn.population import Population
@@ -532,6 +534,34 @@ def test_cross_play_of_runs_with_held_out_and_scripted_partners(stage_one, stage
                                         (partners / "metrics.jsonl").open()][-1]
 
 
+def test_cross_play_scores_a_run_at_an_earlier_checkpoint(stage_one, stage_two, tmp_path):
+  """`workdir@update` plays the run's checkpoint at that update; its row is logged at that
+  update after the run's later rows, which all stay."""
+  workdir = tmp_path / "fcp"
+  shutil.copytree(stage_two[0], workdir)   # its metrics are written below
+  learner_params = lambda step: evaluate_lib.load_run(workdir, step)[2].params
+  _, early, names, update = crossplay_lib.learned_networks(f"{workdir}@2", "fcp")
+  assert (names, update) == (["fcp"], 2)
+  chex.assert_trees_all_equal(early, jax.tree.map(lambda x: x[:1], learner_params(2)))
+  assert not np.allclose(jax.tree.leaves(early)[0], jax.tree.leaves(learner_params(4))[0][:1])
+  before = read_metrics(workdir)
+  matrix = crossplay_lib.cross_play_runs(
+      {"early": f"{workdir}@2", "late": workdir, "sp": stage_one[0]}, heldout=stage_one[0],
+      scripted=("static", "random"), num_games=2)
+  assert matrix.updates == [2, UPDATES, UPDATES, UPDATES]
+  assert matrix.workdirs[:2] == [workdir, workdir]
+  crossplay_lib.log_to_workdirs(matrix)
+  after = read_metrics(workdir)
+  assert [row["step"] for row in after] == [row["step"] for row in before] + [2, UPDATES]
+  assert after[-2]["crossplay/static"] == pytest.approx(float(matrix.returns[0, 2]))
+  assert after[: len(before)] == before
+  assert crossplay_lib.checkpoint_of("/runs/a@b/fcp") == (pathlib.Path("/runs/a@b/fcp"), None)
+  with pytest.raises(ConfigError, match="workdir@update with the update of one of its"):
+    crossplay_lib.learned_networks(f"{workdir}@two", "fcp")
+  with pytest.raises(CheckpointError, match="no checkpoint at step 3"):
+    crossplay_lib.learned_networks(f"{workdir}@3", "fcp")
+
+
 def test_returns_over_bounds_leave_out_bounds_below_one_soup(tmp_path):
   """A best response that averages under one soup (a random partner's 0.9) is no bound: left
   out of the table's ratios, the heatmap and the mean over bounds, as a partner without one."""
@@ -793,10 +823,12 @@ def test_several_stage_one_runs_make_one_pool(stage_one, tmp_path):
 def test_evaluate_binary_prints_the_cross_play_table(stage_one, stage_two):
   result = subprocess.run(
       [sys.executable, "-m", "experiments.evaluate", f"--workdir={stage_two[0]}", "--plot=",
-       f"--heldout={stage_one[0]}", "--scripted=static", "--num_games=2"],
+       f"--heldout={stage_one[0]}", "--scripted=static", "--num_games=2", "--step=2"],
       capture_output=True, text=True, timeout=600, check=False)
   assert result.returncode == 0, result.stderr[-2000:]
-  table = result.stdout.split("cross-play (mean sparse return, both seats):\n")[1].splitlines()
+  # The cross-play is of the checkpoint evaluated (update 2), not of the latest.
+  table = result.stdout.split("cross-play at update 2 (mean sparse return, both seats):\n")
+  table = table[1].splitlines()
   assert table[0].split() == ["agent", "heldout/0", "heldout/1", "static", "mean"]
   assert table[1].split()[:2] == ["this", "run"]
 

@@ -67,6 +67,12 @@ def read_metrics(path_or_workdir: str | os.PathLike) -> list[dict]:
   return rows
 
 
+def last_step(workdir: str | os.PathLike) -> int:
+  """The largest step in `<workdir>/metrics.jsonl` (0 where there is none)."""
+  path = pathlib.Path(workdir) / METRICS_FILE
+  return max((row["step"] for row in read_metrics(path)), default=0) if path.exists() else 0
+
+
 def metric_series(rows: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
   """(steps int64[n], values float64[n]) of the rows whose `key` is present and not null."""
   kept = [row for row in rows if row.get(key) is not None]
