@@ -176,9 +176,11 @@ class LeagueRun(_CompiledChunks):
   untrained networks with `snapshot_initial`) until the population is full (or on, each in
   the oldest snapshot's slot, with `population.when_full = "replace_oldest"`).
   Evaluated by its games' evaluators (each learner's; with several, their mean and each as
-  `learner<l>/...`), the mean return with the frozen partners (FCP) and the first learner's
-  with each scripted partner (`evaluation.partner_returns`), the members' Elo ratings from
-  the training games' payoff matrix (zero-sum games), and that matrix as an image.
+  `learner<l>/...`), the first learner's mean return with the members of the pool it keeps
+  (`population/partner_return`: FCP's partners, or COLE's first members with
+  `cole_keep_partners`; the payoff matrix's entries) and with each scripted partner
+  (`evaluation.partner_returns`), the members' Elo ratings from the training games' payoff
+  matrix (zero-sum games), and that matrix as an image.
 
   `saved_members`: given (the length of a checkpoint's `live`), the run is built to restore
   that checkpoint of a run with a pool of partners (FCP's stage 2, COLE started from a pool)
@@ -294,6 +296,12 @@ class LeagueRun(_CompiledChunks):
     return {f"population/{name}": float(np.mean([spread[name] for spread in spreads]))
             for name in spreads[0]}
 
+  def _kept_pool(self) -> tuple[int, ...]:
+    """The slots of the pool the learner trains with all run: FCP's partners, COLE's first
+    members when it keeps them; () otherwise (COLE replaces them, or does not know them)."""
+    keeps = self.generations is None or self.config.cole_keep_partners
+    return self.pool_slots if keeps else ()
+
   def _check_room_for_pool(self, population) -> None:
     """ConfigError unless COLE's capacity holds its learners and the pool it starts from."""
     needed = population.num_learners + self.pool.size
@@ -361,9 +369,9 @@ class LeagueRun(_CompiledChunks):
     partners aside): population/self_play_share, population/effective_partners, and with a
     pool of partners population/pool_share (not for a COLE run restored without its pool's
     runs, which does not know their slots)."""
-    learners, params, magnet, live, payoff, counts, opponents = hosts.to_local(
+    learners, params, magnet, live, payoff, counts, trained, opponents = hosts.to_local(
         (state.learners, state.params, state.magnet, state.live, state.payoff, state.counts,
-         state.opponents))
+         state.training_games, state.opponents))
     learners = [int(l) for l in np.asarray(learners)]
     metrics = {}
     for index, learner in enumerate(learners):
@@ -386,11 +394,12 @@ class LeagueRun(_CompiledChunks):
       metrics.update(pair_returns(self.learner, mine(0), mine(1), update))
     else:  # how the learners draw their partners from the shared population
       metrics.update(self._partner_spread(np.asarray(opponents), learners, live.shape[0]))
-    if self.num_partners:  # the learner's mean training return with each partner
-      partners = np.arange(1, 1 + self.num_partners)
-      played = counts[0, partners] > 0
-      metrics["population/partner_return"] = (float(payoff[0, partners][played].mean())
-                                               if played.any() else float("nan"))
+    if self._kept_pool():  # the learner's mean return with each member of its pool
+      partners = np.asarray(self._kept_pool())
+      # Entries with games counted or trained (COLE counting visits a generation zeroes counts).
+      played = (counts + np.asarray(trained))[learners[0], partners] > 0
+      metrics["population/partner_return"] = (
+          float(payoff[learners[0], partners][played].mean()) if played.any() else float("nan"))
     if self.rated:
       ratings = elo.elo_from_payoff(payoff, counts, live,
                                     return_range=tuple(self.config.return_range))

@@ -333,6 +333,10 @@ def test_cole_can_keep_the_pool_it_starts_from(stage_one, tmp_path):
   assert last["population/self_play_share"] == pytest.approx(0.5)
   assert 0.5 * 0.5 * 6 / 7 - 1e-6 <= last["population/pool_share"] <= 0.5 + 1e-6
   assert 1.0 < last["population/effective_partners"] <= 7.0 + 1e-4
+  # The learner's mean return with the pool it keeps (slots 1-6), as FCP's with its partners.
+  played = np.asarray(state.training_games)[0, 1:7] > 0   # counts: zeroed a generation
+  assert played.any() and last["population/partner_return"] == pytest.approx(
+      float(np.asarray(state.payoff)[0, 1:7][played].mean()))
 
 
 def test_cole_measures_the_pools_cross_play_into_its_graph(monkeypatch):
