@@ -394,8 +394,9 @@ class LeagueRun(_CompiledChunks):
       metrics.update(pair_returns(self.learner, mine(0), mine(1), update))
     else:  # how the learners draw their partners from the shared population
       metrics.update(self._partner_spread(np.asarray(opponents), learners, live.shape[0]))
-    if self._kept_pool():  # the learner's mean return with each member of its pool
-      partners = np.asarray(self._kept_pool())
+    kept_pool = self._kept_pool()
+    if kept_pool:  # the learner's mean return with each member of its pool
+      partners = np.asarray(kept_pool)
       # Entries with games counted or trained (COLE counting visits a generation zeroes counts).
       played = (counts + np.asarray(trained))[learners[0], partners] > 0
       metrics["population/partner_return"] = (
